@@ -1,0 +1,62 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { CreateExperimentBody, ListExperimentsQuery, PromoteExperimentBody, RegistryRpc } from '@trellis/contracts';
+import { RpcClient } from '@trellis/messaging';
+import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
+import { AdminToken } from '../templates/admin-token';
+
+/**
+ * A/B experiments on templates (DESIGN §6). Starting one and promoting a variant decide what
+ * unpinned runs get, as the production label does: they need what moving production needs.
+ */
+@Controller('v1/experiments')
+@UseGuards(ApiKeyGuard)
+export class ExperimentsController {
+  constructor(
+    private readonly rpc: RpcClient,
+    private readonly admin: AdminToken,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  async create(@Req() req: AuthenticatedRequest, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    const parsed = CreateExperimentBody.parse(body ?? {});
+    const experiment = await this.rpc.call(RegistryRpc.createExperiment, { ...parsed, project: req.project, admin: this.admin.presentedBy(req) });
+    void reply.header('Location', `/v1/experiments/${experiment.id}`);
+    return experiment;
+  }
+
+  @Get()
+  list(@Req() req: AuthenticatedRequest, @Query() query: unknown) {
+    const parsed = ListExperimentsQuery.parse(query ?? {});
+    return this.rpc.call(RegistryRpc.listExperiments, { project: req.project, ...parsed });
+  }
+
+  /** Per-variant results (runs, acceptance, mean score, iterations, tokens, cost, latency) with p-values. */
+  @Get(':id')
+  get(@Req() req: AuthenticatedRequest, @Param('id') id: string) {
+    return this.rpc.call(RegistryRpc.getExperiment, { project: req.project, id });
+  }
+
+  /** A draft starts assigning subjects. */
+  @Post(':id/start')
+  @HttpCode(200)
+  start(@Req() req: AuthenticatedRequest, @Param('id') id: string) {
+    return this.rpc.call(RegistryRpc.updateExperiment, { project: req.project, admin: this.admin.presentedBy(req), id, status: 'running' });
+  }
+
+  /** Stops assigning; unpinned runs get `production` again. Final. */
+  @Post(':id/stop')
+  @HttpCode(200)
+  stop(@Req() req: AuthenticatedRequest, @Param('id') id: string) {
+    return this.rpc.call(RegistryRpc.updateExperiment, { project: req.project, admin: this.admin.presentedBy(req), id, status: 'stopped' });
+  }
+
+  /** Moves `production` to the winner (or `{variant}`) and stops the experiment. */
+  @Post(':id/promote')
+  @HttpCode(200)
+  promote(@Req() req: AuthenticatedRequest, @Param('id') id: string, @Body() body: unknown) {
+    const parsed = PromoteExperimentBody.parse(body ?? {});
+    return this.rpc.call(RegistryRpc.promoteExperiment, { project: req.project, admin: this.admin.presentedBy(req), id, ...parsed });
+  }
+}

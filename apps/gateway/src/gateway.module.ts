@@ -1,0 +1,72 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { DatabaseModule, MessagingModule } from '@trellis/runtime';
+import { GATEWAY_CONFIG, type GatewayConfig } from './config';
+import { AdminGuard } from './http/admin.guard';
+import { ApiKeyGuard } from './http/auth.guard';
+import { ProblemFilter } from './http/problem.filter';
+import { RateLimiter } from './http/rate-limiter';
+import { GATEWAY_MIGRATIONS } from './migrations/initial.migration';
+import { ExperimentsController } from './experiments/experiments.controller';
+import { ChatCompletionsService } from './openai/chat-completions.service';
+import { OpenAiController } from './openai/openai.controller';
+import { OpenApiController } from './openapi/openapi.controller';
+import { PipelinesController } from './pipelines/pipelines.controller';
+import { ProjectRepository } from './projects/project.repository';
+import { ProjectService } from './projects/project.service';
+import { ProjectsController } from './projects/projects.controller';
+import { IdempotencyRepository } from './runs/idempotency.repository';
+import { ProductsService } from './runs/products.service';
+import { RunEventFeed } from './runs/run-event-feed';
+import { RunEventsService } from './runs/run-events.service';
+import { RunStarter } from './runs/run-starter.service';
+import { RunsController } from './runs/runs.controller';
+import { AdminToken } from './templates/admin-token';
+import { TemplatesController } from './templates/templates.controller';
+
+/** Every controller of the gateway; `openapi.document.spec.ts` checks each route is documented. */
+export const GATEWAY_CONTROLLERS = [
+  ProjectsController,
+  PipelinesController,
+  RunsController,
+  TemplatesController,
+  ExperimentsController,
+  OpenAiController,
+  OpenApiController,
+];
+
+@Module({})
+export class GatewayModule {
+  static forRoot(config: GatewayConfig): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [
+        MessagingModule.forService('gateway', config, { rpcTimeoutMs: config.GATEWAY_RPC_TIMEOUT_MS }),
+        DatabaseModule.forRoot({
+          url: config.DATABASE_URL,
+          schema: 'gateway',
+          poolSize: config.DATABASE_POOL_SIZE,
+          entities: [],
+          migrations: GATEWAY_MIGRATIONS,
+        }),
+      ],
+      controllers: GATEWAY_CONTROLLERS,
+      providers: [
+        { provide: GATEWAY_CONFIG, useValue: config },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        ApiKeyGuard,
+        AdminGuard,
+        AdminToken,
+        RateLimiter,
+        ProjectRepository,
+        ProjectService,
+        IdempotencyRepository,
+        RunStarter,
+        RunEventFeed,
+        RunEventsService,
+        ProductsService,
+        ChatCompletionsService,
+      ],
+    };
+  }
+}

@@ -1,0 +1,31 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { ChatCompletionRequest } from '@trellis/contracts';
+import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
+import { ChatCompletionsService } from './chat-completions.service';
+import { OpenAiErrorFilter } from './openai-error.filter';
+
+/** OpenAI-compatible: the project's pipelines as models (docs/openai-compatible.md). */
+@Controller('v1')
+@UseGuards(ApiKeyGuard)
+@UseFilters(OpenAiErrorFilter)
+export class OpenAiController {
+  constructor(private readonly chat: ChatCompletionsService) {}
+
+  @Get('models')
+  models(@Req() req: AuthenticatedRequest) {
+    return this.chat.models(req.project);
+  }
+
+  @Get('models/:model')
+  model(@Req() req: AuthenticatedRequest, @Param('model') model: string) {
+    return this.chat.model(req.project, model);
+  }
+
+  /** Non-streaming answers the completion; streaming writes `chat.completion.chunk`s itself. */
+  @Post('chat/completions')
+  @HttpCode(200)
+  async completions(@Req() req: AuthenticatedRequest, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    return this.chat.complete(req.principal, ChatCompletionRequest.parse(body ?? {}), reply);
+  }
+}

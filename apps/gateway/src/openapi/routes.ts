@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import {
+  ApiKeyView,
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  CreateApiKeyBody,
+  CreatedApiKey,
+  CreateProjectBody,
+  CreateRunBody,
+  ListRunsQuery,
+  ModelList,
+  ModelObject,
+  OpenAiError,
+  PipelineSpec,
+  PipelineView,
+  PlanView,
+  PlannerRpc,
+  RegisterPipelineQuery,
+  Problem,
+  ProjectView,
+  RunView,
+} from '@trellis/contracts';
+import { TEMPLATE_ROUTES, TEMPLATE_SCHEMAS } from '../templates/templates.routes';
+
+/** How a route authenticates: an API key, the admin token, or nothing. */
+export type RouteAuth = 'apiKey' | 'admin' | 'none';
+
+/** One documented route; the OpenAPI document is built from this table and the zod schemas. */
+export interface RouteDoc {
+  method: 'get' | 'post' | 'put' | 'delete';
+  /** OpenAPI path template, `{param}` style. */
+  path: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  auth: RouteAuth;
+  params?: string[];
+  headers?: Array<{ name: string; description: string }>;
+  query?: z.ZodType;
+  body?: { schema: z.ZodType; name: string; yaml?: boolean };
+  /** Success status → schema name registered in SCHEMAS, or a content description. */
+  responses: Record<number, { description: string; schema?: string; contentType?: string }>;
+  /** Errors in the OpenAI shape rather than problem+json. */
+  openAiErrors?: boolean;
+}
+
+const ListPipelines = PlannerRpc.listPipelines.response;
+const ListRuns = PlannerRpc.listRuns.response;
+
+/** Named schemas of `components.schemas`. */
+export const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> = {
+  Problem: { schema: Problem, io: 'output' },
+  OpenAiError: { schema: OpenAiError, io: 'output' },
+  PipelineSpec: { schema: PipelineSpec, io: 'input' },
+  PipelineView: { schema: PipelineView, io: 'output' },
+  PipelineList: { schema: ListPipelines, io: 'output' },
+  PlanView: { schema: PlanView, io: 'output' },
+  CreateRunBody: { schema: CreateRunBody, io: 'input' },
+  RunView: { schema: RunView, io: 'output' },
+  RunList: { schema: ListRuns, io: 'output' },
+  CreateProjectBody: { schema: CreateProjectBody, io: 'input' },
+  ProjectView: { schema: ProjectView, io: 'output' },
+  CreateApiKeyBody: { schema: CreateApiKeyBody, io: 'input' },
+  CreatedApiKey: { schema: CreatedApiKey, io: 'output' },
+  ApiKeyList: { schema: z.object({ items: z.array(ApiKeyView) }), io: 'output' },
+  ModelList: { schema: ModelList, io: 'output' },
+  ModelObject: { schema: ModelObject, io: 'output' },
+  ChatCompletionRequest: { schema: ChatCompletionRequest, io: 'input' },
+  ChatCompletion: { schema: ChatCompletion, io: 'output' },
+  ChatCompletionChunk: { schema: ChatCompletionChunk, io: 'output' },
+  Health: { schema: z.object({ status: z.string() }), io: 'output' },
+  Readiness: { schema: z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()) }), io: 'output' },
+  ...TEMPLATE_SCHEMAS,
+};
+
+const RUN_ID = ['id'];
+
+export const ROUTES: RouteDoc[] = [
+  { method: 'post', path: '/v1/projects', tag: 'projects', summary: 'Create a project', description: 'With `Authorization: Bearer <TRELLIS_ADMIN_TOKEN>`; 404 when the gateway has no admin token.', auth: 'admin', body: { schema: CreateProjectBody, name: 'CreateProjectBody' }, responses: { 201: { description: 'created', schema: 'ProjectView' } } },
+  { method: 'post', path: '/v1/projects/{id}/keys', tag: 'projects', summary: 'Create an API key of the project', description: 'The answer holds the key: the only time it is shown. Only its SHA-256 is stored.', auth: 'admin', params: ['id'], body: { schema: CreateApiKeyBody, name: 'CreateApiKeyBody' }, responses: { 201: { description: 'created', schema: 'CreatedApiKey' } } },
+  { method: 'get', path: '/v1/projects/{id}/keys', tag: 'projects', summary: "List the project's keys (prefixes only)", auth: 'admin', params: ['id'], responses: { 200: { description: 'the keys', schema: 'ApiKeyList' } } },
+  { method: 'delete', path: '/v1/projects/{id}/keys/{keyId}', tag: 'projects', summary: 'Revoke a key', auth: 'admin', params: ['id', 'keyId'], responses: { 204: { description: 'revoked' } } },
+
+  { method: 'post', path: '/v1/pipelines', tag: 'pipelines', summary: 'Register a pipeline (YAML or JSON)', description: 'The same spec twice keeps its version. A spec with `orchestrator` is analysed by that model (intention, architecture); with `check_alignment` a misaligned pipeline is refused (409) unless `override_alignment=true`.', auth: 'apiKey', query: RegisterPipelineQuery, body: { schema: PipelineSpec, name: 'PipelineSpec', yaml: true }, responses: { 201: { description: 'registered', schema: 'PipelineView' } } },
+  { method: 'post', path: '/v1/pipelines/validate', tag: 'pipelines', summary: 'Compile only: the plan and its batches, or every error with line and column', auth: 'apiKey', body: { schema: PipelineSpec, name: 'PipelineSpec', yaml: true }, responses: { 200: { description: 'the plan', schema: 'PlanView' } } },
+  { method: 'get', path: '/v1/pipelines', tag: 'pipelines', summary: "The project's pipelines (latest versions)", auth: 'apiKey', responses: { 200: { description: 'the pipelines', schema: 'PipelineList' } } },
+  { method: 'get', path: '/v1/pipelines/{name}', tag: 'pipelines', summary: 'A pipeline: spec and plan', auth: 'apiKey', params: ['name'], responses: { 200: { description: 'the pipeline', schema: 'PipelineView' } } },
+
+  {
+    method: 'post', path: '/v1/runs', tag: 'runs', summary: 'Start a run', auth: 'apiKey',
+    description: 'Of a registered pipeline or an inline spec. 429 when the project has `maxRunningRuns` running. With `Idempotency-Key`, the same body answers the first run (200, `Idempotent-Replayed: true`); another body with the key is a 422; the first request still starting is a 409.',
+    headers: [{ name: 'Idempotency-Key', description: 'makes a retry of this request start no second run' }],
+    body: { schema: CreateRunBody, name: 'CreateRunBody' },
+    responses: { 202: { description: 'started', schema: 'RunView' }, 200: { description: 'the run an earlier request with this Idempotency-Key started', schema: 'RunView' } },
+  },
+  { method: 'get', path: '/v1/runs', tag: 'runs', summary: "The project's runs, newest first", auth: 'apiKey', query: ListRunsQuery, responses: { 200: { description: 'a page of runs', schema: 'RunList' } } },
+  { method: 'get', path: '/v1/runs/{id}', tag: 'runs', summary: 'A run: steps, outputs, tokens, products', auth: 'apiKey', params: RUN_ID, responses: { 200: { description: 'the run', schema: 'RunView' } } },
+  {
+    method: 'get', path: '/v1/runs/{id}/events', tag: 'runs', summary: "The run's events (SSE)", auth: 'apiKey', params: RUN_ID,
+    description: 'Server-Sent Events: `id:` the stream sequence, `event:` the CloudEvents type, `data:` the CloudEvent JSON (docs/asyncapi.yaml). From the start, or after `Last-Event-ID`; ends after `dev.trellis.run.completed`; `: keep-alive` comments while idle.',
+    headers: [{ name: 'Last-Event-ID', description: 'resume after this stream sequence' }],
+    responses: { 200: { description: 'an event stream', contentType: 'text/event-stream' } },
+  },
+  { method: 'post', path: '/v1/runs/{id}/cancel', tag: 'runs', summary: 'Cancel a running run', auth: 'apiKey', params: RUN_ID, responses: { 200: { description: 'the run', schema: 'RunView' } } },
+  { method: 'post', path: '/v1/runs/{id}/resume', tag: 'runs', summary: 'Re-run failed, cancelled and skipped steps', auth: 'apiKey', params: RUN_ID, responses: { 200: { description: 'the run', schema: 'RunView' } } },
+  { method: 'get', path: '/v1/runs/{id}/products/{path}', tag: 'runs', summary: 'A product file of the run', description: '`path` may contain `/`.', auth: 'apiKey', params: ['id', 'path'], responses: { 200: { description: 'the file, with its content type', contentType: 'application/octet-stream' } } },
+
+  { method: 'get', path: '/v1/models', tag: 'openai', summary: "The project's pipelines as models", auth: 'apiKey', openAiErrors: true, responses: { 200: { description: 'models', schema: 'ModelList' } } },
+  { method: 'get', path: '/v1/models/{model}', tag: 'openai', summary: 'One pipeline as a model', auth: 'apiKey', openAiErrors: true, params: ['model'], responses: { 200: { description: 'the model', schema: 'ModelObject' } } },
+  {
+    method: 'post', path: '/v1/chat/completions', tag: 'openai', summary: 'Run the pipeline named by `model` with the conversation', auth: 'apiKey', openAiErrors: true,
+    description: 'See docs/openai-compatible.md for the mapping of messages to inputs and of the answer step. With `stream: true`, `text/event-stream` of `ChatCompletionChunk`s ending with `data: [DONE]`.',
+    body: { schema: ChatCompletionRequest, name: 'ChatCompletionRequest' },
+    responses: { 200: { description: 'the completion (or a chunk stream)', schema: 'ChatCompletion' } },
+  },
+  { method: 'get', path: '/healthz', tag: 'health', summary: 'Liveness', auth: 'none', responses: { 200: { description: 'the process answers', schema: 'Health' } } },
+  { method: 'get', path: '/readyz', tag: 'health', summary: 'Readiness: NATS and PostgreSQL answer', auth: 'none', responses: { 200: { description: 'ready', schema: 'Readiness' }, 503: { description: 'not ready', schema: 'Readiness' } } },
+  { method: 'get', path: '/openapi.json', tag: 'docs', summary: 'This document', auth: 'none', responses: { 200: { description: 'OpenAPI 3.1', contentType: 'application/json' } } },
+  { method: 'get', path: '/docs', tag: 'docs', summary: 'This document, browsable', auth: 'none', responses: { 200: { description: 'an HTML page', contentType: 'text/html' } } },
+  ...TEMPLATE_ROUTES,
+];

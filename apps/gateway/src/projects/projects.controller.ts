@@ -1,0 +1,35 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { CreateApiKeyBody, CreateProjectBody } from '@trellis/contracts';
+import { AdminGuard } from '../http/admin.guard';
+import { ProjectService } from './project.service';
+
+/** Project administration, with the admin token (DESIGN §9). */
+@Controller('v1/projects')
+@UseGuards(AdminGuard)
+export class ProjectsController {
+  constructor(private readonly projects: ProjectService) {}
+
+  @Post()
+  @HttpCode(201)
+  create(@Body() body: unknown) {
+    return this.projects.createProject(CreateProjectBody.parse(body ?? {}));
+  }
+
+  /** The answer holds the key itself: the only time it is shown. */
+  @Post(':id/keys')
+  @HttpCode(201)
+  createKey(@Param('id') id: string, @Body() body: unknown) {
+    return this.projects.createKey(id, CreateApiKeyBody.parse(body ?? {}));
+  }
+
+  @Get(':id/keys')
+  listKeys(@Param('id') id: string) {
+    return this.projects.listKeys(id);
+  }
+
+  @Delete(':id/keys/:keyId')
+  @HttpCode(204)
+  async revokeKey(@Param('id') id: string, @Param('keyId') keyId: string): Promise<void> {
+    await this.projects.revokeKey(id, keyId);
+  }
+}

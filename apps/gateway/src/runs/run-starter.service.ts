@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { PlannerRpc, type CreateRunBody, type RunView } from '@trellis/contracts';
+import { canonicalJson } from '@trellis/engine';
+import { RpcCallError, RpcClient } from '@trellis/messaging';
+import { GatewayError } from '../http/gateway.errors';
+import { specSource } from '../http/spec-body';
+import type { Principal } from '../projects/project.service';
+import { IdempotencyRepository } from './idempotency.repository';
+
+/**
+ * Starts runs for a project: replays an `Idempotency-Key` seen before, enforces the
+ * project's limit of running runs, then asks the planner.
+ */
+@Injectable()
+export class RunStarter {
+  constructor(
+    private readonly rpc: RpcClient,
+    private readonly idempotency: IdempotencyRepository,
+  ) {}
+
+  async start(principal: Principal, body: CreateRunBody, idempotencyKey?: string): Promise<{ run: RunView; replayed: boolean }> {
+    const project = principal.project;
+    if (idempotencyKey === undefined) return { run: await this.startNow(principal, body), replayed: false };
+
+    const bodyHash = createHash('sha256').update(canonicalJson(body)).digest('hex');
+    const existing = await this.idempotency.claim(project, idempotencyKey, bodyHash);
+    if (existing) {
+      if (existing.body_hash !== bodyHash) {
+        throw new GatewayError('idempotency_conflict', 'this Idempotency-Key was used with another request body');
+      }
+      if (!existing.run_id) throw new GatewayError('conflict', 'a request with this Idempotency-Key is still being processed; retry shortly');
+      return { run: await this.rpc.call(PlannerRpc.getRun, { project, runId: existing.run_id }), replayed: true };
+    }
+    try {
+      const run = await this.startNow(principal, body);
+      await this.idempotency.complete(project, idempotencyKey, run.id);
+      return { run, replayed: false };
+    } catch (err) {
+      // After a timeout the planner may still have started the run: keep the claim, so a retry
+      // answers 409 rather than starting a second run. Any other failure started nothing.
+      if (!(err instanceof RpcCallError && err.code === 'unavailable')) await this.idempotency.release(project, idempotencyKey);
+      throw err;
+    }
+  }
+
+  /** The planner refuses the start, under a per-project lock, when the project has its maximum of runs running. */
+  private async startNow(principal: Principal, body: CreateRunBody): Promise<RunView> {
+    try {
+      return await this.rpc.call(PlannerRpc.startRun, {
+        project: principal.project,
+        inputs: body.inputs,
+        maxRunning: principal.maxRunningRuns,
+        ...(body.subject !== undefined ? { subject: body.subject } : {}),
+        ...(body.feature !== undefined ? { feature: body.feature } : {}),
+        ...(body.pipeline !== undefined ? { pipeline: body.pipeline } : { source: specSource(body.spec) }),
+      });
+    } catch (err) {
+      if (err instanceof RpcCallError && err.code === 'resource_exhausted') throw new GatewayError('too_many_running_runs', err.message, undefined, 5);
+      throw err;
+    }
+  }
+}

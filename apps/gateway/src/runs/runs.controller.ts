@@ -1,0 +1,76 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { CreateRunBody, IdempotencyKey, ListRunsQuery, PlannerRpc } from '@trellis/contracts';
+import { RpcClient } from '@trellis/messaging';
+import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
+import { ProductsService } from './products.service';
+import { RunEventsService } from './run-events.service';
+import { RunStarter } from './run-starter.service';
+
+@Controller('v1/runs')
+@UseGuards(ApiKeyGuard)
+export class RunsController {
+  constructor(
+    private readonly rpc: RpcClient,
+    private readonly starter: RunStarter,
+    private readonly events: RunEventsService,
+    private readonly products: ProductsService,
+  ) {}
+
+  /**
+   * Starts a run of a registered pipeline or an inline spec; 202 with the run as created.
+   * With `Idempotency-Key`, a repeat of the same body answers the first run (200).
+   */
+  @Post()
+  @HttpCode(202)
+  async create(
+    @Req() req: AuthenticatedRequest,
+    @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const parsed = CreateRunBody.parse(body ?? {});
+    const key = idempotencyKey === undefined ? undefined : IdempotencyKey.parse(idempotencyKey);
+    const { run, replayed } = await this.starter.start(req.principal, parsed, key);
+    void reply.header('Location', `/v1/runs/${run.id}`);
+    if (replayed) void reply.status(200).header('Idempotent-Replayed', 'true');
+    return run;
+  }
+
+  @Get()
+  list(@Req() req: AuthenticatedRequest, @Query() query: unknown) {
+    const parsed = ListRunsQuery.parse(query ?? {});
+    return this.rpc.call(PlannerRpc.listRuns, { project: req.project, ...parsed });
+  }
+
+  @Get(':id')
+  get(@Req() req: AuthenticatedRequest, @Param('id') id: string) {
+    return this.rpc.call(PlannerRpc.getRun, { project: req.project, runId: id });
+  }
+
+  /** SSE: every event of the run from the start, or after `Last-Event-ID`; ends after `run.completed`. */
+  @Get(':id/events')
+  async streamEvents(@Req() req: AuthenticatedRequest, @Param('id') id: string, @Headers('last-event-id') lastEventId: string | undefined, @Res() reply: FastifyReply) {
+    await this.events.stream(req.project, id, lastEventId, reply);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  cancel(@Req() req: AuthenticatedRequest, @Param('id') id: string) {
+    return this.rpc.call(PlannerRpc.cancelRun, { project: req.project, runId: id });
+  }
+
+  @Post(':id/resume')
+  @HttpCode(200)
+  resume(@Req() req: AuthenticatedRequest, @Param('id') id: string) {
+    return this.rpc.call(PlannerRpc.resumeRun, { project: req.project, runId: id });
+  }
+
+  /** One product file of the run, as stored, with its content type. */
+  @Get(':id/products/*')
+  async product(@Req() req: AuthenticatedRequest, @Param('id') id: string, @Res() reply: FastifyReply) {
+    const path = (req.params as Record<string, string>)['*'] ?? '';
+    const { product, data } = await this.products.read(req.project, id, path);
+    await reply.header('content-type', product.contentType).header('content-length', data.byteLength).send(Buffer.from(data));
+  }
+}

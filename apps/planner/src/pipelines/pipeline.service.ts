@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import type { PipelineView, PlanView, SpecSource } from '@trellis/contracts';
+
+import { Database, type EntityManager } from '@trellis/persistence';
+import { PlannerError } from '../planner.errors';
+import { CompiledPipelines } from './compiled-pipelines';
+import type { Pipeline } from './pipeline.entity';
+import { PipelineAnalysisService } from './pipeline-analysis.service';
+import { PipelineRepository } from './pipeline.repository';
+
+@Injectable()
+export class PipelineService {
+  constructor(
+    private readonly db: Database,
+    private readonly pipelines: PipelineRepository,
+    private readonly compiler: CompiledPipelines,
+    private readonly analysis: PipelineAnalysisService,
+  ) {}
+
+  /** Compiles without storing anything: the plan, or every problem with its line and column. */
+  validate(source: SpecSource): PlanView {
+    return this.compiler.plan(this.compiler.compile(source).compiled);
+  }
+
+  /**
+   * Compiles, stores the spec, has the orchestrator model analyse it (when the spec names one;
+   * outside any transaction, since a model call takes seconds), then adds the version.
+   */
+  async register(project: string, source: SpecSource, overrideAlignment = false): Promise<PipelineView> {
+    const { compiled } = this.compiler.compile(source);
+    await this.pipelines.saveSpec(this.db.fork(), compiled.hash, compiled.spec);
+    await this.analysis.analyse(this.db.fork(), compiled, overrideAlignment);
+    const pipeline = await this.db.fork().transactional((em) =>
+      this.pipelines.addVersion(em, project, compiled.spec.name, compiled.hash, compiled.spec.description),
+    );
+    return this.view(this.db.fork(), pipeline);
+  }
+
+  async get(project: string, name: string): Promise<PipelineView> {
+    const em = this.db.fork();
+    const pipeline = await this.pipelines.latest(em, project, name);
+    if (!pipeline) throw new PlannerError('not_found', `no pipeline named "${name}"`);
+    return this.view(em, pipeline);
+  }
+
+  async list(project: string) {
+    const items = await this.pipelines.listLatest(this.db.fork(), project);
+    return {
+      items: items.map((p) => ({
+        name: p.name,
+        version: p.version,
+        hash: p.specHash,
+        createdAt: p.createdAt.toISOString(),
+        ...(p.description ? { description: p.description } : {}),
+      })),
+    };
+  }
+
+  private async view(em: EntityManager, pipeline: Pipeline): Promise<PipelineView> {
+    const { compiled } = await this.compiler.byHash(em, pipeline.specHash);
+    return {
+      name: pipeline.name,
+      version: pipeline.version,
+      hash: pipeline.specHash,
+      spec: compiled.spec,
+      plan: this.compiler.plan(compiled),
+      analysis: await this.analysis.cached(em, pipeline.specHash),
+      createdAt: pipeline.createdAt.toISOString(),
+      ...(pipeline.description ? { description: pipeline.description } : {}),
+    };
+  }
+}

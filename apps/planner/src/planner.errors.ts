@@ -1,0 +1,4 @@
+import { DomainError } from '@trellis/runtime';
+
+/** The planner's domain error (a code from the shared set and, for bad input, every issue). */
+export class PlannerError extends DomainError {}

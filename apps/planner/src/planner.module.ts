@@ -1,0 +1,54 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { DatabaseModule, MessagingModule } from '@trellis/runtime';
+import { PLANNER_CONFIG, type PlannerConfig } from './config';
+import { PLANNER_MIGRATIONS } from './migrations/initial.migration';
+import { CompiledPipelines } from './pipelines/compiled-pipelines';
+import { PipelineAnalysisSchema, PipelineSchema, SpecSchema } from './pipelines/pipeline.entity';
+import { PipelineAnalysisService } from './pipelines/pipeline-analysis.service';
+import { PipelineRepository } from './pipelines/pipeline.repository';
+import { PipelineService } from './pipelines/pipeline.service';
+import { EventOutbox } from './platform/event-outbox';
+import { PlannerRpcServer } from './platform/planner-rpc.server';
+import { RunSchema, StepRunSchema } from './runs/run.entity';
+import { DecisionWriter } from './runs/decision-writer';
+import { ProductStore } from './runs/product-store';
+import { TemplatePins } from './runs/template-pins';
+import { RunRepository } from './runs/run.repository';
+import { RunRetention } from './runs/run-retention';
+import { RunService } from './runs/run.service';
+import { StepResultHandler } from './runs/step-result.handler';
+
+@Module({})
+export class PlannerModule {
+  static forRoot(config: PlannerConfig): DynamicModule {
+    return {
+      module: PlannerModule,
+      imports: [
+        MessagingModule.forService('planner', config),
+        DatabaseModule.forRoot({
+          url: config.DATABASE_URL,
+          schema: 'planner',
+          poolSize: config.DATABASE_POOL_SIZE,
+          entities: [SpecSchema, PipelineSchema, PipelineAnalysisSchema, RunSchema, StepRunSchema],
+          migrations: PLANNER_MIGRATIONS,
+        }),
+      ],
+      providers: [
+        { provide: PLANNER_CONFIG, useValue: config },
+        CompiledPipelines,
+        PipelineRepository,
+        PipelineAnalysisService,
+        PipelineService,
+        EventOutbox,
+        RunRepository,
+        ProductStore,
+        TemplatePins,
+        DecisionWriter,
+        RunService,
+        StepResultHandler,
+        RunRetention,
+        PlannerRpcServer,
+      ],
+    };
+  }
+}

@@ -1,0 +1,50 @@
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { PlannerRpc, type RpcMethod } from '@trellis/contracts';
+import { RpcHost } from '@trellis/runtime';
+import type { z } from 'zod';
+import { PipelineService } from '../pipelines/pipeline.service';
+import { RunService } from '../runs/run.service';
+
+/** The planner's request/reply surface: parse (done by serveRpc), call one service method, return. */
+@Injectable()
+export class PlannerRpcServer implements OnApplicationBootstrap {
+  constructor(
+    private readonly rpc: RpcHost,
+    private readonly pipelines: PipelineService,
+    private readonly runs: RunService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.serve(PlannerRpc.validatePipeline, (r) => Promise.resolve(this.pipelines.validate(r.source)));
+    this.serve(PlannerRpc.registerPipeline, (r) => this.pipelines.register(r.project, r.source, r.overrideAlignment));
+    this.serve(PlannerRpc.listPipelines, (r) => this.pipelines.list(r.project));
+    this.serve(PlannerRpc.getPipeline, (r) => this.pipelines.get(r.project, r.name));
+    this.serve(PlannerRpc.startRun, (r) =>
+      this.runs.start({
+        project: r.project,
+        inputs: r.inputs,
+        ...(r.subject !== undefined ? { subject: r.subject } : {}),
+        ...(r.feature !== undefined ? { feature: r.feature } : {}),
+        ...(r.maxRunning !== undefined ? { maxRunning: r.maxRunning } : {}),
+        ...(r.pipeline !== undefined ? { pipeline: r.pipeline } : {}),
+        ...(r.source !== undefined ? { source: r.source } : {}),
+      }),
+    );
+    this.serve(PlannerRpc.getRun, (r) => this.runs.get(r.project, r.runId));
+    this.serve(PlannerRpc.cancelRun, (r) => this.runs.cancel(r.project, r.runId));
+    this.serve(PlannerRpc.resumeRun, (r) => this.runs.resume(r.project, r.runId));
+    this.serve(PlannerRpc.listRuns, (r) =>
+      this.runs.list({
+        project: r.project,
+        limit: r.limit,
+        ...(r.before !== undefined ? { before: r.before } : {}),
+        ...(r.status !== undefined ? { status: r.status } : {}),
+        ...(r.pipeline !== undefined ? { pipeline: r.pipeline } : {}),
+      }),
+    );
+  }
+
+  private serve<M extends RpcMethod>(method: M, handler: (request: z.infer<M['request']>) => Promise<z.input<M['response']>>): void {
+    this.rpc.serve(method, handler);
+  }
+}

@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { LockMode } from '@mikro-orm/postgresql';
+import type { RunStatus } from '@trellis/contracts';
+import type { EntityManager } from '@trellis/persistence';
+import { PlannerError } from '../planner.errors';
+import { Run, StepRun } from './run.entity';
+
+@Injectable()
+export class RunRepository {
+  /**
+   * Loads a run and its steps with the run row locked for the transaction: results for the
+   * same run (eight experts finishing together) are applied one after another, results for
+   * different runs in parallel.
+   */
+  async lockWithSteps(em: EntityManager, runId: string): Promise<{ run: Run; steps: StepRun[] } | null> {
+    const run = await em.findOne(Run, { id: runId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (!run) return null;
+    const steps = await em.find(StepRun, { runId });
+    return { run, steps };
+  }
+
+  /**
+   * Refuses a new run when the project already has `max` running. A transaction-level
+   * advisory lock per project makes concurrent starts take turns, so two requests cannot
+   * both take the last slot.
+   */
+  async assertRoomFor(tx: EntityManager, project: string, max: number): Promise<void> {
+    await tx.getConnection().execute('select pg_advisory_xact_lock(hashtext(?))', [`trellis-runs:${project}`], 'all', tx.getTransactionContext());
+    const running = await tx.count(Run, { project, status: 'running' });
+    if (running >= max) throw new PlannerError('resource_exhausted', `the project already has ${running} running run(s), its limit is ${max}`);
+  }
+
+  async exists(em: EntityManager, project: string, runId: string): Promise<boolean> {
+    return (await em.count(Run, { id: runId, project })) > 0;
+  }
+
+  async withSteps(em: EntityManager, project: string, runId: string): Promise<{ run: Run; steps: StepRun[] } | null> {
+    const run = await em.findOne(Run, { id: runId, project });
+    if (!run) return null;
+    return { run, steps: await em.find(StepRun, { runId }) };
+  }
+
+  /** Newest first, keyset-paginated by id (uuid v7 ids sort by creation time). */
+  list(em: EntityManager, query: { project: string; limit: number; before?: string; status?: RunStatus; pipeline?: string }): Promise<Run[]> {
+    return em.find(
+      Run,
+      {
+        project: query.project,
+        ...(query.before ? { id: { $lt: query.before } } : {}),
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.pipeline ? { pipeline: query.pipeline } : {}),
+      },
+      { orderBy: { id: 'desc' }, limit: query.limit },
+    );
+  }
+}

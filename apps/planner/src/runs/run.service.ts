@@ -1,0 +1,225 @@
+import { Injectable } from '@nestjs/common';
+import {
+  RunStarted,
+  type RunView,
+  type SpecSource,
+  type StepFailed,
+  type StepGenerated,
+  type StepVerified,
+} from '@trellis/contracts';
+import { advanceRun, initialRunState, resolveInputs, type RunEvent } from '@trellis/engine';
+import { Database, uuidv7, type EntityManager } from '@trellis/persistence';
+import { logger } from '@trellis/telemetry';
+import { CompiledPipelines } from '../pipelines/compiled-pipelines';
+import { PipelineRepository } from '../pipelines/pipeline.repository';
+import { EventOutbox } from '../platform/event-outbox';
+import { PlannerError } from '../planner.errors';
+import { Run, StepRun } from './run.entity';
+import { DecisionWriter } from './decision-writer';
+import { bestRecord, recordGenerated, recordVerified } from './iterations';
+import { TemplatePins } from './template-pins';
+import { toRunState, toRunSummary, toRunView } from './run.mapper';
+import { RunRepository } from './run.repository';
+
+/**
+ * Owns run state. Every change happens in one transaction that locks the run, asks the
+ * engine what follows, stores the outcome and the events announcing it (outbox), and
+ * commits; the relay publishes after commit. Applying a result twice is a no-op: the engine
+ * ignores a result for an attempt that is not the step's current one.
+ */
+@Injectable()
+export class RunService {
+  private readonly log = logger('runs');
+
+  constructor(
+    private readonly db: Database,
+    private readonly runs: RunRepository,
+    private readonly pipelines: PipelineRepository,
+    private readonly compiler: CompiledPipelines,
+    private readonly outbox: EventOutbox,
+    private readonly writer: DecisionWriter,
+    private readonly pins: TemplatePins,
+  ) {}
+
+  async start(request: { project: string; pipeline?: string; source?: SpecSource; inputs: Record<string, unknown>; subject?: string; feature?: string; maxRunning?: number }): Promise<RunView> {
+    const em = this.db.fork();
+    const { planned, version } = await this.pipelineFor(em, request);
+    const { spec } = planned.compiled;
+    const inputs = resolveInputs(spec, request.inputs);
+    if (!inputs.ok) throw new PlannerError('invalid_argument', `the run's inputs have ${inputs.issues.length} problem(s)`, inputs.issues);
+
+    const runId = uuidv7();
+    const templates = await this.pins.resolve(planned.compiled, { project: request.project, runId, ...(request.subject ? { subject: request.subject } : {}), ...(request.feature ? { feature: request.feature } : {}) });
+    const { run, steps } = await em.transactional(async (tx) => {
+      if (request.maxRunning !== undefined) await this.runs.assertRoomFor(tx, request.project, request.maxRunning);
+      if (request.source) await this.pipelines.saveSpec(tx, planned.compiled.hash, spec);
+      const now = new Date();
+      const run = tx.create(Run, {
+        id: runId,
+        project: request.project,
+        pipeline: spec.name,
+        pipelineVersion: version,
+        specHash: planned.compiled.hash,
+        status: 'running',
+        inputs: inputs.inputs,
+        inputTokens: 0,
+        outputTokens: 0,
+        error: null,
+        products: [],
+        templates,
+        subject: request.subject ?? null,
+        createdAt: now,
+        finishedAt: null,
+      });
+      // Step rows reference the run: the run row must be written first.
+      await tx.flush();
+      const steps = new Map(
+        planned.compiled.order.map((stepId) => [
+          stepId,
+          tx.create(StepRun, { runId, stepId, status: 'pending', attempt: 0, model: planned.compiled.steps[stepId]!.model, structured: null }),
+        ]),
+      );
+      this.outbox.event(tx, RunStarted, runId, {
+        runId,
+        project: run.project,
+        pipeline: run.pipeline,
+        pipelineVersion: version,
+        inputs: run.inputs,
+        steps: planned.compiled.order,
+      });
+      const decision = advanceRun(planned.compiled, { ...initialRunState(planned.compiled), inputs: run.inputs }, { type: 'start' });
+      await this.writer.write(tx, run, steps, planned, decision);
+      return { run, steps: [...steps.values()] };
+    });
+    this.outbox.flush();
+    return toRunView(run, steps, planned);
+  }
+
+  applyGenerated(e: StepGenerated): Promise<void> {
+    return this.advance(e.runId, { type: 'generated', stepId: e.stepId, attempt: e.attempt }, (run, step) => {
+      step.output = e.output;
+      step.structured = e.structured ?? null;
+      step.messages = e.messages;
+      step.model = e.model;
+      step.inputTokens += e.usage.inputTokens;
+      step.outputTokens += e.usage.outputTokens;
+      step.startedAt = new Date(e.startedAt);
+      step.executor = e.executor;
+      if (step.iterations?.length) step.iterations = recordGenerated(step.iterations, e);
+      run.inputTokens += e.usage.inputTokens;
+      run.outputTokens += e.usage.outputTokens;
+      if (e.cost) {
+        step.cost = Number(step.cost) + e.cost;
+        run.cost = Number(run.cost) + e.cost;
+      }
+    }).then(() => undefined);
+  }
+
+  applyVerified(e: StepVerified): Promise<void> {
+    const violations = e.violations.map((v) => `${v.rule}: ${v.message}`).join('; ');
+    const reason = `${e.reason ?? `score ${e.score.toFixed(2)}`}${violations ? ` (${violations})` : ''}`;
+    const event = { type: 'verified' as const, stepId: e.stepId, attempt: e.attempt, verdict: e.verdict, reason, ...(e.iteration !== undefined ? { iteration: e.iteration } : {}) };
+    return this.advance(e.runId, event, (run, step) => {
+      step.score = e.score;
+      if (step.iterations?.length) step.iterations = recordVerified(step.iterations, e);
+      if (e.stop) step.stopReason = e.stop;
+      if (e.verdict === 'reject') {
+        // The loop ended unaccepted: the best candidate across rounds is what the step keeps.
+        const best = bestRecord(step.iterations ?? []);
+        if (best?.output !== undefined && best.attempt !== e.attempt) {
+          step.output = best.output;
+          step.structured = best.structured ?? null;
+          step.messages = best.messages ?? step.messages;
+          step.score = best.score ?? step.score;
+        }
+        step.error = { code: 'verification_rejected', message: reason, retryable: false };
+      }
+      if (e.judgeUsage) {
+        step.inputTokens += e.judgeUsage.inputTokens;
+        step.outputTokens += e.judgeUsage.outputTokens;
+        run.inputTokens += e.judgeUsage.inputTokens;
+        run.outputTokens += e.judgeUsage.outputTokens;
+      }
+    }).then(() => undefined);
+  }
+
+  applyFailed(e: StepFailed): Promise<void> {
+    return this.advance(e.runId, { type: 'failed', stepId: e.stepId, attempt: e.attempt, error: e.error }, (_run, step) => {
+      step.error = e.error;
+      if (e.executor) step.executor = e.executor;
+    }).then(() => undefined);
+  }
+
+  /** Stops dispatch; executors abort the run's in-flight calls when they see `run.completed` (cancelled). */
+  async cancel(project: string, runId: string): Promise<RunView> {
+    await this.control(project, runId, { type: 'cancel' });
+    return this.get(project, runId);
+  }
+
+  /** Re-runs the failed, cancelled and skipped steps of a finished run, reusing completed outputs. */
+  async resume(project: string, runId: string): Promise<RunView> {
+    await this.control(project, runId, { type: 'resume' });
+    return this.get(project, runId);
+  }
+
+  private async control(project: string, runId: string, event: RunEvent): Promise<void> {
+    // The project check only: `advance` loads and locks the run itself.
+    if (!(await this.runs.exists(this.db.fork(), project, runId))) throw new PlannerError('not_found', `no run with id "${runId}"`);
+    const outcome = await this.advance(runId, event, () => undefined);
+    if (!outcome.applied) throw new PlannerError('failed_precondition', `cannot ${event.type} the run: ${outcome.reason}`);
+  }
+
+  async get(project: string, runId: string): Promise<RunView> {
+    const em = this.db.fork();
+    const found = await this.runs.withSteps(em, project, runId);
+    if (!found) throw new PlannerError('not_found', `no run with id "${runId}"`);
+    return toRunView(found.run, found.steps, await this.compiler.byHash(em, found.run.specHash));
+  }
+
+  async list(query: Parameters<RunRepository['list']>[1]) {
+    const items = await this.runs.list(this.db.fork(), query);
+    return { items: items.map(toRunSummary), next: items.length === query.limit ? (items.at(-1)?.id ?? null) : null };
+  }
+
+  private async pipelineFor(em: EntityManager, request: { project: string; pipeline?: string; source?: SpecSource }) {
+    if (request.source) return { planned: this.compiler.compile(request.source), version: 0 };
+    if (!request.pipeline) throw new PlannerError('invalid_argument', 'give a pipeline name or an inline spec', [{ path: ['pipeline'], message: 'required' }]);
+    const pipeline = await this.pipelines.latest(em, request.project, request.pipeline);
+    if (!pipeline) throw new PlannerError('not_found', `no pipeline named "${request.pipeline}"`);
+    return { planned: await this.compiler.byHash(em, pipeline.specHash), version: pipeline.version };
+  }
+
+  /**
+   * Applies one event to a run. `record` copies a step result onto the step, and runs only
+   * when the engine accepts the event (a stale or repeated result changes nothing).
+   */
+  private async advance(runId: string, event: RunEvent, record: (run: Run, step: StepRun) => void): Promise<{ applied: boolean; reason?: string }> {
+    const outcome = await this.db.fork().transactional(async (tx) => {
+      const found = await this.runs.lockWithSteps(tx, runId);
+      if (!found) {
+        this.log.warn({ runId, event: event.type }, 'event for an unknown run ignored');
+        return { applied: false, reason: 'unknown run' };
+      }
+      const planned = await this.compiler.byHash(tx, found.run.specHash);
+      const steps = new Map(found.steps.map((s) => [s.stepId, s]));
+      // The result is recorded first so that conditions and dependents see it; if the engine
+      // ignores the event, the transaction rolls the record back.
+      if ('stepId' in event && steps.has(event.stepId)) record(found.run, steps.get(event.stepId)!);
+      const decision = advanceRun(planned.compiled, toRunState(found.run, found.steps), event);
+      if (!decision.applied) {
+        this.log.debug({ runId, event, reason: decision.ignoredReason }, 'event ignored');
+        throw new Ignored(decision.ignoredReason ?? 'ignored');
+      }
+      await this.writer.write(tx, found.run, steps, planned, decision);
+      return { applied: true };
+    }).catch((err: unknown) => {
+      if (err instanceof Ignored) return { applied: false, reason: err.message };
+      throw err;
+    });
+    if (outcome.applied) this.outbox.flush();
+    return outcome;
+  }
+}
+
+/** Rolls back a transaction whose event the engine ignored (nothing of it may persist). */
+class Ignored extends Error {}

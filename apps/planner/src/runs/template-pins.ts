@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { RegistryRpc, type ResolvedTemplate } from '@trellis/contracts';
+import { RpcCallError, RpcClient } from '@trellis/messaging';
+import type { CompiledPipeline } from '@trellis/engine';
+import { PlannerError } from '../planner.errors';
+
+/**
+ * Pins the registry templates a run needs, in one request at run start: the registry
+ * answers each reference with the version its label (or a running experiment, by the run's
+ * subject) points at now, and records the assignment against the run. The bodies are stored
+ * on the run, so later label moves never change a running run.
+ */
+@Injectable()
+export class TemplatePins {
+  constructor(private readonly rpc: RpcClient) {}
+
+  async resolve(compiled: CompiledPipeline, request: { project: string; runId: string; subject?: string; feature?: string }): Promise<ResolvedTemplate[]> {
+    const byRef = new Map<string, { name: string; selector?: string; steps: string[] }>();
+    for (const step of Object.values(compiled.steps)) {
+      if (!step.template) continue;
+      const ref = step.template.selector ? `${step.template.name}@${step.template.selector}` : step.template.name;
+      const entry = byRef.get(ref) ?? { name: step.template.name, ...(step.template.selector ? { selector: step.template.selector } : {}), steps: [] };
+      entry.steps.push(step.id);
+      byRef.set(ref, entry);
+    }
+    if (byRef.size === 0) return [];
+    let answer;
+    try {
+      answer = await this.rpc.call(RegistryRpc.resolveTemplates, {
+        project: request.project,
+        runId: request.runId,
+        subject: request.subject ?? request.runId,
+        ...(request.feature ? { feature: request.feature } : {}),
+        refs: [...byRef.values()],
+      });
+    } catch (err) {
+      if (err instanceof RpcCallError) throw new PlannerError(err.code === 'invalid_argument' ? 'invalid_argument' : 'unavailable', `the template registry could not resolve the run's templates: ${err.message}`);
+      throw err;
+    }
+    if (answer.missing.length) {
+      const issues = answer.missing.map((ref) => {
+        const stepId = byRef.get(ref)?.steps[0] ?? '';
+        return { path: ['steps', stepId, 'template'], message: `no template "${ref}" in the registry` };
+      });
+      throw new PlannerError('invalid_argument', `${answer.missing.length} template(s) not found: ${answer.missing.join(', ')}`, issues);
+    }
+    for (const template of answer.templates) {
+      const entry = byRef.get(template.ref);
+      for (const stepId of entry?.steps ?? []) {
+        const given = Object.keys(compiled.steps[stepId]?.template?.with ?? {});
+        const missing = template.variables.filter((v) => !given.includes(v));
+        if (missing.length) {
+          throw new PlannerError('invalid_argument', `template "${template.ref}" (version ${template.version}) reads ${missing.map((m) => `inputs.${m}`).join(', ')}, which "with" does not give`, [
+            { path: ['steps', stepId, 'with'], message: `missing ${missing.join(', ')}` },
+          ]);
+        }
+      }
+    }
+    return answer.templates;
+  }
+}

@@ -1,0 +1,4 @@
+import { DomainError } from '@trellis/runtime';
+
+/** The registry's domain error (a code from the shared set and, for bad input, every issue). */
+export class RegistryError extends DomainError {}

@@ -1,0 +1,43 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { DatabaseModule, MessagingModule } from '@trellis/runtime';
+import { REGISTRY_CONFIG, type RegistryConfig } from './config';
+import { ExperimentResultsHandler } from './experiments/experiment-results.handler';
+import { ExperimentRepository } from './experiments/experiment.repository';
+import { ExperimentService } from './experiments/experiment.service';
+import { REGISTRY_MIGRATIONS } from './migrations/initial.migration';
+import { RegistryRpcServer } from './platform/registry-rpc.server';
+import { RunPinRepository } from './templates/run-pin.repository';
+import { TemplateResolver } from './templates/template-resolver.service';
+import { TemplateRepository } from './templates/template.repository';
+import { TemplateService } from './templates/template.service';
+
+@Module({})
+export class TemplateRegistryModule {
+  static forRoot(config: RegistryConfig): DynamicModule {
+    return {
+      module: TemplateRegistryModule,
+      imports: [
+        MessagingModule.forService('registry', config),
+        DatabaseModule.forRoot({
+          url: config.DATABASE_URL,
+          schema: 'registry',
+          poolSize: config.DATABASE_POOL_SIZE,
+          // Plain SQL in the repositories; the outbox entity comes with the module.
+          entities: [],
+          migrations: REGISTRY_MIGRATIONS,
+        }),
+      ],
+      providers: [
+        { provide: REGISTRY_CONFIG, useValue: config },
+        TemplateRepository,
+        RunPinRepository,
+        TemplateService,
+        TemplateResolver,
+        ExperimentRepository,
+        ExperimentService,
+        ExperimentResultsHandler,
+        RegistryRpcServer,
+      ],
+    };
+  }
+}

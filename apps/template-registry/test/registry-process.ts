@@ -1,0 +1,49 @@
+import { freePort, ServiceProcess, serviceScript } from '@trellis/devstack';
+import { connectNats, deleteNamespace, RpcCallError, RpcClient, type NatsConnection } from '@trellis/messaging';
+import { createTestDatabase, createTestNamespace, REPO_ROOT, testEnv } from '@trellis/testing';
+
+/** The registry as its own process (from dist/), with a database and a namespace of its own, asked over NATS. */
+export interface RegistryUnderTest {
+  rpc: RpcClient;
+  nc: NatsConnection;
+  namespace: string;
+  databaseUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startRegistry(env: NodeJS.ProcessEnv = {}): Promise<RegistryUnderTest> {
+  const db = await createTestDatabase();
+  const namespace = createTestNamespace();
+  const registry = new ServiceProcess({
+    name: 'template-registry',
+    script: serviceScript(REPO_ROOT, 'template-registry'),
+    port: await freePort(),
+    env: { PATH: process.env.PATH, DATABASE_URL: db.url, NATS_URL: testEnv.natsUrl, TRELLIS_NAMESPACE: namespace, LOG_LEVEL: 'warn', ...env },
+  });
+  registry.start();
+  await registry.waitReady();
+  const nc = await connectNats({ servers: testEnv.natsUrl, name: 'registry-test' });
+  return {
+    rpc: new RpcClient(nc, namespace),
+    nc,
+    namespace,
+    databaseUrl: db.url,
+    async stop() {
+      await registry.stop();
+      await deleteNamespace(nc, namespace).catch(() => undefined);
+      await nc.close();
+      await db.drop();
+    },
+  };
+}
+
+/** The RpcCallError a call failed with (fails the test when it succeeded). */
+export async function rpcError(call: Promise<unknown>): Promise<RpcCallError> {
+  const outcome = await call.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  if (!('error' in outcome)) throw new Error(`expected the call to fail; it answered ${JSON.stringify(outcome.value)}`);
+  if (!(outcome.error instanceof RpcCallError)) throw outcome.error;
+  return outcome.error;
+}

@@ -1,0 +1,11 @@
+import { NonRetryableError, RetryableError } from '@trellis/messaging';
+
+/**
+ * A judge call failed in a way that may pass on another try (the provider throttled or
+ * failed, or the judge answered something unusable): the job is redelivered with backoff,
+ * and its step fails once the delivery limit is reached.
+ */
+export class JudgeRetryableError extends RetryableError {}
+
+/** The judge cannot work at all (no provider configured, the model refused the request): the step fails at once. */
+export class JudgeFailedError extends NonRetryableError {}

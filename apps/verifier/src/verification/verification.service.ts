@@ -1,0 +1,100 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { StepFailed, StepVerified, subjects, type Gate, type GateOutcome, type TokenUsage, type VerifyRequested } from '@trellis/contracts';
+import { combineGates, decideRound, evaluateDeterministicGate, legacyPolicy } from '@trellis/engine';
+import { EventPublisher } from '@trellis/messaging';
+import { logger } from '@trellis/telemetry';
+import { VERIFIER_CONFIG, type VerifierConfig } from '../config';
+import { JudgeGate } from './judge.gate';
+import { SchemaGate } from './schema.gate';
+
+/**
+ * Scores one candidate against its step's gates, applies the iteration loop's stop rules
+ * (`decideRound`, libs/engine) and publishes the verdict. Stateless: the job carries the
+ * loop's history, the planner owns the step and follows the verdict; the verdict's id is
+ * deterministic per attempt, so a redelivered job publishes nothing new.
+ */
+@Injectable()
+export class VerificationService {
+  private readonly subjects;
+  private readonly log = logger('verification');
+
+  constructor(
+    @Inject(VERIFIER_CONFIG) config: VerifierConfig,
+    private readonly publisher: EventPublisher,
+    private readonly judge: JudgeGate,
+    private readonly schema: SchemaGate,
+  ) {
+    this.subjects = subjects(config.TRELLIS_NAMESPACE);
+  }
+
+  async verify(job: VerifyRequested, signal?: AbortSignal): Promise<void> {
+    const startedAt = performance.now();
+    const iteration = job.iteration ?? 1;
+    // Judges run side by side; outcomes keep the gates' order.
+    const outcomes = await Promise.all(job.gates.map((gate) => this.evaluate(gate, job, signal)));
+    const result = combineGates(outcomes);
+    const decision = decideRound(
+      job.policy ?? legacyPolicy(job.acceptAt),
+      job.history ?? [],
+      {
+        iteration,
+        attempt: job.attempt,
+        result,
+        judgeFeedback: outcomes.flatMap((o) => (o.feedback ? [o.feedback] : [])),
+        escalated: job.escalated ?? false,
+      },
+      job.escalateTo,
+    );
+    const judgeUsage = sumUsage(outcomes);
+    this.log.debug({ runId: job.runId, stepId: job.stepId, attempt: job.attempt, iteration, verdict: decision.verdict, score: result.score }, 'verified');
+    await this.publisher.publish(
+      StepVerified,
+      {
+        runId: job.runId,
+        stepId: job.stepId,
+        attempt: job.attempt,
+        verdict: decision.verdict,
+        score: result.score,
+        categories: result.categories,
+        violations: result.violations,
+        iteration,
+        reason: decision.reason,
+        best: decision.best,
+        examplesReused: decision.examplesReused,
+        gates: outcomes,
+        durationMs: Math.round(performance.now() - startedAt),
+        ...(decision.stop ? { stop: decision.stop } : {}),
+        ...(decision.feedback ? { feedback: decision.feedback } : {}),
+        ...(decision.escalateTo ? { escalateTo: decision.escalateTo } : {}),
+        ...(judgeUsage ? { judgeUsage } : {}),
+      },
+      { subject: this.subjects.event('step', 'verified', job.runId), id: `step-verified.${job.runId}.${job.stepId}.${job.attempt}` },
+    );
+  }
+
+  /** A job that exhausted its deliveries (the judge kept failing): its step fails with the reason, instead of waiting forever. */
+  async fail(job: VerifyRequested, reason: string): Promise<void> {
+    await this.publisher.publish(
+      StepFailed,
+      {
+        runId: job.runId,
+        stepId: job.stepId,
+        attempt: job.attempt,
+        error: { code: 'verification_failed', message: `step "${job.stepId}" could not be verified: ${reason}`, retryable: false },
+      },
+      { subject: this.subjects.event('step', 'failed', job.runId), id: `step-failed.${job.runId}.${job.stepId}.${job.attempt}.verify` },
+    );
+  }
+
+  private async evaluate(gate: Gate, job: VerifyRequested, signal?: AbortSignal): Promise<GateOutcome> {
+    if (gate === 'schema') return this.schema.evaluate(job.output, job.outputSchema);
+    if (typeof gate === 'object' && 'judge' in gate) return this.judge.evaluate(gate.judge, job, signal);
+    return evaluateDeterministicGate(job.output, gate)!;
+  }
+}
+
+function sumUsage(outcomes: readonly GateOutcome[]): TokenUsage | undefined {
+  const used = outcomes.flatMap((o) => (o.usage ? [o.usage] : []));
+  if (used.length === 0) return undefined;
+  return used.reduce((a, u) => ({ inputTokens: a.inputTokens + u.inputTokens, outputTokens: a.outputTokens + u.outputTokens }), { inputTokens: 0, outputTokens: 0 });
+}

@@ -1,0 +1,31 @@
+import type { Distribution } from './analysis';
+
+/** The figures of one case, as written to the results file. */
+export interface CaseResult {
+  /** e.g. `W1 ×200 @0ms`; a Trellis case and its baseline share it. */
+  name: string;
+  kind: 'throughput' | 'latency' | 'handoff' | 'scaling';
+  system: 'trellis' | 'baseline';
+  workload: 'W1' | 'W2';
+  runs: number;
+  modelLatencyMs: number;
+  executors?: number;
+  executorConcurrency?: number;
+  steps: number;
+  wallMs: number;
+  runsPerSecond: number;
+  stepsPerSecond: number;
+  runLatencyMs: Distribution;
+  /** From a step's last dependency's model answer to the step's model request (simulator clock). */
+  handoffMs: Distribution;
+  /** Trellis only: the hand-off split at the step's `dispatched_at` (planner clock, ms resolution). */
+  handoffSplitMs?: { answerToDispatch: Distribution; dispatchToRequest: Distribution };
+  /** CPU seconds per 1,000 steps, by process (group). */
+  cpuSecondsPer1000Steps: Record<string, number>;
+  /** Trellis: services + PostgreSQL + NATS + simulator. Baseline: its process + simulator. */
+  cpuTotalPer1000Steps: number;
+  /** Peak RSS during the case, MiB, by service process. */
+  peakRssMiB: Record<string, number>;
+  /** Anything lost, duplicated or failed; the bench fails when any case has one. */
+  problems: string[];
+}

@@ -1,0 +1,133 @@
+/** What `npm run bench -- <flags>` can change. */
+export interface BenchOptions {
+  /** Runs submitted at once in the throughput cases. */
+  runs: number;
+  /** Runs submitted at once in the run-latency cases (model latency 50 ms). */
+  latencyRuns: number;
+  /** Single W2 runs, one after another, for hand-off latency. */
+  handoffRuns: number;
+  /** W1 runs per executor count in the scaling cases. */
+  scaleRuns: number;
+  /** Executor counts of the scaling cases. */
+  scaleExecutors: number[];
+  /** Steps in flight per executor in the scaling cases. */
+  scaleConcurrency: number;
+  scaleLatencyMs: number;
+  /** Model latencies of the throughput cases. */
+  throughputLatenciesMs: number[];
+  /** Runs of each workload before measuring (JIT, connection pools, compiled-pipeline cache). */
+  warmupRuns: number;
+  cases: Array<'throughput' | 'latency' | 'handoff' | 'scaling'>;
+  /** Write a V8 CPU profile of every service (on exit) into this directory. */
+  cpuProfDir: string | undefined;
+  /** Results file; default bench/results/<timestamp>.json. */
+  out: string | undefined;
+  /** A case whose runs have not all finished by then fails. */
+  caseTimeoutMs: number;
+  echo: boolean;
+}
+
+const DEFAULTS: BenchOptions = {
+  runs: 200,
+  latencyRuns: 20,
+  handoffRuns: 10,
+  scaleRuns: 60,
+  scaleExecutors: [1, 2, 4],
+  scaleConcurrency: 8,
+  scaleLatencyMs: 200,
+  throughputLatenciesMs: [0, 50],
+  warmupRuns: 20,
+  cases: ['throughput', 'latency', 'handoff', 'scaling'],
+  cpuProfDir: undefined,
+  out: undefined,
+  caseTimeoutMs: 180_000,
+  echo: false,
+};
+
+/** Small enough for a smoke test: every case, a handful of runs. */
+const QUICK: Partial<BenchOptions> = { runs: 10, latencyRuns: 4, handoffRuns: 2, scaleRuns: 4, scaleConcurrency: 4, warmupRuns: 2, caseTimeoutMs: 30_000 };
+
+const USAGE = `npm run bench -- [flags]
+  --quick                 a few runs per case (smoke test)
+  --runs N                runs submitted at once per throughput case (default 200)
+  --latency-runs N        runs at 50 ms model latency for run latency (default 20)
+  --handoff-runs N        single W2 runs for hand-off latency (default 10)
+  --scale-runs N          W1 runs per executor count (default 60)
+  --scale-executors 1,2,4 --scale-concurrency 8 --scale-latency-ms 200
+  --latencies 0,50        model latencies of the throughput cases
+  --warmup N              warm-up runs per workload (default 20)
+  --cases a,b             throughput,latency,handoff,scaling (default all)
+  --cpu-prof DIR          V8 CPU profile of every service into DIR
+  --out FILE              results file (default bench/results/<timestamp>.json)
+  --echo                  show the services' logs`;
+
+export function parseOptions(argv: readonly string[]): BenchOptions {
+  const options: BenchOptions = { ...DEFAULTS };
+  if (argv.includes('--quick')) Object.assign(options, QUICK);
+  const int = (flag: string, v: string | undefined) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} needs a whole number, got ${v}\n${USAGE}`);
+    return n;
+  };
+  const ints = (flag: string, v: string | undefined) => (v ?? '').split(',').map((x) => int(flag, x));
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = () => argv[++i];
+    switch (flag) {
+      case '--quick':
+        break;
+      case '--runs':
+        options.runs = int(flag, value());
+        break;
+      case '--latency-runs':
+        options.latencyRuns = int(flag, value());
+        break;
+      case '--handoff-runs':
+        options.handoffRuns = int(flag, value());
+        break;
+      case '--scale-runs':
+        options.scaleRuns = int(flag, value());
+        break;
+      case '--scale-executors':
+        options.scaleExecutors = ints(flag, value());
+        break;
+      case '--scale-concurrency':
+        options.scaleConcurrency = int(flag, value());
+        break;
+      case '--scale-latency-ms':
+        options.scaleLatencyMs = int(flag, value());
+        break;
+      case '--latencies':
+        options.throughputLatenciesMs = ints(flag, value());
+        break;
+      case '--warmup':
+        options.warmupRuns = int(flag, value());
+        break;
+      case '--cases': {
+        const cases = (value() ?? '').split(',');
+        const known = ['throughput', 'latency', 'handoff', 'scaling'];
+        const bad = cases.filter((c) => !known.includes(c));
+        if (bad.length) throw new Error(`unknown case(s) ${bad.join(', ')}\n${USAGE}`);
+        options.cases = cases as BenchOptions['cases'];
+        break;
+      }
+      case '--cpu-prof':
+        options.cpuProfDir = value();
+        break;
+      case '--out':
+        options.out = value();
+        break;
+      case '--echo':
+        options.echo = true;
+        break;
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown flag ${flag}\n${USAGE}`);
+    }
+  }
+  return options;
+}

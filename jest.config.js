@@ -1,0 +1,33 @@
+// Three levels (STYLE.md, "Tests"): unit beside the code, integration per app against real
+// PostgreSQL and NATS, system tests across every service as its own process.
+const swc = [
+  '@swc/jest',
+  {
+    swcrc: false,
+    sourceMaps: 'inline',
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+      target: 'es2023',
+      keepClassNames: true,
+    },
+    module: { type: 'commonjs', ignoreDynamic: true },
+  },
+];
+const common = {
+  transform: { '^.+\\.ts$': swc },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  moduleNameMapper: { '^@trellis/(.*)$': '<rootDir>/libs/$1/src/index.ts' },
+  testEnvironment: 'node',
+  modulePathIgnorePatterns: ['<rootDir>/dist/'],
+};
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/{apps,libs}/**/*.int-spec.ts'], slowTestThreshold: 30 },
+    { ...common, displayName: 'system', testMatch: ['<rootDir>/tests/**/*.e2e-spec.ts'], slowTestThreshold: 120 },
+  ],
+  // Two cores: two test files at a time; each file owns its database and NATS namespace.
+  maxWorkers: 2,
+  testTimeout: 60_000,
+};

@@ -1,0 +1,198 @@
+import { z } from 'zod';
+import { defineEvent, type EventContract } from './cloudevent';
+import { ChatMessage, FailureInfo, RunStatus, TokenUsage, RunId } from './common';
+import { StepId } from './pipeline-spec';
+import { StepReady, VerifyRequested } from './work';
+
+/**
+ * The public event contracts (DESIGN §4). Add fields; never change or remove one within v1.
+ * Subject: `trellis.<ns>.events.<entity>.<change>.<runId>`.
+ */
+
+const StepRef = { runId: RunId, stepId: StepId, attempt: z.number().int().positive() };
+
+export const RunStarted = defineEvent(
+  'run',
+  'started',
+  z.object({
+    runId: RunId,
+    project: z.string(),
+    pipeline: z.string(),
+    /** 0 for a run of an inline spec that was never registered. */
+    pipelineVersion: z.number().int().nonnegative(),
+    inputs: z.record(z.string(), z.unknown()),
+    steps: z.array(StepId),
+  }),
+);
+
+/** The planner sent a step attempt to an executor pool. */
+export const StepDispatched = defineEvent(
+  'step',
+  'dispatched',
+  z.object({ ...StepRef, model: z.string(), pool: z.string() }),
+);
+
+/** Throttled progress of a step being written: tokens so far and the text since the last progress event. */
+export const StepProgress = defineEvent(
+  'step',
+  'progress',
+  z.object({ ...StepRef, outputTokens: z.number().int().nonnegative(), delta: z.string() }),
+);
+
+export const StepGenerated = defineEvent(
+  'step',
+  'generated',
+  z.object({
+    ...StepRef,
+    output: z.string(),
+    /** The parsed value of a JSON output, validated against the step's schema. */
+    structured: z.unknown().optional(),
+    model: z.string(),
+    messages: z.array(ChatMessage),
+    usage: TokenUsage,
+    /** USD for this attempt, from the model catalog's prices; absent when the model has none. */
+    cost: z.number().nonnegative().optional(),
+    finishReason: z.string().nullable(),
+    startedAt: z.string(),
+    finishedAt: z.string(),
+    executor: z.string(),
+  }),
+);
+
+export const StepFailed = defineEvent(
+  'step',
+  'failed',
+  z.object({ ...StepRef, error: FailureInfo, executor: z.string().optional() }),
+);
+
+export const Violation = z.object({
+  rule: z.string(),
+  severity: z.enum(['critical', 'major', 'minor']),
+  message: z.string(),
+});
+export type Violation = z.infer<typeof Violation>;
+
+export const Verdict = z.enum(['accept', 'retry', 'escalate', 'reject']);
+
+/**
+ * Why a step's iteration loop ended: `accepted`; `stagnated` (a round improved the score by
+ * less than the policy's threshold); `max_iterations`; `escalation_failed` (the escalation
+ * round was not accepted either).
+ */
+export const StopReason = z.enum(['accepted', 'stagnated', 'max_iterations', 'escalation_failed']);
+export type StopReason = z.infer<typeof StopReason>;
+
+/** One gate's result on one candidate. */
+export const GateOutcome = z.object({
+  /** The gate's kind: `json`, `schema`, `contains`, `not_contains`, `regex`, `length`, `judge`. */
+  gate: z.string(),
+  score: z.number().min(0).max(1),
+  weight: z.number().positive(),
+  categories: z.record(z.string(), z.number().min(0).max(1)).default({}),
+  violations: z.array(Violation).default([]),
+  /** A judge gate: the model that judged, its feedback and its tokens. */
+  model: z.string().optional(),
+  feedback: z.string().optional(),
+  usage: TokenUsage.optional(),
+});
+export type GateOutcome = z.infer<typeof GateOutcome>;
+
+/** A candidate of an earlier (or this) round, identified by its attempt. */
+export const CandidateRef = z.object({
+  iteration: z.number().int().positive(),
+  attempt: z.number().int().positive(),
+  score: z.number().min(0).max(1),
+});
+export type CandidateRef = z.infer<typeof CandidateRef>;
+
+export const StepVerified = defineEvent(
+  'step',
+  'verified',
+  z.object({
+    ...StepRef,
+    verdict: Verdict,
+    score: z.number().min(0).max(1),
+    categories: z.record(z.string(), z.number().min(0).max(1)).default({}),
+    violations: z.array(Violation).default([]),
+    /** retry / escalate: what the next round must fix, for its prompt. */
+    feedback: z.string().optional(),
+    /** The loop's round this verdict is about. */
+    iteration: z.number().int().positive().optional(),
+    /** Set when the loop ended (every verdict but retry). */
+    stop: StopReason.optional(),
+    /** Why, in words: the blocking reasons, or what ended the loop. */
+    reason: z.string().optional(),
+    /** The best candidate so far, this one included: the step's output when the loop ends without acceptance, and what the next round revises. */
+    best: CandidateRef.optional(),
+    /** The next round revises an earlier candidate (`best`) rather than this one, which did not improve on it. */
+    examplesReused: z.boolean().optional(),
+    /** escalate: the model of the escalation round. */
+    escalateTo: z.string().optional(),
+    /** Each gate's result. */
+    gates: z.array(GateOutcome).optional(),
+    /** Tokens the judge gates used. */
+    judgeUsage: TokenUsage.optional(),
+    /** Time the verification took, ms. */
+    durationMs: z.number().nonnegative().optional(),
+  }),
+);
+
+/** The planner's record that a step reached a final status. */
+export const StepCompleted = defineEvent(
+  'step',
+  'completed',
+  z.object({
+    runId: RunId,
+    stepId: StepId,
+    status: z.enum(['succeeded', 'failed', 'skipped', 'cancelled']),
+    attempt: z.number().int().nonnegative(),
+    output: z.string().optional(),
+    error: FailureInfo.optional(),
+  }),
+);
+
+/** A failed or cancelled run goes on: its failed, cancelled and skipped steps run again. */
+export const RunResumed = defineEvent(
+  'run',
+  'resumed',
+  z.object({ runId: RunId, steps: z.array(StepId) }),
+);
+
+export const RunCompleted = defineEvent(
+  'run',
+  'completed',
+  z.object({
+    runId: RunId,
+    status: RunStatus,
+    usage: TokenUsage,
+    /** USD, from the model catalog's prices (0 when no model of the run is in the catalog). */
+    cost: z.number().nonnegative().optional(),
+    durationMs: z.number().nonnegative(),
+    error: FailureInfo.optional(),
+  }),
+);
+
+/** Every contract that travels on the events stream or a work queue, by CloudEvents type. */
+export const EVENT_CONTRACTS: readonly EventContract[] = [
+  RunStarted,
+  RunResumed,
+  StepReady,
+  StepDispatched,
+  StepProgress,
+  VerifyRequested,
+  StepGenerated,
+  StepFailed,
+  StepVerified,
+  StepCompleted,
+  RunCompleted,
+];
+
+export type RunStarted = z.infer<typeof RunStarted.data>;
+export type StepDispatched = z.infer<typeof StepDispatched.data>;
+export type StepProgress = z.infer<typeof StepProgress.data>;
+export type StepGenerated = z.infer<typeof StepGenerated.data>;
+export type StepFailed = z.infer<typeof StepFailed.data>;
+export type StepVerified = z.infer<typeof StepVerified.data>;
+export type StepCompleted = z.infer<typeof StepCompleted.data>;
+export type RunCompleted = z.infer<typeof RunCompleted.data>;
+export type RunResumed = z.infer<typeof RunResumed.data>;

@@ -1,0 +1,85 @@
+import { z } from 'zod';
+
+/** Bodies of the gateway's REST API (DESIGN §6). Strict: unknown fields are a 400. */
+export const CreateRunBody = z
+  .strictObject({
+    pipeline: z.string().min(1).optional(),
+    spec: z.unknown().optional(),
+    inputs: z.record(z.string(), z.unknown()).default({}),
+    /** Who experiment assignment sticks to (a user or session id); default the run id. */
+    subject: z.string().min(1).max(500).optional(),
+    /** The feature type whose template overrides apply. */
+    feature: z.string().min(1).max(100).optional(),
+  })
+  .refine((b) => (b.pipeline === undefined) !== (b.spec === undefined), {
+    message: 'give exactly one of "pipeline" (a registered name) or "spec" (an inline pipeline)',
+    path: ['pipeline'],
+  });
+export type CreateRunBody = z.infer<typeof CreateRunBody>;
+
+export const ListRunsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  before: z.string().optional(),
+  status: z.enum(['running', 'succeeded', 'failed', 'cancelled']).optional(),
+  pipeline: z.string().optional(),
+});
+
+/** RFC 9457 problem details, with every validation issue listed. */
+export const Problem = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string().optional(),
+  code: z.string().optional(),
+  instance: z.string().optional(),
+  errors: z
+    .array(z.object({ path: z.string(), message: z.string(), line: z.number().optional(), column: z.number().optional() }))
+    .optional(),
+});
+export type Problem = z.infer<typeof Problem>;
+
+/** A project: every API key, pipeline, run and event stream belongs to exactly one. */
+export const CreateProjectBody = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" and "_", at most 63 characters'),
+  name: z.string().min(1).max(200).optional(),
+  /** Runs this project may have running at once; default `GATEWAY_MAX_RUNNING_RUNS`. */
+  maxRunningRuns: z.number().int().min(1).max(200).optional(),
+});
+export type CreateProjectBody = z.infer<typeof CreateProjectBody>;
+
+export const ProjectView = z.object({
+  id: z.string(),
+  name: z.string(),
+  maxRunningRuns: z.number().int().nullable(),
+  createdAt: z.string(),
+});
+export type ProjectView = z.infer<typeof ProjectView>;
+
+export const CreateApiKeyBody = z.strictObject({
+  name: z.string().min(1).max(200).optional(),
+  /** Requests per minute for this key; default `GATEWAY_RATE_LIMIT_PER_MINUTE`. */
+  rateLimitPerMinute: z.number().int().min(1).max(1_000_000).optional(),
+});
+export type CreateApiKeyBody = z.infer<typeof CreateApiKeyBody>;
+
+/** A key as listed: never the secret, only its first characters. */
+export const ApiKeyView = z.object({
+  id: z.string(),
+  project: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  rateLimitPerMinute: z.number().int().nullable(),
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+});
+export type ApiKeyView = z.infer<typeof ApiKeyView>;
+
+/** The answer to creating a key: the only time the secret is shown. */
+export const CreatedApiKey = ApiKeyView.extend({ key: z.string() });
+export type CreatedApiKey = z.infer<typeof CreatedApiKey>;
+
+/** `Idempotency-Key` header of `POST /v1/runs`. */
+export const IdempotencyKey = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+
+/** `POST /v1/pipelines?override_alignment=true` registers a pipeline the orchestrator model found misaligned. */
+export const RegisterPipelineQuery = z.strictObject({ override_alignment: z.enum(['true', 'false']).optional() });

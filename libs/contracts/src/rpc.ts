@@ -1,0 +1,358 @@
+import { z } from 'zod';
+import { FailureInfo, RunId, RunStatus, StepStatus, TokenUsage, ChatMessage } from './common';
+import { StopReason, Verdict, Violation } from './events';
+import {
+  CreatedTemplateVersion,
+  CreateExperimentBody,
+  CreateTemplateBody,
+  ExperimentStatus,
+  ExperimentSummary,
+  ExperimentView,
+  FeatureName,
+  LabelName,
+  LabelView,
+  ModelParameters,
+  RenderedTemplate,
+  TemplateBody,
+  TemplateCategory,
+  TemplateLevel,
+  TemplateLookup,
+  TemplateSummary,
+} from './templates';
+
+/**
+ * Request/reply between services (core NATS, queue groups). Every reply is an `RpcReply`:
+ * domain errors travel as data with a code; the gateway alone maps codes to HTTP.
+ */
+export const ErrorCode = z.enum([
+  'invalid_argument',
+  'not_found',
+  'conflict',
+  'failed_precondition',
+  'unavailable',
+  /** A limit was reached (e.g. a project's running runs); retry later. */
+  'resource_exhausted',
+  'internal',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+/** One validation problem: where (document path, and YAML line/column when known) and what. */
+export const Issue = z.object({
+  path: z.array(z.union([z.string(), z.number()])),
+  message: z.string(),
+  line: z.number().int().positive().optional(),
+  column: z.number().int().positive().optional(),
+});
+export type Issue = z.infer<typeof Issue>;
+
+export const RpcError = z.object({
+  code: ErrorCode,
+  message: z.string(),
+  issues: z.array(Issue).optional(),
+});
+export type RpcError = z.infer<typeof RpcError>;
+
+export const rpcReply = <T extends z.ZodType>(data: T) =>
+  z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), data }), z.object({ ok: z.literal(false), error: RpcError })]);
+export type RpcReply<T> = { ok: true; data: T } | { ok: false; error: RpcError };
+
+/** A method: its name (last subject token), its request and its reply data. */
+export interface RpcMethod<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType> {
+  readonly service: string;
+  readonly method: string;
+  readonly request: Req;
+  readonly response: Res;
+}
+const method = <Req extends z.ZodType, Res extends z.ZodType>(service: string, name: string, request: Req, response: Res): RpcMethod<Req, Res> => ({
+  service,
+  method: name,
+  request,
+  response,
+});
+
+/** The pipeline source as a user sent it: YAML text (positions for errors) or a JSON object. */
+export const SpecSource = z.union([
+  z.object({ yaml: z.string().max(1_000_000) }),
+  z.object({ json: z.unknown() }),
+]);
+export type SpecSource = z.infer<typeof SpecSource>;
+
+export const PlanView = z.object({
+  order: z.array(z.string()),
+  /** Parallel levels: the steps of a batch can run at the same time. */
+  batches: z.array(z.array(z.string())),
+  /** The longest chain of steps, which bounds the run's wall time. */
+  criticalPath: z.array(z.string()).default([]),
+  steps: z.array(
+    z.object({
+      id: z.string(),
+      kind: z.enum(['prompt', 'template', 'tool']).default('prompt'),
+      dependsOn: z.array(z.string()),
+      model: z.string(),
+      /** Why this model (named by the step, chosen among an expert's candidates, a default). */
+      modelReason: z.string().default(''),
+      pool: z.string(),
+      routedFrom: z.array(z.object({ from: z.string(), when: z.enum(['false', 'success', 'failure']) })).default([]),
+      condition: z.string().optional(),
+    }),
+  ),
+  /** USD for one run, low and high, from the model catalog's prices; null without a catalog. */
+  estimatedCost: z.object({ min: z.number(), max: z.number() }).nullable().default(null),
+});
+export type PlanView = z.infer<typeof PlanView>;
+
+/** What the orchestrator model said of a pipeline, cached by spec hash. */
+export const PipelineAnalysis = z.object({
+  /** What the pipeline is for: 3–10 sentences of Markdown. */
+  intention: z.string(),
+  /** How it works: control flow, dependencies, where models and tools are used. */
+  architecture: z.string(),
+  /** Whether the architecture serves the intention, and what to change when it does not. */
+  aligned: z.boolean(),
+  feedback: z.string(),
+  model: z.string(),
+});
+export type PipelineAnalysis = z.infer<typeof PipelineAnalysis>;
+
+export const PipelineView = z.object({
+  name: z.string(),
+  version: z.number().int().positive(),
+  description: z.string().optional(),
+  hash: z.string(),
+  spec: z.unknown(),
+  plan: PlanView,
+  /** Present when the spec names an orchestrator model. */
+  analysis: PipelineAnalysis.nullable().default(null),
+  createdAt: z.string(),
+});
+export type PipelineView = z.infer<typeof PipelineView>;
+
+/** One round of a step's verification loop (generate → verify), as the run reports it. */
+export const IterationView = z.object({
+  iteration: z.number().int().positive(),
+  attempt: z.number().int().positive(),
+  model: z.string(),
+  /** null until verified. */
+  score: z.number().nullable(),
+  categories: z.record(z.string(), z.number()),
+  violations: z.array(Violation),
+  verdict: Verdict.nullable(),
+  /** Set on the round that ended the loop. */
+  stop: StopReason.nullable(),
+  /** Generation plus verification, ms; null while running. */
+  durationMs: z.number().nullable(),
+  /** The generation's tokens. */
+  usage: TokenUsage,
+  /** The judge's tokens. */
+  judgeUsage: TokenUsage.nullable(),
+  /** The round's prompt carried the previous round's feedback. */
+  feedbackUsed: z.boolean(),
+  /** The round revised an earlier candidate than the previous round's (which had not improved on it). */
+  examplesReused: z.boolean(),
+  /** The round ran on the escalated model. */
+  escalated: z.boolean(),
+});
+export type IterationView = z.infer<typeof IterationView>;
+
+export const StepView = z.object({
+  id: z.string(),
+  status: StepStatus,
+  attempt: z.number().int().nonnegative(),
+  dependsOn: z.array(z.string()),
+  model: z.string(),
+  output: z.string().nullable(),
+  /** The parsed value of a JSON output. */
+  structured: z.unknown().optional(),
+  error: FailureInfo.nullable(),
+  usage: TokenUsage,
+  /** USD spent on the step's model calls (catalog prices). */
+  cost: z.number().nonnegative().default(0),
+  messages: z.array(ChatMessage).nullable(),
+  score: z.number().nullable(),
+  /** The executor replica whose result was applied. */
+  executor: z.string().nullable(),
+  dispatchedAt: z.string().nullable(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  /** The verification loop's rounds, oldest first (steps with gates). */
+  iterations: z.array(IterationView).default([]),
+  /** Rounds used, the best score among them, and why the loop stopped (null while it runs or without gates). */
+  iterationsUsed: z.number().int().nonnegative().default(0),
+  bestScore: z.number().nullable().default(null),
+  stopReason: StopReason.nullable().default(null),
+});
+export type StepView = z.infer<typeof StepView>;
+
+export const ProductView = z.object({
+  path: z.string(),
+  contentType: z.string(),
+  size: z.number().int().nonnegative(),
+});
+export type ProductView = z.infer<typeof ProductView>;
+
+export const RunView = z.object({
+  id: z.string(),
+  project: z.string(),
+  pipeline: z.string(),
+  /** 0 for a run of an inline spec that was never registered. */
+  pipelineVersion: z.number().int().nonnegative(),
+  status: RunStatus,
+  inputs: z.record(z.string(), z.unknown()),
+  usage: TokenUsage,
+  /** USD spent on the run's model calls (catalog prices). */
+  cost: z.number().nonnegative().default(0),
+  error: FailureInfo.nullable(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+  steps: z.array(StepView),
+  /** The template versions (and experiment variants) the run pinned at start. */
+  templates: z
+    .array(
+      z.object({
+        ref: z.string(),
+        name: z.string(),
+        version: z.number().int(),
+        label: z.string().nullable(),
+        level: z.string(),
+        experiment: z.object({ id: z.string(), variant: z.string() }).nullable(),
+      }),
+    )
+    .default([]),
+  /** Files the run produced, served by `GET /v1/runs/{id}/products/{path}`. */
+  products: z.array(ProductView).default([]),
+});
+export type RunView = z.infer<typeof RunView>;
+
+export const RunSummary = RunView.omit({ steps: true, inputs: true, products: true, templates: true });
+export type RunSummary = z.infer<typeof RunSummary>;
+
+const Project = { project: z.string() };
+const Page = { limit: z.number().int().min(1).max(200).default(50), before: z.string().optional() };
+
+export const PlannerRpc = {
+  registerPipeline: method(
+    'planner',
+    'pipelines.register',
+    z.object({ ...Project, source: SpecSource, overrideAlignment: z.boolean().default(false) }),
+    PipelineView,
+  ),
+  validatePipeline: method('planner', 'pipelines.validate', z.object({ ...Project, source: SpecSource }), PlanView),
+  listPipelines: method('planner', 'pipelines.list', z.object(Project), z.object({ items: z.array(PipelineView.omit({ spec: true, plan: true, analysis: true })) })),
+  getPipeline: method('planner', 'pipelines.get', z.object({ ...Project, name: z.string() }), PipelineView),
+  startRun: method(
+    'planner',
+    'runs.start',
+    z.object({
+      ...Project,
+      pipeline: z.string().optional(),
+      source: SpecSource.optional(),
+      inputs: z.record(z.string(), z.unknown()).default({}),
+      /** Who experiment assignment sticks to (a user or session); the run id by default. */
+      subject: z.string().min(1).max(500).optional(),
+      /** The feature type whose template overrides apply. */
+      feature: z.string().min(1).max(100).optional(),
+      /** Refuse (resource_exhausted) when the project already has this many runs running. */
+      maxRunning: z.number().int().positive().optional(),
+    }),
+    RunView,
+  ),
+  getRun: method('planner', 'runs.get', z.object({ ...Project, runId: z.string() }), RunView),
+  /** Stops dispatch and aborts in-flight calls; a finished run answers failed_precondition. */
+  cancelRun: method('planner', 'runs.cancel', z.object({ ...Project, runId: z.string() }), RunView),
+  /** Re-runs failed, cancelled and skipped steps and what follows them, reusing completed outputs. */
+  resumeRun: method('planner', 'runs.resume', z.object({ ...Project, runId: z.string() }), RunView),
+  listRuns: method(
+    'planner',
+    'runs.list',
+    z.object({ ...Project, ...Page, status: RunStatus.optional(), pipeline: z.string().optional() }),
+    z.object({ items: z.array(RunSummary), next: z.string().nullable() }),
+  ),
+} as const;
+
+/** One template a run uses, as the registry answered at run start: the planner stores it on the run (its pin). */
+export const ResolvedTemplate = z.object({
+  /** The reference as asked, e.g. `market-analysis@production`. */
+  ref: z.string(),
+  name: z.string(),
+  category: TemplateCategory,
+  version: z.number().int().positive(),
+  /** The label that chose the version (`production`, a custom one, `latest`), or null for a version pin or an experiment. */
+  label: z.string().nullable(),
+  level: TemplateLevel,
+  body: TemplateBody,
+  /** Variables the body reads, as `{{ inputs.<name> }}`; a step's `with:` must give them. */
+  variables: z.array(z.string()),
+  parameters: ModelParameters,
+  /** Set when a running experiment chose the version. */
+  experiment: z.object({ id: z.string(), variant: z.string() }).nullable(),
+});
+export type ResolvedTemplate = z.infer<typeof ResolvedTemplate>;
+
+/** `name`, `name@<label>`, `name@<version>` or `name@latest`, split. */
+export const TemplateRef = z.object({
+  name: z.string().min(1).max(100),
+  selector: z.string().min(1).max(64).optional(),
+  /** Steps that render this reference: an experiment attributes their verifier scores. Without it, every step of the run counts. */
+  steps: z.array(z.string()).max(500).optional(),
+});
+export type TemplateRef = z.infer<typeof TemplateRef>;
+
+/**
+ * Whether the caller presented the admin token (the gateway checks it; the registry trusts
+ * this flag because only services reach NATS). Needed for protected labels and the global level.
+ */
+const Admin = { admin: z.boolean().default(false) };
+const TemplatePlacement = { level: TemplateLevel.optional(), feature: FeatureName.optional() };
+
+export const RegistryRpc = {
+  /**
+   * Everything a run needs in one request, at run start. Without a selector a running
+   * experiment picks a variant for `subject` (default `runId`), else `production`, else the
+   * newest version. With `runId` the registry records the experiment assignments, so that
+   * results are attributed to the variant the run got; asking again for the same run answers
+   * the same variant. Missing references are listed, not thrown.
+   */
+  resolveTemplates: method(
+    'registry',
+    'templates.resolve',
+    z.object({
+      ...Project,
+      feature: FeatureName.optional(),
+      subject: z.string().min(1).max(500).optional(),
+      runId: RunId.optional(),
+      refs: z.array(TemplateRef).max(500),
+    }),
+    z.object({
+      /** In the order of `refs`, without the missing ones. */
+      templates: z.array(ResolvedTemplate),
+      /** References nothing answered, as `name` or `name@selector`. */
+      missing: z.array(z.string()),
+    }),
+  ),
+  createTemplate: method('registry', 'templates.create', CreateTemplateBody.extend({ ...Project, ...Admin }), CreatedTemplateVersion),
+  listTemplates: method('registry', 'templates.list', z.object({ ...Project, category: TemplateCategory.optional() }), z.object({ items: z.array(TemplateSummary) })),
+  getTemplate: method('registry', 'templates.get', z.object({ ...Project, name: z.string(), feature: FeatureName.optional() }), TemplateLookup),
+  moveLabel: method(
+    'registry',
+    'templates.labels.move',
+    z.object({ ...Project, ...Admin, ...TemplatePlacement, name: z.string(), label: LabelName, version: z.number().int().positive() }),
+    LabelView,
+  ),
+  renderTemplate: method(
+    'registry',
+    'templates.render',
+    z.object({ ...Project, name: z.string(), feature: FeatureName.optional(), selector: z.string().min(1).max(64).optional(), variables: z.record(z.string(), z.unknown()).default({}) }),
+    RenderedTemplate,
+  ),
+  createExperiment: method('registry', 'experiments.create', z.object({ ...CreateExperimentBody.shape, ...Project, ...Admin }), ExperimentView),
+  getExperiment: method('registry', 'experiments.get', z.object({ ...Project, id: z.string() }), ExperimentView),
+  listExperiments: method(
+    'registry',
+    'experiments.list',
+    z.object({ ...Project, template: z.string().optional(), status: ExperimentStatus.optional() }),
+    z.object({ items: z.array(ExperimentSummary) }),
+  ),
+  updateExperiment: method('registry', 'experiments.update', z.object({ ...Project, ...Admin, id: z.string(), status: ExperimentStatus }), ExperimentView),
+  /** Moves `production` to the named variant's version, or to the significant winner, and stops the experiment. */
+  promoteExperiment: method('registry', 'experiments.promote', z.object({ ...Project, ...Admin, id: z.string(), variant: z.string().optional() }), ExperimentView),
+} as const;

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/**
+ * A namespace isolates one environment (or one test file) on a shared NATS: every subject,
+ * stream and durable consumer name carries it.
+ */
+export const Namespace = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" and "_", at most 63 characters');
+export type Namespace = z.infer<typeof Namespace>;
+
+/** Pool names become subject tokens: keep them to one token. */
+export const PoolName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" and "_"');
+
+export const DEFAULT_POOL = 'default';
+
+const upper = (ns: string) => ns.toUpperCase().replace(/-/g, '_');
+
+/** Subject and stream names for one namespace; the single source of every name on the wire. */
+export function subjects(ns: string) {
+  Namespace.parse(ns);
+  const root = `trellis.${ns}`;
+  return {
+    root,
+    /** `trellis.<ns>.events.<entity>.<change>.<runId>`: the run id is last so one wildcard follows a run. */
+    event: (entity: string, change: string, runId: string) => `${root}.events.${entity}.${change}.${runId}`,
+    eventsOfType: (entity: string, change: string) => `${root}.events.${entity}.${change}.*`,
+    eventsOfRun: (runId: string) => `${root}.events.*.*.${runId}`,
+    allEvents: `${root}.events.>`,
+    stepWork: (pool: string) => `${root}.work.step.${pool}`,
+    allStepWork: `${root}.work.step.*`,
+    verifyWork: `${root}.work.verify`,
+    allWork: `${root}.work.>`,
+    deadLetter: (subject: string) => `${root}.dlq.${subject.slice(root.length + 1)}`,
+    allDeadLetters: `${root}.dlq.>`,
+    rpc: (service: string, method: string) => `${root}.rpc.${service}.${method}`,
+    /** Core-NATS broadcast to every executor (cancellation), not persisted. */
+    control: (what: string) => `${root}.control.${what}`,
+    streams: {
+      events: `TRELLIS_${upper(ns)}_EVENTS`,
+      work: `TRELLIS_${upper(ns)}_WORK`,
+      deadLetters: `TRELLIS_${upper(ns)}_DLQ`,
+    },
+    /** JetStream object store and KV buckets. */
+    buckets: {
+      /** Run products, keyed `<runId>/<path>`. */
+      products: `TRELLIS_${upper(ns)}_PRODUCTS`,
+      /** Shared rate-limit state of every executor replica. */
+      rateLimits: `TRELLIS_${upper(ns)}_RATELIMITS`,
+    },
+    /** Durable consumer names: `<app>-<handler>`; NATS durables are per stream, the namespace is in the stream. */
+    durable: (app: string, handler: string) => `${app}-${handler}`,
+  };
+}
+export type Subjects = ReturnType<typeof subjects>;

@@ -1,0 +1,274 @@
+import { z } from 'zod';
+import { ChatMessage } from './common';
+
+/**
+ * Templates and experiments of the registry (DESIGN §5, §6, docs/templates.md): the REST
+ * bodies the gateway accepts and the views it answers with. Bodies are strict: an unknown
+ * field is a 400 naming it.
+ */
+
+/** Template names appear in `template: name@label` references: no `@`, no spaces. */
+export const TemplateName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'a template name is lower-case letters, digits, ".", "-" and "_", at most 100 characters');
+
+export const TemplateCategory = z.enum(['prompt', 'personality', 'orchestration', 'judge']);
+export type TemplateCategory = z.infer<typeof TemplateCategory>;
+
+/** Where a template lives: every project sees `global`; `feature` overrides inside one project. */
+export const TemplateLevel = z.enum(['global', 'project', 'feature']);
+export type TemplateLevel = z.infer<typeof TemplateLevel>;
+
+/** A feature type inside a project (e.g. `support-chat`), the most specific level. */
+export const FeatureName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a feature is lower-case letters, digits, "-" and "_"');
+
+/** `latest` is implicit (the newest version) and a number would read as a version. */
+export const LabelName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,62}$/, 'a label is lower-case letters, digits, "-" and "_", starting with a letter')
+  .refine((l) => l !== 'latest', '"latest" is implicit: it always means the newest version');
+
+/** A variable a template reads as `{{ inputs.<name> }}`. */
+export const VariableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a variable name is an identifier');
+
+/** Plain text, or a chat template: messages whose contents are Liquid templates. */
+export const TemplateBody = z.union([z.string().min(1).max(200_000), z.array(ChatMessage).min(1).max(100)]);
+export type TemplateBody = z.infer<typeof TemplateBody>;
+
+/** Model parameters stored with a version; the step's own settings win over them. */
+export const ModelParameters = z.strictObject({
+  model: z.string().min(1).max(200).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  top_p: z.number().min(0).max(1).optional(),
+  max_tokens: z.number().int().positive().optional(),
+  presence_penalty: z.number().min(-2).max(2).optional(),
+  frequency_penalty: z.number().min(-2).max(2).optional(),
+  stop: z.array(z.string().min(1)).max(4).optional(),
+  seed: z.number().int().optional(),
+});
+export type ModelParameters = z.infer<typeof ModelParameters>;
+
+/** Which template a request is about: `level` defaults to `feature` when a feature is given, else `project`. */
+const Placement = {
+  level: TemplateLevel.optional(),
+  feature: FeatureName.optional(),
+};
+
+/** `POST /v1/templates`: a new version (and the template, the first time). */
+export const CreateTemplateBody = z.strictObject({
+  name: TemplateName,
+  category: TemplateCategory.default('prompt'),
+  ...Placement,
+  body: TemplateBody,
+  /** When given, the body must read exactly these variables. */
+  variables: z.array(VariableName).max(200).optional(),
+  parameters: ModelParameters.default({}),
+  author: z.string().max(200).optional(),
+  message: z.string().max(2_000).optional(),
+});
+export type CreateTemplateBody = z.infer<typeof CreateTemplateBody>;
+
+/** `PUT /v1/templates/{name}/labels/{label}` */
+export const MoveLabelBody = z.strictObject({ version: z.number().int().positive(), ...Placement });
+export type MoveLabelBody = z.infer<typeof MoveLabelBody>;
+
+/** `POST /v1/templates/{name}/render`: a preview; `selector` is a label, a version number or `latest`. */
+export const RenderTemplateBody = z.strictObject({
+  variables: z.record(z.string(), z.unknown()).default({}),
+  selector: z.string().min(1).max(64).optional(),
+  feature: FeatureName.optional(),
+});
+export type RenderTemplateBody = z.infer<typeof RenderTemplateBody>;
+
+export const TemplateQuery = z.strictObject({
+  /** Must be the key's own project when given (any other answers 404). */
+  project: z.string().optional(),
+  feature: FeatureName.optional(),
+});
+
+export const ListTemplatesQuery = z.strictObject({ category: TemplateCategory.optional() });
+
+export const TemplateVersionView = z.object({
+  version: z.number().int().positive(),
+  body: TemplateBody,
+  variables: z.array(z.string()),
+  parameters: ModelParameters,
+  author: z.string().nullable(),
+  message: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type TemplateVersionView = z.infer<typeof TemplateVersionView>;
+
+const TemplateIdentity = {
+  name: z.string(),
+  category: TemplateCategory,
+  level: TemplateLevel,
+  project: z.string().nullable(),
+  feature: z.string().nullable(),
+};
+
+export const TemplateSummary = z.object({
+  ...TemplateIdentity,
+  latest: z.number().int().positive(),
+  /** label → version */
+  labels: z.record(z.string(), z.number().int().positive()),
+  updatedAt: z.string(),
+});
+export type TemplateSummary = z.infer<typeof TemplateSummary>;
+
+export const TemplateView = TemplateSummary.extend({
+  /** Newest first. */
+  versions: z.array(TemplateVersionView),
+  /** The running experiment, if any: unpinned references get its variants. */
+  experiment: z.object({ id: z.string(), status: z.string() }).nullable(),
+});
+export type TemplateView = z.infer<typeof TemplateView>;
+
+/** `POST /v1/templates` answers with the version, and whether it was new. */
+export const CreatedTemplateVersion = z.object({
+  template: TemplateSummary,
+  version: TemplateVersionView,
+  /** False when the body, variables and parameters equal the newest version's: nothing was created. */
+  created: z.boolean(),
+});
+export type CreatedTemplateVersion = z.infer<typeof CreatedTemplateVersion>;
+
+/** One level the resolution looked at, most specific first. */
+export const ResolutionCandidate = z.object({
+  level: TemplateLevel,
+  project: z.string().nullable(),
+  feature: z.string().nullable(),
+  found: z.boolean(),
+  /** Why it answered, or why not. */
+  note: z.string(),
+});
+export type ResolutionCandidate = z.infer<typeof ResolutionCandidate>;
+
+/** `GET /v1/templates/{name}`: the level that answered, why, and what was considered. */
+export const TemplateLookup = z.object({
+  name: z.string(),
+  project: z.string(),
+  feature: z.string().nullable(),
+  level: TemplateLevel,
+  reason: z.string(),
+  candidates: z.array(ResolutionCandidate),
+  template: TemplateView,
+});
+export type TemplateLookup = z.infer<typeof TemplateLookup>;
+
+export const LabelView = z.object({
+  ...TemplateIdentity,
+  label: z.string(),
+  version: z.number().int().positive(),
+  /** The version the label pointed at before this move; null when it is new. */
+  previous: z.number().int().positive().nullable(),
+});
+export type LabelView = z.infer<typeof LabelView>;
+
+export const RenderedTemplate = z.object({
+  name: z.string(),
+  version: z.number().int().positive(),
+  level: TemplateLevel,
+  label: z.string().nullable(),
+  /** The rendered text, or the rendered messages of a chat template. */
+  rendered: TemplateBody,
+  parameters: ModelParameters,
+});
+export type RenderedTemplate = z.infer<typeof RenderedTemplate>;
+
+// ---------------------------------------------------------------------------------------
+// Experiments
+
+export const ExperimentStatus = z.enum(['draft', 'running', 'stopped']);
+export type ExperimentStatus = z.infer<typeof ExperimentStatus>;
+
+export const VariantName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a variant name is lower-case letters, digits, "-" and "_"');
+
+export const ExperimentVariant = z.strictObject({
+  name: VariantName,
+  version: z.number().int().positive(),
+  /** Relative share of subjects; weights need not sum to anything in particular. */
+  weight: z.number().positive().max(1_000_000).default(1),
+});
+export type ExperimentVariant = z.infer<typeof ExperimentVariant>;
+
+/** `POST /v1/experiments` */
+export const CreateExperimentBody = z
+  .strictObject({
+    template: TemplateName,
+    ...Placement,
+    description: z.string().max(2_000).optional(),
+    /** `running` starts assigning at once; `draft` waits for `POST /v1/experiments/{id}/start`. */
+    status: ExperimentStatus.exclude(['stopped']).default('running'),
+    variants: z.array(ExperimentVariant).min(2).max(10),
+  })
+  .refine((b) => new Set(b.variants.map((v) => v.name)).size === b.variants.length, {
+    message: 'variant names must be unique',
+    path: ['variants'],
+  });
+export type CreateExperimentBody = z.infer<typeof CreateExperimentBody>;
+
+/** `POST /v1/experiments/{id}/promote`: without `variant`, the significant winner. */
+export const PromoteExperimentBody = z.strictObject({ variant: VariantName.optional() });
+
+export const ListExperimentsQuery = z.strictObject({ template: TemplateName.optional(), status: ExperimentStatus.optional() });
+
+export const VariantResults = z.object({
+  name: z.string(),
+  version: z.number().int().positive(),
+  weight: z.number(),
+  /** Runs assigned to the variant. */
+  runs: z.number().int().nonnegative(),
+  runsCompleted: z.number().int().nonnegative(),
+  runsSucceeded: z.number().int().nonnegative(),
+  /** Steps rendering the template that the verifier judged (latest attempt per step). */
+  stepsVerified: z.number().int().nonnegative(),
+  stepsAccepted: z.number().int().nonnegative(),
+  acceptanceRate: z.number().nullable(),
+  meanScore: z.number().nullable(),
+  scoreStdDev: z.number().nullable(),
+  /** Mean attempts per verified step (1 = accepted or rejected at once). */
+  meanIterations: z.number().nullable(),
+  meanInputTokens: z.number().nullable(),
+  meanOutputTokens: z.number().nullable(),
+  /** Null until events carry a cost. */
+  meanCost: z.number().nullable(),
+  meanLatencyMs: z.number().nullable(),
+});
+export type VariantResults = z.infer<typeof VariantResults>;
+
+/** A variant against the control (the first variant). */
+export const VariantComparison = z.object({
+  variant: z.string(),
+  control: z.string(),
+  acceptanceDiff: z.number().nullable(),
+  /** Two-proportion z-test, two-sided. */
+  acceptancePValue: z.number().nullable(),
+  scoreDiff: z.number().nullable(),
+  /** Welch's t-test on per-step scores, two-sided. */
+  scorePValue: z.number().nullable(),
+});
+export type VariantComparison = z.infer<typeof VariantComparison>;
+
+export const ExperimentView = z.object({
+  id: z.string(),
+  template: z.string(),
+  level: TemplateLevel,
+  project: z.string().nullable(),
+  feature: z.string().nullable(),
+  description: z.string().nullable(),
+  status: ExperimentStatus,
+  variants: z.array(z.object({ name: z.string(), version: z.number().int().positive(), weight: z.number() })),
+  results: z.array(VariantResults),
+  comparisons: z.array(VariantComparison),
+  /** The variant significantly best (p < 0.05 on acceptance, else on score) against every other; null if none is. */
+  winner: z.string().nullable(),
+  promoted: z.object({ variant: z.string(), version: z.number().int().positive(), at: z.string() }).nullable(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  stoppedAt: z.string().nullable(),
+});
+export type ExperimentView = z.infer<typeof ExperimentView>;
+
+export const ExperimentSummary = ExperimentView.omit({ results: true, comparisons: true, winner: true });
+export type ExperimentSummary = z.infer<typeof ExperimentSummary>;

@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import { defineEvent } from './cloudevent';
+import { ChatMessage, RunId } from './common';
+import { Gate, StepId } from './pipeline-spec';
+
+export const OutputFormat = z.enum(['text', 'json', 'markdown', 'csv']);
+export type OutputFormat = z.infer<typeof OutputFormat>;
+
+/** A step's output contract as the executor receives it (compiled from the spec's `output`). */
+export const StepOutputSpec = z.object({
+  format: OutputFormat,
+  schema: z.record(z.string(), z.unknown()).optional(),
+  example: z.unknown().optional(),
+});
+export type StepOutputSpec = z.infer<typeof StepOutputSpec>;
+
+/** Retry policy of a step: attempts in all (1 = no retry), exponential backoff from initialMs to maxMs. */
+export const RetryPolicy = z.object({
+  attempts: z.number().int().min(1).max(20),
+  initialMs: z.number().int().min(0).default(1000),
+  maxMs: z.number().int().min(0).default(30_000),
+});
+export type RetryPolicy = z.infer<typeof RetryPolicy>;
+
+/**
+ * What an executor needs to run one attempt of a step, self-contained: executors hold no run
+ * state and read no database. `context` is the Liquid scope (`inputs`, `steps.<id>.output`).
+ */
+export const StepReady = defineEvent(
+  'step',
+  'ready',
+  z.object({
+    runId: RunId,
+    project: z.string(),
+    stepId: StepId,
+    attempt: z.number().int().positive(),
+    pool: z.string(),
+    model: z.string(),
+    system: z.string().optional(),
+    /** A model step's user message (a Liquid template); absent on a tool step. */
+    prompt: z.string().optional(),
+    /**
+     * A template step: the registry version pinned for the run. Its `with` values (string
+     * leaves are Liquid over the step's context) become the template's `inputs`.
+     */
+    template: z
+      .object({ name: z.string(), version: z.number().int().positive(), body: z.union([z.string(), z.array(ChatMessage)]), with: z.record(z.string(), z.unknown()).default({}) })
+      .optional(),
+    /** A tool step: the tool's name and its arguments (string leaves are Liquid templates). */
+    tool: z.object({ name: z.string(), with: z.record(z.string(), z.unknown()).default({}) }).optional(),
+    /** The answer's expected shape: JSON is requested with a JSON-schema `response_format` where the model supports it, and validated. */
+    output: StepOutputSpec.optional(),
+    /** How often a retryable failure of this step is tried, and how long to wait between tries. */
+    retry: RetryPolicy.optional(),
+    /** Longest time one try may take. */
+    timeoutMs: z.number().int().positive().optional(),
+    context: z.object({
+      inputs: z.record(z.string(), z.unknown()),
+      steps: z.record(z.string(), z.object({ output: z.unknown() })),
+    }),
+    params: z
+      .object({ temperature: z.number().optional(), maxTokens: z.number().int().optional() })
+      .default({}),
+    /** The round of the step's verification loop (1 = first generation). */
+    iteration: z.number().int().positive().optional(),
+    /** Rounds after the first: what the verifier asked to fix; appended to the conversation as a user message. */
+    feedback: z.string().optional(),
+    /** Rounds after the first: the candidate to revise (the best so far), sent as the assistant's previous answer. */
+    previousOutput: z.string().optional(),
+  }),
+);
+export type StepReady = z.infer<typeof StepReady.data>;
+
+/**
+ * The iteration policy of one step, resolved (step, then pipeline defaults, then built-ins):
+ * what the verifier applies to decide accept / retry / escalate / reject.
+ */
+export const VerifyPolicy = z.object({
+  /** Rounds at most before escalation. */
+  maxIterations: z.number().int().min(1).max(10),
+  /** A round that improves the score by less than this over the previous one ends the loop. */
+  improvementThreshold: z.number().min(0).max(1),
+  acceptAt: z.number().min(0).max(1),
+  categoryMin: z.number().min(0).max(1),
+  /** One more round on a stronger model when the loop ends without acceptance. */
+  escalate: z.boolean(),
+});
+export type VerifyPolicy = z.infer<typeof VerifyPolicy>;
+
+/** One earlier round of a step's loop, as the verifier needs it to decide the next. */
+export const VerifyRound = z.object({
+  iteration: z.number().int().positive(),
+  attempt: z.number().int().positive(),
+  score: z.number().min(0).max(1),
+  /** Whether the round had a critical violation (such a candidate ranks below any without). */
+  critical: z.boolean().optional(),
+  model: z.string().optional(),
+  /** The round ran on the escalated model. */
+  escalated: z.boolean().optional(),
+});
+export type VerifyRound = z.infer<typeof VerifyRound>;
+
+/**
+ * A verification job: the planner asks the verifier to judge one generated candidate. The
+ * job carries the loop's history, so the verifier stays stateless (ADR 0003).
+ */
+export const VerifyRequested = defineEvent(
+  'step',
+  'verify_requested',
+  z.object({
+    runId: RunId,
+    project: z.string(),
+    stepId: StepId,
+    attempt: z.number().int().positive(),
+    output: z.string(),
+    messages: z.array(ChatMessage),
+    gates: z.array(Gate),
+    /** Superseded by `policy.acceptAt` when `policy` is given. */
+    acceptAt: z.number().min(0).max(1),
+    /** The round of the iteration loop this candidate is (1 = first generation). Default 1. */
+    iteration: z.number().int().positive().optional(),
+    /** Absent: `acceptAt` with the built-in loop settings and no escalation. */
+    policy: VerifyPolicy.optional(),
+    /** The earlier rounds of this loop, oldest first; absent: none. */
+    history: z.array(VerifyRound).optional(),
+    /** The model that wrote the candidate. */
+    model: z.string().optional(),
+    /** JSON Schema of the step's output, for the `schema` gate. */
+    outputSchema: z.record(z.string(), z.unknown()).optional(),
+    /** The judge model for judge gates that name none (pipeline default, else the step's model). */
+    judgeModel: z.string().optional(),
+    /** This candidate came from the escalation round. */
+    escalated: z.boolean().optional(),
+    /** The next stronger model, when escalation is on and still possible; absent: no escalation. */
+    escalateTo: z.string().optional(),
+  }),
+);
+export type VerifyRequested = z.infer<typeof VerifyRequested.data>;

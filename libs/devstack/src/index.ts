@@ -1,0 +1,4 @@
+export * from './probe';
+export * from './infrastructure';
+export * from './service-process';
+export * from './platform';

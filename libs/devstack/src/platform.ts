@@ -1,0 +1,128 @@
+import { join } from 'node:path';
+import { freePort } from './probe';
+import { ServiceProcess } from './service-process';
+
+export const SERVICES = ['planner', 'template-registry', 'verifier', 'executor', 'gateway'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export interface PlatformOptions {
+  /** The repository root: service entry points are under `dist/`. */
+  rootDir: string;
+  databaseUrl: string;
+  natsUrl: string;
+  namespace: string;
+  apiKey: string;
+  /** The default model provider (the simulator, in development and tests). */
+  openaiBaseUrl: string;
+  executors?: number;
+  gatewayPort?: number;
+  /** Extra variables for every service, then per service. */
+  env?: NodeJS.ProcessEnv;
+  serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>;
+  echo?: boolean;
+  logLevel?: string;
+}
+
+export function serviceScript(rootDir: string, service: ServiceName | 'simulator'): string {
+  return service === 'simulator' ? join(rootDir, 'dist/libs/llm/src/simulator/main.js') : join(rootDir, `dist/apps/${service}/src/main.js`);
+}
+
+/**
+ * Every service of Trellis as its own process on one machine: the shape of production,
+ * small enough for a laptop, a test file or the benchmark.
+ */
+export class Platform {
+  readonly processes = new Map<string, ServiceProcess>();
+  private executorCount = 0;
+
+  private constructor(
+    private readonly options: PlatformOptions,
+    readonly gatewayUrl: string,
+  ) {}
+
+  static async start(options: PlatformOptions): Promise<Platform> {
+    const gatewayPort = options.gatewayPort ?? (await freePort());
+    const platform = new Platform(options, `http://127.0.0.1:${gatewayPort}`);
+    try {
+      const started: ServiceProcess[] = [];
+      for (const service of SERVICES) {
+        if (service === 'executor') {
+          for (let i = 0; i < (options.executors ?? 1); i++) started.push(await platform.spawnExecutor());
+        } else {
+          started.push(await platform.spawn(service, service, service === 'gateway' ? gatewayPort : await freePort()));
+        }
+      }
+      await Promise.all(started.map((p) => p.waitReady()));
+      return platform;
+    } catch (err) {
+      await platform.stop();
+      throw err;
+    }
+  }
+
+  get(name: string): ServiceProcess {
+    const p = this.processes.get(name);
+    if (!p) throw new Error(`no process named ${name}; have ${[...this.processes.keys()].join(', ')}`);
+    return p;
+  }
+
+  /** Starts one more executor replica (`executor-<n>`) and waits until it is ready. */
+  async addExecutor(env: NodeJS.ProcessEnv = {}): Promise<ServiceProcess> {
+    const p = await this.spawnExecutor(env);
+    await p.waitReady();
+    return p;
+  }
+
+  /** Starts a stopped or killed service again on the same port. */
+  async restart(name: string): Promise<void> {
+    const p = this.get(name);
+    if (p.running) await p.stop();
+    p.start();
+    await p.waitReady();
+  }
+
+  async stop(): Promise<void> {
+    // The gateway first (no new work), the planner last (it applies what the others finish).
+    const order = [...this.processes.values()].sort((a, b) => rank(a.name) - rank(b.name));
+    for (const p of order) await p.stop();
+  }
+
+  private async spawnExecutor(env: NodeJS.ProcessEnv = {}): Promise<ServiceProcess> {
+    this.executorCount += 1;
+    return this.spawn('executor', `executor-${this.executorCount}`, await freePort(), { EXECUTOR_ID: `executor-${this.executorCount}`, ...env });
+  }
+
+  private async spawn(service: ServiceName, name: string, port: number, extra: NodeJS.ProcessEnv = {}): Promise<ServiceProcess> {
+    const o = this.options;
+    const p = new ServiceProcess({
+      name,
+      script: serviceScript(o.rootDir, service),
+      port,
+      echo: o.echo ?? false,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        DATABASE_URL: o.databaseUrl,
+        NATS_URL: o.natsUrl,
+        TRELLIS_NAMESPACE: o.namespace,
+        TRELLIS_API_KEY: o.apiKey,
+        OPENAI_BASE_URL: o.openaiBaseUrl,
+        LOG_LEVEL: o.logLevel ?? 'info',
+        ...passThrough(process.env),
+        ...o.env,
+        ...o.serviceEnv?.[service],
+        ...extra,
+      },
+    });
+    this.processes.set(name, p);
+    p.start();
+    return p;
+  }
+}
+
+const rank = (name: string) => ['gateway', 'executor', 'verifier', 'template-registry', 'planner'].findIndex((s) => name.startsWith(s));
+
+/** OpenTelemetry settings reach every service unchanged. */
+function passThrough(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('OTEL_')));
+}

@@ -1,0 +1,28 @@
+// The engine decides; it never performs I/O (STYLE.md, principle 4).
+
+export { compilePipeline } from './spec/compile-pipeline';
+export type { CompiledPipeline, CompiledStep, CompileOptions, CompileResult, ModelInfo } from './spec/compiled-pipeline';
+export { planView } from './spec/plan-view';
+export { canonicalJson, specHash } from './spec/spec-hash';
+
+export { resolveInputs, type ResolveInputsResult } from './inputs/resolve-inputs';
+
+export { renderPrompt, type PromptScope } from './render/render-prompt';
+export { templateVariables } from './render/template-variables';
+export { RenderError, type RenderErrorReason } from './render/render-error';
+
+export { initialRunState, FINAL_STEP_STATUSES } from './run/run-state';
+export type { Decision, FinalStepStatus, RunEvent, RunState, StepState, StepVerdict } from './run/run-state';
+export { advanceRun, MAX_STEP_ATTEMPTS } from './run/advance-run';
+
+export { evaluateGates, evaluateDeterministicGate, isDeterministicGate, combineGates, type GateResult } from './verify/gates';
+export { decideVerdict } from './verify/verdict';
+export { checkAcceptance, type Acceptance } from './verify/acceptance';
+export { buildFeedback } from './verify/feedback';
+export { resolveVerifyPolicy, legacyPolicy } from './verify/policy';
+export { decideRound, bestOf, type RoundInput, type LoopDecision } from './verify/loop';
+export { nextStrongerModel } from './verify/escalation';
+export { MAX_REGEX_INPUT_CHARS } from './verify/regex-safety';
+
+export { topologicalOrder, batchesOf, type DependencyGraph } from './graph/topology';
+export { findCycles, stronglyConnectedComponents, type CycleReport } from './graph/cycles';

@@ -1,0 +1,172 @@
+import { PipelineSpec, type Issue, type SpecSource } from '@trellis/contracts';
+import { batchesOf, dependentsOf, topologicalOrder, type DependencyGraph } from '../graph/topology';
+import { compileCondition } from '../conditions/condition';
+import { getOwn, setOwn } from '../util/records';
+import { BUILT_IN_PERSONALITIES, checkFlow } from './check-flow';
+import { durationMs, productFormat } from './products';
+import { selectModel } from './select-model';
+import { checkGraph } from './check-graph';
+import { checkTemplates } from './check-templates';
+import { checkValues } from './check-values';
+import type { CompiledPipeline, CompiledStep, CompileOptions, CompileResult } from './compiled-pipeline';
+import { parseSource } from './parse-source';
+import { schemaIssues } from './schema-issues';
+import { specHash } from './spec-hash';
+import { nextStrongerModel } from '../verify/escalation';
+import { resolveVerifyPolicy } from '../verify/policy';
+import { outlineOf, type SpecOutline } from './spec-outline';
+
+/**
+ * Validates a pipeline source and lays it out for scheduling. Every issue is collected in
+ * one pass (schema, dependencies, cycles, templates, inputs, gates) so an author fixes them
+ * all at once; only a YAML syntax error stops early, since nothing after it is reliable.
+ * Issues come back in document order.
+ */
+export function compilePipeline(source: SpecSource, options: CompileOptions): CompileResult {
+  const parsed = parseSource(source);
+  if (parsed.issues.length > 0) return { ok: false, issues: parsed.issues };
+
+  const schema = PipelineSpec.safeParse(parsed.data);
+  const outline = outlineOf(parsed.data);
+  const { graph, issues: graphIssues } = checkGraph(outline, parsed.locator);
+  // Routes order steps too (a route's target runs after its source) without being data
+  // dependencies: a routed step may read its source's output, and comes later in the plan.
+  const ordering = withRoutes(graph, outline);
+  const issues = [
+    ...(schema.success ? [] : schemaIssues(schema.error.issues, parsed.data, parsed.locator)),
+    ...graphIssues,
+    ...checkTemplates(outline, ordering, parsed.locator),
+    ...checkValues(outline, parsed.locator),
+    ...(schema.success && graphIssues.length === 0 ? checkFlow(schema.data, graph, ordering, parsed.locator, options) : []),
+  ];
+  if (!schema.success || issues.length > 0) return { ok: false, issues: inDocumentOrder(issues) };
+
+  const order = topologicalOrder(ordering);
+  if (order === undefined) {
+    // checkGraph and checkFlow report every cycle, so this is unreachable unless they disagree.
+    return { ok: false, issues: [{ path: ['steps'], message: 'the steps form a cycle' }] };
+  }
+  return { ok: true, pipeline: layOut(schema.data, graph, ordering, order, options) };
+}
+
+function withRoutes(graph: DependencyGraph, outline: SpecOutline): DependencyGraph {
+  const ordering = new Map<string, string[]>([...graph].map(([id, deps]) => [id, [...deps]]));
+  for (const step of outline.steps) {
+    for (const target of step.routes) {
+      const into = ordering.get(target);
+      if (into && target !== step.id && !into.includes(step.id)) into.push(step.id);
+    }
+  }
+  return ordering;
+}
+
+function layOut(spec: PipelineSpec, graph: DependencyGraph, ordering: DependencyGraph, order: string[], options: CompileOptions): CompiledPipeline {
+  const dependents = dependentsOf(graph);
+  const personalities = { ...BUILT_IN_PERSONALITIES, ...options.personalities };
+  const personalityText = (p: PipelineSpec['personality']) => (typeof p === 'string' ? (getOwn(personalities, p) ?? '') : p.system);
+  const routedFrom = new Map<string, CompiledStep['routedFrom']>();
+  for (const [id, step] of Object.entries(spec.steps)) {
+    for (const [field, when] of [['on_false', 'false'], ['on_success', 'success'], ['on_failure', 'failure']] as const) {
+      const target = step[field];
+      if (target !== undefined) routedFrom.set(target, [...(routedFrom.get(target) ?? []), { from: id, when }]);
+    }
+  }
+  const steps: Record<string, CompiledStep> = {};
+  for (const [id, step] of Object.entries(spec.steps)) {
+    const params: CompiledStep['params'] = {};
+    if (step.temperature !== undefined) params.temperature = step.temperature;
+    if (step.max_tokens !== undefined) params.maxTokens = step.max_tokens;
+    const { model, reason } = modelOf(step, spec, options);
+    const compiled: CompiledStep = {
+      id,
+      kind: step.tool !== undefined ? 'tool' : step.template !== undefined ? 'template' : 'prompt',
+      dependsOn: [...(graph.get(id) ?? [])],
+      dependents: dependents.get(id) ?? [],
+      prompt: step.prompt ?? '',
+      model,
+      modelReason: reason,
+      pool: step.pool ?? options.defaultPool,
+      params,
+      routedFrom: routedFrom.get(id) ?? [],
+    };
+    if (step.tool === undefined) {
+      const system = [personalityText(step.personality ?? spec.personality), step.system].filter(Boolean).join('\n\n');
+      if (system) compiled.system = system;
+    }
+    if (step.tool !== undefined) compiled.tool = { name: step.tool, with: step.with ?? {} };
+    if (step.template !== undefined) {
+      const [name = step.template, selector] = step.template.split('@');
+      compiled.template = { name, ...(selector ? { selector } : {}), with: step.with ?? {} };
+    }
+    if (step.output) compiled.output = step.output;
+    const retry = step.retry ?? spec.defaults.retry;
+    if (retry) compiled.retry = { attempts: retry.attempts, initialMs: durationMs(retry.backoff.initial), maxMs: durationMs(retry.backoff.max) };
+    const timeout = step.timeout ?? spec.defaults.timeout;
+    if (timeout !== undefined) compiled.timeoutMs = durationMs(timeout);
+    if (step.condition !== undefined) {
+      const condition = compileCondition(step.condition);
+      if (condition.ok) compiled.condition = condition.condition;
+    }
+    if (step.on_false !== undefined) compiled.onFalse = step.on_false;
+    if (step.on_success !== undefined) compiled.onSuccess = step.on_success;
+    if (step.on_failure !== undefined) compiled.onFailure = step.on_failure;
+    if (step.verify) {
+      const policy = resolveVerifyPolicy(step.verify, spec.defaults.verify);
+      const candidates = step.expert !== undefined ? (getOwn(spec.experts, step.expert) ?? []) : [];
+      const escalateTo = policy.escalate ? nextStrongerModel(model, candidates, options.catalog) : undefined;
+      compiled.verify = {
+        gates: step.verify.gates,
+        acceptAt: policy.acceptAt,
+        policy,
+        judgeModel: spec.defaults.verify?.judge_model ?? model,
+        ...(escalateTo !== undefined ? { escalateTo } : {}),
+      };
+    }
+    setOwn(steps, id, compiled);
+  }
+  return {
+    spec,
+    hash: specHash(spec),
+    steps,
+    order,
+    batches: batchesOf(ordering, order),
+    roots: [...ordering].filter(([, deps]) => deps.length === 0).map(([id]) => id),
+    criticalPath: criticalPath(ordering, order),
+    products: spec.products.map((p) => ({ path: p.path, from: p.from, format: productFormat(p.path, p.format) })),
+  };
+}
+
+function modelOf(step: PipelineSpec['steps'][string], spec: PipelineSpec, options: CompileOptions): { model: string; reason: string } {
+  if (step.tool !== undefined) return { model: '-', reason: 'a tool step calls no model' };
+  if (step.model !== undefined) return { model: step.model, reason: 'named by the step' };
+  if (step.expert !== undefined) {
+    const chosen = selectModel(step.expert, getOwn(spec.experts, step.expert) ?? [], step.selection ?? spec.defaults.selection ?? spec.selection, step.needs ?? [], options.catalog);
+    if (chosen.ok) return { model: chosen.choice.model, reason: chosen.choice.reason };
+  }
+  if (spec.model !== undefined) return { model: spec.model, reason: "the pipeline's default model" };
+  return { model: options.defaultModel, reason: "the planner's default model (TRELLIS_DEFAULT_MODEL)" };
+}
+
+/** The longest chain of steps through the ordering graph; ties go to the earlier declared. */
+function criticalPath(ordering: DependencyGraph, order: string[]): string[] {
+  const best = new Map<string, string[]>();
+  for (const id of order) {
+    let longest: string[] = [];
+    for (const dep of ordering.get(id) ?? []) {
+      const chain = best.get(dep) ?? [];
+      if (chain.length > longest.length) longest = chain;
+    }
+    best.set(id, [...longest, id]);
+  }
+  return [...best.values()].reduce((a, b) => (b.length > a.length ? b : a), []);
+}
+
+/** Positioned issues by line and column; issues without a position keep their order, last. */
+function inDocumentOrder(issues: Issue[]): Issue[] {
+  const key = (i: Issue) => [i.line ?? Number.MAX_SAFE_INTEGER, i.column ?? Number.MAX_SAFE_INTEGER] as const;
+  return [...issues].sort((a, b) => {
+    const [la, ca] = key(a);
+    const [lb, cb] = key(b);
+    return la - lb || ca - cb;
+  });
+}

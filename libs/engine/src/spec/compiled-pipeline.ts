@@ -1,0 +1,94 @@
+import type { Gate, Issue, PipelineSpec, VerifyPolicy } from '@trellis/contracts';
+import type { CompiledCondition } from '../conditions/condition';
+
+/** A step with every default resolved and its neighbours in the graph. */
+export interface CompiledStep {
+  id: string;
+  /** Direct dependencies, in the order written, each once. */
+  dependsOn: string[];
+  /** Steps that list this one in `depends_on`, in declaration order. */
+  dependents: string[];
+  /** What the step does: call a model with `prompt`, render a registry `template`, or run a `tool`. */
+  kind: 'prompt' | 'template' | 'tool';
+  /** Liquid template of the user message (prompt steps; empty otherwise); see `renderPrompt`. */
+  prompt: string;
+  /** The system message: the personality's text, then the step's own `system`. */
+  system?: string;
+  /** A template step's reference. */
+  template?: { name: string; selector?: string; with: Record<string, unknown> };
+  /** A tool step's tool and arguments (string leaves are Liquid). */
+  tool?: { name: string; with: Record<string, unknown> };
+  /** The model: `step.model`, else chosen among the expert's candidates, else `spec.model`, else the default. */
+  model: string;
+  /** Why this model: the rule and the figures that chose it. */
+  modelReason: string;
+  output?: { format: 'text' | 'json' | 'markdown' | 'csv'; schema?: Record<string, unknown>; example?: unknown };
+  retry?: { attempts: number; initialMs: number; maxMs: number };
+  timeoutMs?: number;
+  /** CEL condition: false skips the step (and routes to `onFalse`). */
+  condition?: CompiledCondition;
+  onFalse?: string;
+  onSuccess?: string;
+  onFailure?: string;
+  /** Routes into this step. A routed step runs only when one of them fires. */
+  routedFrom: Array<{ from: string; when: 'false' | 'success' | 'failure' }>;
+  /** `step.pool ?? options.defaultPool`: the work queue its executions go to. */
+  pool: string;
+  params: { temperature?: number; maxTokens?: number };
+  /**
+   * Present when the step has quality gates: its output goes to the verifier before it counts.
+   * `policy`: the loop's settings (step, then `defaults.verify`, then built-ins); `judgeModel`:
+   * the default judge (`defaults.verify.judge_model`, else the step's model); `escalateTo`:
+   * the next stronger model when escalation is on and one is known.
+   */
+  verify?: { gates: Gate[]; acceptAt: number; policy: VerifyPolicy; judgeModel: string; escalateTo?: string };
+}
+
+/**
+ * A validated pipeline, ready to run: the parsed spec, its hash and the dependency graph
+ * laid out for scheduling. Plain data (JSON-serialisable), so it can be cached by `hash`.
+ */
+export interface CompiledPipeline {
+  spec: PipelineSpec;
+  /**
+   * sha256 (hex) of the canonical JSON of `spec` (defaults applied, keys sorted). Keys are
+   * sorted, so reordering steps keeps the hash; it also does not cover the compile options.
+   */
+  hash: string;
+  /** Keyed by step id; iteration order is declaration order. */
+  steps: Record<string, CompiledStep>;
+  /** A topological order; among steps ready at the same time, the earlier declared comes first. */
+  order: string[];
+  /** Parallel levels: batch k holds the steps whose longest dependency chain has k edges. */
+  batches: string[][];
+  /** Steps without dependencies, in declaration order: what a run starts with. */
+  roots: string[];
+  /** The longest chain of steps (by count), which bounds the run's wall time. */
+  criticalPath: string[];
+  /** Products, with their format resolved from the path when not given. */
+  products: Array<{ path: string; from: string; format: 'text' | 'json' | 'csv' | 'markdown' }>;
+}
+
+/** What the planner knows of a model (from the providers file's catalog). */
+export interface ModelInfo {
+  /** Higher is stronger. */
+  tier?: number;
+  /** USD per million tokens. */
+  inputPrice?: number;
+  outputPrice?: number;
+  contextWindow?: number;
+  capabilities?: string[];
+}
+
+/** Settings a spec may leave out, and what the compiler may consult. */
+export interface CompileOptions {
+  defaultModel: string;
+  defaultPool: string;
+  /** Model catalog for expert selection, capability checks and cost estimates. */
+  catalog?: Record<string, ModelInfo>;
+  /** Named personalities (system texts); `standard` is built in. */
+  personalities?: Record<string, string>;
+}
+
+/** A compiled pipeline, or every issue found (with YAML line and column when the source was YAML). */
+export type CompileResult = { ok: true; pipeline: CompiledPipeline } | { ok: false; issues: Issue[] };

@@ -1,0 +1,71 @@
+import { isPlainObject } from '../util/records';
+
+/** One `depends_on` entry that names a step, with its index in the list (for positions). */
+export interface DependencyRef {
+  target: string;
+  index: number;
+}
+
+export interface StepOutline {
+  id: string;
+  dependsOn: DependencyRef[];
+  /** on_false / on_success / on_failure targets that are strings. */
+  routes: string[];
+  templates: Array<{ field: 'prompt' | 'system'; text: string }>;
+  regexGates: Array<{ index: number; pattern: string }>;
+}
+
+export interface InputOutline {
+  name: string;
+  type: unknown;
+  hasDefault: boolean;
+  default: unknown;
+}
+
+/**
+ * The parts of a spec the cross-field checks need (graph, templates, inputs, gates), read
+ * leniently from the raw data: they run even when the schema found problems elsewhere, so
+ * the author sees every issue in one compile. A value of the wrong shape is skipped here;
+ * the schema already reports it.
+ */
+export interface SpecOutline {
+  inputs: InputOutline[];
+  steps: StepOutline[];
+}
+
+export function outlineOf(data: unknown): SpecOutline {
+  const root = isPlainObject(data) ? data : {};
+  const inputs = isPlainObject(root.inputs) ? root.inputs : {};
+  const steps = isPlainObject(root.steps) ? root.steps : {};
+  return {
+    inputs: Object.entries(inputs).map(([name, raw]) => {
+      const input = isPlainObject(raw) ? raw : {};
+      const hasDefault = Object.prototype.hasOwnProperty.call(input, 'default');
+      return { name, type: input.type ?? 'string', hasDefault, default: input.default };
+    }),
+    steps: Object.entries(steps).map(([id, raw]) => stepOutline(id, isPlainObject(raw) ? raw : {})),
+  };
+}
+
+function stepOutline(id: string, step: Record<string, unknown>): StepOutline {
+  const dependsOn: DependencyRef[] = [];
+  if (Array.isArray(step.depends_on)) {
+    step.depends_on.forEach((target: unknown, index) => {
+      if (typeof target === 'string') dependsOn.push({ target, index });
+    });
+  }
+  const templates: StepOutline['templates'] = [];
+  for (const field of ['prompt', 'system'] as const) {
+    const text = step[field];
+    if (typeof text === 'string') templates.push({ field, text });
+  }
+  const regexGates: StepOutline['regexGates'] = [];
+  const verify = isPlainObject(step.verify) ? step.verify : {};
+  if (Array.isArray(verify.gates)) {
+    verify.gates.forEach((gate: unknown, index) => {
+      if (isPlainObject(gate) && typeof gate.regex === 'string') regexGates.push({ index, pattern: gate.regex });
+    });
+  }
+  const routes = ['on_false', 'on_success', 'on_failure'].map((f) => step[f]).filter((t): t is string => typeof t === 'string');
+  return { id, dependsOn, routes, templates, regexGates };
+}

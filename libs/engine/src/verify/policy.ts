@@ -1,0 +1,22 @@
+import { VERIFY_DEFAULTS, type IterateSpec, type VerifyDefaults, type VerifyPolicy } from '@trellis/contracts';
+
+/**
+ * The iteration policy of one step: each field from the step's `verify.iterate` (or its
+ * `escalate`), else the pipeline's `defaults.verify`, else {@link VERIFY_DEFAULTS}.
+ */
+export function resolveVerifyPolicy(step: { iterate?: IterateSpec; escalate?: boolean | undefined }, pipeline: VerifyDefaults = {}): VerifyPolicy {
+  const pick = <K extends keyof typeof VERIFY_DEFAULTS & keyof IterateSpec>(key: K): number =>
+    step.iterate?.[key] ?? pipeline.iterate?.[key] ?? VERIFY_DEFAULTS[key];
+  return {
+    maxIterations: pick('max'),
+    improvementThreshold: pick('improvement_threshold'),
+    acceptAt: pick('accept_at'),
+    categoryMin: pick('category_min'),
+    escalate: step.escalate ?? pipeline.escalate ?? VERIFY_DEFAULTS.escalate,
+  };
+}
+
+/** The policy of a job that carries none (queued by a planner that predates the loop): its `acceptAt`, built-ins otherwise. */
+export function legacyPolicy(acceptAt: number): VerifyPolicy {
+  return { ...resolveVerifyPolicy({ iterate: { accept_at: acceptAt } }), escalate: false };
+}

@@ -1,0 +1,111 @@
+import { defineEntity, p } from '@mikro-orm/postgresql';
+import { Database, Migration, PgOutboxStore, enqueueOutbox, OutboxMessageSchema, outboxTableSql, uuidv7 } from '@trellis/persistence';
+import { createTestDatabase } from '@trellis/testing';
+
+const NoteSchema = defineEntity({
+  name: 'Note',
+  tableName: 'note',
+  properties: { id: p.string().primary(), text: p.text() },
+});
+class Note extends NoteSchema.class {}
+NoteSchema.setClass(Note);
+
+class InitialNotes extends Migration {
+  override up() {
+    this.addSql(`create table "notes"."note" ("id" varchar(255) primary key, "text" text not null);`);
+    this.addSql(outboxTableSql('notes'));
+  }
+}
+
+describe('Database', () => {
+  let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
+  let sut: Database;
+  const open = () =>
+    Database.open({ url: testDb.url, schema: 'notes', entities: [NoteSchema, OutboxMessageSchema], migrations: [{ name: 'InitialNotes', class: InitialNotes }] });
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    sut = await open();
+  });
+  afterAll(async () => {
+    await sut?.close();
+    await testDb?.drop();
+  });
+
+  it('runs committed migrations once, even when several replicas start together', async () => {
+    const others = await Promise.all([open(), open()]);
+    await Promise.all(others.map((d) => d.close()));
+    const rows = await sut.orm.em.getConnection().execute<Array<{ name: string }>>(`select name from "notes"."mikro_orm_migrations"`);
+    expect(rows.map((r) => r.name)).toEqual(['InitialNotes']);
+  });
+
+  it('commits a state change and its outbox message together, or neither', async () => {
+    const em = sut.fork();
+    await em.transactional(async (tx) => {
+      tx.create(Note, { id: 'n1', text: 'kept' });
+      enqueueOutbox(tx, { id: uuidv7(), subject: 'trellis.x.events.note.created.n1', body: '{}' });
+    });
+    await expect(
+      sut.fork().transactional(async (tx) => {
+        tx.create(Note, { id: 'n2', text: 'lost' });
+        enqueueOutbox(tx, { id: uuidv7(), subject: 'trellis.x.events.note.created.n2', body: '{}' });
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    const store = new PgOutboxStore(sut);
+    const claimed = await store.claim(10);
+    expect(claimed.map((r) => r.subject)).toEqual(['trellis.x.events.note.created.n1']);
+    expect(await sut.fork().count(Note)).toBe(1);
+  });
+
+  it('hands a claimed outbox row to one relay at a time and forgets it once published', async () => {
+    const em = sut.fork();
+    await em.transactional(async (tx) => {
+      for (let i = 0; i < 5; i++) enqueueOutbox(tx, { id: uuidv7(), subject: `s.${i}`, body: String(i) });
+    });
+    const a = new PgOutboxStore(sut);
+    const b = new PgOutboxStore(sut);
+    const [first, second] = await Promise.all([a.claim(3), b.claim(3)]);
+    const ids = [...first!, ...second!].map((r) => r.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toHaveLength(5);
+    await a.markPublished(ids);
+    const left = await sut.orm.em.getConnection().execute<Array<{ n: number }>>(`select count(*)::int as n from "notes"."outbox"`);
+    expect(left[0]?.n).toBe(1); // the row claimed by the previous test, still leased
+  });
+
+  it('hands each committed transaction\'s outbox rows to the commit watcher, leased to it, and none of a rolled-back one', async () => {
+    // A database of its own: the watcher changes how every later row of it is written.
+    const watched = await open();
+    const store = new PgOutboxStore(watched);
+    await store.claim(100); // lease whatever earlier tests left
+    const committed: string[][] = [];
+    const stop = store.watchCommits((rows) => committed.push(rows.map((r) => r.subject)), 60_000);
+    try {
+      await watched.fork().transactional(async (tx) => {
+        tx.create(Note, { id: 'w1', text: 'kept' });
+        enqueueOutbox(tx, { id: uuidv7(), subject: 'w.1', body: '1', headers: { traceparent: 't' } });
+        enqueueOutbox(tx, { id: uuidv7(), subject: 'w.2', body: '2' });
+      });
+      await expect(
+        watched.fork().transactional(async (tx) => {
+          enqueueOutbox(tx, { id: uuidv7(), subject: 'w.lost', body: '' });
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      const em = watched.fork();
+      enqueueOutbox(em, { id: uuidv7(), subject: 'w.3', body: '3' });
+      await em.flush();
+      expect(committed).toEqual([['w.1', 'w.2'], ['w.3']]);
+      // Born leased: no other relay's claim takes them while this one publishes.
+      expect(await store.claim(100)).toEqual([]);
+    } finally {
+      stop();
+      await watched.close();
+    }
+  });
+
+  it('answers readiness with a real round trip', async () => {
+    expect(await sut.ping()).toBe(true);
+  });
+});

@@ -1,0 +1,4 @@
+export * from './database';
+export * from './ensure-database';
+export * from './outbox';
+export * from './ids';

@@ -1,0 +1,111 @@
+import { defineEntity, p, type EntityManager } from '@mikro-orm/postgresql';
+import type { Database } from './database';
+import { commitWatchers, OutboxCommitWatcher } from './outbox-commits';
+import type { OutboxRow } from './outbox-row';
+
+/**
+ * A message waiting to leave through the outbox: written in the same transaction as the
+ * state change it announces, published by the relay with `Nats-Msg-Id` = id.
+ */
+export const OutboxMessageSchema = defineEntity({
+  name: 'OutboxMessage',
+  tableName: 'outbox',
+  properties: {
+    id: p.string().primary(),
+    subject: p.string(),
+    body: p.text(),
+    headers: p.json<Record<string, string>>().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    claimedUntil: p.datetime().nullable(),
+  },
+});
+export class OutboxMessage extends OutboxMessageSchema.class {}
+OutboxMessageSchema.setClass(OutboxMessage);
+
+/** The DDL of the outbox table, for the owning service's initial migration. */
+export function outboxTableSql(schema: string): string {
+  return `create table "${schema}"."outbox" (
+    "id" varchar(255) not null primary key,
+    "subject" varchar(255) not null,
+    "body" text not null,
+    "headers" jsonb null,
+    "created_at" timestamptz not null default now(),
+    "claimed_until" timestamptz null
+  );`;
+}
+
+/** Queues a message in the caller's unit of work; it commits (or not) with the state change. */
+export function enqueueOutbox(em: EntityManager, message: { id: string; subject: string; body: string; headers?: Record<string, string> }): void {
+  // Where the relay publishes this process's commits itself (ADR 0007), the row is born
+  // leased to it: no poll of another relay publishes it meanwhile, and if this process dies
+  // first, the lease lapses and any relay does.
+  const watcher = commitWatchers.get(em.config);
+  const row = { id: message.id, subject: message.subject, body: message.body, ...(message.headers ? { headers: message.headers } : {}) };
+  const leased = watcher?.track(em, row) ?? false;
+  em.create(
+    OutboxMessage,
+    { id: message.id, subject: message.subject, body: message.body, headers: message.headers ?? null, claimedUntil: leased ? new Date(Date.now() + watcher!.birthLeaseMs) : null },
+    { persist: true },
+  );
+}
+
+export type { OutboxRow } from './outbox-row';
+
+/**
+ * The relay's view of the outbox (structurally the messaging lib's `OutboxStore`). A claim is
+ * a short lease, taken with `skip locked` so several relays never publish the same row at
+ * once; a relay that dies mid-publish leaves its lease to expire and another publishes the
+ * row again, which JetStream's dedupe window turns into a no-op. Published rows are deleted:
+ * the events stream, not this table, is the history.
+ */
+export class PgOutboxStore {
+  constructor(
+    private readonly db: Database,
+    private readonly leaseMs = 30_000,
+  ) {}
+
+  async claim(limit: number): Promise<OutboxRow[]> {
+    const table = `"${this.db.schema}"."outbox"`;
+    const rows = await this.db.orm.em.getConnection().execute<Array<{ id: string; subject: string; body: string; headers: Record<string, string> | null }>>(
+      `update ${table} set claimed_until = now() + (? || ' milliseconds')::interval
+       where id in (
+         select id from ${table}
+         where claimed_until is null or claimed_until < now()
+         order by created_at, id
+         limit ? for update skip locked)
+       returning id, subject, body, headers`,
+      [String(this.leaseMs), limit],
+    );
+    return rows.map((r) => ({ id: r.id, subject: r.subject, body: r.body, ...(r.headers ? { headers: r.headers } : {}) }));
+  }
+
+  /**
+   * Deletes published rows. Their commit need not wait for the WAL flush
+   * (`synchronous_commit = off` for this statement alone, ADR 0007): a delete lost in a
+   * PostgreSQL crash only publishes the row again, which the stream's dedupe window drops.
+   */
+  async markPublished(ids: string[]): Promise<void> {
+    if (!ids.length) return;
+    await this.db.orm.em.getConnection().execute(
+      `delete from "${this.db.schema}"."outbox"
+       where id in (${ids.map(() => '?').join(',')}) and (select set_config('synchronous_commit', 'off', true)) is not null`,
+      ids,
+    );
+  }
+
+  /**
+   * Calls `onCommitted` with the outbox rows of every transaction of this database right
+   * after it commits, and leases those rows to this process from birth for `birthLeaseMs`
+   * (ADR 0007). Returns a function that stops watching.
+   */
+  watchCommits(onCommitted: (rows: OutboxRow[]) => void, birthLeaseMs = 5_000): () => void {
+    const watcher = new OutboxCommitWatcher(onCommitted, birthLeaseMs);
+    this.db.orm.em.getEventManager().registerSubscriber(watcher);
+    commitWatchers.set(this.db.orm.config, watcher);
+    return () => {
+      // MikroORM cannot unregister a subscriber: silence it, and lease no more rows.
+      watcher.stop();
+      if (commitWatchers.get(this.db.orm.config) === watcher) commitWatchers.delete(this.db.orm.config);
+    };
+  }
+}

@@ -1,0 +1,52 @@
+import { Controller, Get, Injectable, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+
+type Check = () => Promise<boolean> | boolean;
+
+/** Readiness checks registered by the modules that own a dependency (NATS, PostgreSQL). */
+@Injectable()
+export class HealthChecks {
+  private readonly checks = new Map<string, Check>();
+  private draining = false;
+
+  register(name: string, check: Check): void {
+    this.checks.set(name, check);
+  }
+
+  /** Called on shutdown so load balancers stop sending work before the service stops taking it. */
+  markDraining(): void {
+    this.draining = true;
+  }
+
+  async readiness(): Promise<{ ready: boolean; checks: Record<string, boolean> }> {
+    const checks: Record<string, boolean> = { accepting: !this.draining };
+    await Promise.all(
+      [...this.checks].map(async ([name, check]) => {
+        checks[name] = await Promise.race([
+          Promise.resolve().then(check).catch(() => false),
+          new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref()),
+        ]);
+      }),
+    );
+    return { ready: Object.values(checks).every(Boolean), checks };
+  }
+}
+
+@Controller()
+export class HealthController {
+  constructor(private readonly health: HealthChecks) {}
+
+  /** Liveness: the process answers. */
+  @Get('healthz')
+  healthz() {
+    return { status: 'ok' };
+  }
+
+  /** Readiness: every dependency answers a real round trip. */
+  @Get('readyz')
+  async readyz(@Res({ passthrough: true }) reply: FastifyReply) {
+    const result = await this.health.readiness();
+    reply.status(result.ready ? 200 : 503);
+    return { status: result.ready ? 'ready' : 'not_ready', checks: result.checks };
+  }
+}

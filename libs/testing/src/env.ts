@@ -1,0 +1,20 @@
+import { configureLogger } from '@trellis/telemetry';
+
+/**
+ * Where the test harness finds PostgreSQL and NATS: `DATABASE_URL` / `NATS_URL`, else the
+ * local services on their default ports. (Testcontainers would be the fallback where a
+ * Docker engine exists; the machines this project runs on have local services instead.)
+ */
+export const testEnv = {
+  databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+  /** The nats-server binary fault tests start their own servers with. */
+  natsServerBin: process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server',
+  /** The services' log level in system tests (`warn` keeps test output to what failed). */
+  logLevel: process.env.TRELLIS_TEST_LOG_LEVEL ?? 'warn',
+  /** `1` echoes every service's output, prefixed with its name. */
+  echo: process.env.TRELLIS_TEST_ECHO === '1',
+};
+
+// Test output shows what failed, not every connection the harness opens.
+configureLogger({ service: 'test', level: testEnv.logLevel });

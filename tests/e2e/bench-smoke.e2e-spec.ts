@@ -1,0 +1,47 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from '@trellis/testing';
+
+/**
+ * `npm run bench -- --quick` as a user runs it (the built entry point, every service its own
+ * process): it must finish, write a well-formed results file and find no step lost or run
+ * twice. It never asserts a timing: performance is read from the bench, not from tests.
+ */
+describe('the benchmark in quick mode', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes a results file with every case and no lost or duplicated step', async () => {
+    const out = join(dir, 'results.json');
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/bench/src/main.js'), '--quick', '--scale-executors', '1,2', '--out', out], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect({ code, output: code === 0 ? '' : output }).toEqual({ code: 0, output: '' });
+
+    const results = JSON.parse(readFileSync(out, 'utf8'));
+    expect(results).toMatchObject({ ok: true, problems: [] });
+    const names = results.cases.map((c: { kind: string; system: string }) => `${c.kind}/${c.system}`);
+    for (const kind of ['throughput', 'latency', 'handoff']) {
+      expect(names).toContain(`${kind}/trellis`);
+      expect(names).toContain(`${kind}/baseline`);
+    }
+    expect(names.filter((n: string) => n === 'scaling/trellis')).toHaveLength(2);
+    for (const c of results.cases) {
+      expect(c.problems).toEqual([]);
+      expect(c.steps).toBe(c.runs * 10);
+      expect(c.stepsPerSecond).toBeGreaterThan(0);
+      expect(c.handoffMs.count).toBeGreaterThan(0);
+      expect(Object.keys(c.cpuSecondsPer1000Steps)).toContain('simulator');
+    }
+    expect(Object.keys(results.ratios).length).toBeGreaterThan(0);
+    expect(output).toContain('| case | system |');
+  }, 90_000);
+});

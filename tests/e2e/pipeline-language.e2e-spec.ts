@@ -1,0 +1,232 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunView } from '@trellis/contracts';
+import { REPO_ROOT, startTestPlatform, waitFor, modelCalls, type TestPlatform } from '@trellis/testing';
+
+/**
+ * Pipeline language v1 through the whole platform: the examples as they are, routing and
+ * conditions, structured outputs, products, cancel and resume, and compile errors that stop
+ * a spec before a single token is spent.
+ */
+describe('pipeline language', () => {
+  let ctx: TestPlatform;
+
+  beforeAll(async () => {
+    ctx = await startTestPlatform();
+  }, 60_000);
+  afterAll(() => ctx?.stop(), 60_000);
+
+  const example = (name: string) => readFileSync(join(REPO_ROOT, 'examples', `${name}.yaml`), 'utf8');
+  const step = (run: RunView, id: string) => run.steps.find((s) => s.id === id)!;
+  const runExample = async (name: string, inputs: Record<string, unknown> = {}): Promise<RunView> => {
+    const registered = await ctx.api.post('/v1/pipelines', example(name), { contentType: 'application/yaml' });
+    expect(registered.status).toBe(201);
+    const started = await ctx.api.post('/v1/runs', { pipeline: registered.body.name, inputs });
+    expect(started.status).toBe(202);
+    return ctx.api.waitForRun(started.body.id, 60_000);
+  };
+  const runInline = async (spec: Record<string, unknown>, inputs: Record<string, unknown> = {}) => {
+    const started = await ctx.api.post('/v1/runs', { spec: { version: 1, name: 'inline', ...spec }, inputs });
+    expect(started.status).toBe(202);
+    return started.body.id as string;
+  };
+
+  describe('the examples, as they are', () => {
+    it('product-brief: structured outline, gated draft, conditional tool step, products', async () => {
+      const run = await runExample('product-brief', { idea: 'a solar kettle' });
+      expect(run.status).toBe('succeeded');
+      expect(step(run, 'outline').structured).toEqual(expect.objectContaining({ title: expect.any(String), sections: expect.any(Array) }));
+      expect(step(run, 'draft')).toMatchObject({ status: 'succeeded', score: 1 });
+      expect(step(run, 'publish').structured).toMatchObject({ published: true });
+      expect(step(run, 'apologize')).toMatchObject({ status: 'skipped', error: expect.objectContaining({ code: 'not_routed' }) });
+      expect(step(run, 'outline').messages?.[0]).toMatchObject({ role: 'system', content: expect.stringContaining('product strategist') });
+      expect(run.products.map((p) => p.path)).toEqual(['brief.md', 'data/outline.json']);
+      // Served by the gateway, as built from the outputs.
+      const brief = await ctx.api.get(`/v1/runs/${run.id}/products/brief.md`);
+      expect(brief.status).toBe(200);
+      expect(brief.headers.get('content-type')).toContain('text/markdown');
+      expect(brief.body).toBe(`# ${(step(run, 'outline').structured as { title: string }).title}\n\n${step(run, 'draft').output}`);
+      const outline = await ctx.api.get(`/v1/runs/${run.id}/products/data/outline.json`);
+      expect(outline.body).toEqual(step(run, 'outline').structured);
+      expect((await ctx.api.get(`/v1/runs/${run.id}/products/../../etc/passwd`)).status).toBe(404);
+    });
+
+    it('support-triage: a JSON classification routes the ticket with a CEL condition', async () => {
+      const run = await runExample('support-triage', { ticket: 'The dashboard is down for everyone.' });
+      expect(run.status).toBe('succeeded');
+      const classification = step(run, 'classify').structured as { urgency: string };
+      const escalated = classification.urgency === 'high';
+      expect(step(run, 'escalate').status).toBe(escalated ? 'succeeded' : 'skipped');
+      expect(step(run, 'reply').status).toBe(escalated ? 'skipped' : 'succeeded');
+      expect(run.products).toEqual([expect.objectContaining({ path: 'triage.json', contentType: 'application/json' })]);
+    });
+
+    it('support-triage: an enterprise customer is always escalated', async () => {
+      const run = await runExample('support-triage', { ticket: 'How do I export data?', customer_tier: 'enterprise' });
+      expect(step(run, 'escalate').status).toBe('succeeded');
+    });
+
+    it('release-notes: a chain with defaults and three products', async () => {
+      const run = await runExample('release-notes', { version: '2.4.0', changes: ['add SSO', 'fix login loop', 'drop Node 18'] });
+      expect(run.status).toBe('succeeded');
+      expect(step(run, 'group').messages?.at(-1)?.content).toContain('- drop Node 18');
+      expect(run.products.map((p) => [p.path, p.contentType])).toEqual([
+        ['RELEASE-NOTES.md', 'text/markdown; charset=utf-8'],
+        ['changes.csv', 'text/csv; charset=utf-8'],
+        ['announce.txt', 'text/plain; charset=utf-8'],
+      ]);
+    });
+
+    it('translate-review: an accepted translation takes on_success; the fallback never runs', async () => {
+      const run = await runExample('translate-review', { text: 'The quick brown fox jumps over the lazy dog.' });
+      expect(run.status).toBe('succeeded');
+      expect(run.steps.map((s) => [s.id, s.status])).toEqual([
+        ['translate', 'succeeded'],
+        ['done', 'succeeded'],
+        ['fallback', 'skipped'],
+      ]);
+    });
+
+    it('fan-out-fan-in runs too', async () => {
+      expect((await runExample('fan-out-fan-in')).status).toBe('succeeded');
+    });
+  });
+
+  describe('routing', () => {
+    it('takes on_false when a condition is false, skipping what depended on the skipped step', async () => {
+      const id = await runInline({
+        inputs: { go: { type: 'boolean', default: false } },
+        steps: {
+          check: { prompt: 'check' },
+          act: { prompt: 'act', depends_on: ['check'], condition: 'inputs.go', on_false: 'explain' },
+          after: { prompt: 'after {{ steps.act.output }}', depends_on: ['act'] },
+          explain: { prompt: 'explain why not' },
+        },
+      });
+      const run = await ctx.api.waitForRun(id);
+      expect(run.status).toBe('succeeded');
+      expect(run.steps.map((s) => [s.id, s.status, s.error?.code ?? null])).toEqual([
+        ['check', 'succeeded', null],
+        ['act', 'skipped', 'condition_false'],
+        ['after', 'skipped', 'dependency_not_succeeded'],
+        ['explain', 'succeeded', null],
+      ]);
+    });
+
+    it('handles a failure with on_failure and goes on', async () => {
+      const id = await runInline({ steps: { risky: { prompt: 'fail [[sim status=400]]', on_failure: 'recover' }, recover: { prompt: 'recover from {{ steps.risky.output }}' } } });
+      const run = await ctx.api.waitForRun(id);
+      expect(run.status).toBe('succeeded');
+      expect(run.steps.map((s) => s.status)).toEqual(['failed', 'succeeded']);
+    });
+  });
+
+  describe('cancel and resume', () => {
+    it('cancels a run in flight: dispatch stops and the step is cancelled', async () => {
+      const id = await runInline({ steps: { slow: { prompt: 'slow [[sim latency_ms=5000]]' }, next: { prompt: 'next', depends_on: ['slow'] } } });
+      await waitFor('the slow step to reach the model', () => ctx.simulator.requests().some((r) => JSON.stringify(r.messages).includes('slow [[sim latency_ms=5000]]')));
+      const cancelled = await ctx.api.post(`/v1/runs/${id}/cancel`);
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.body).toMatchObject({ status: 'cancelled' });
+      expect(cancelled.body.steps.map((s: { status: string }) => s.status)).toEqual(['cancelled', 'skipped']);
+      // A second cancel is refused, and nothing changes.
+      expect((await ctx.api.post(`/v1/runs/${id}/cancel`)).status).toBe(409);
+    });
+
+    it('resumes a failed run, re-running the failed step and reusing completed outputs', async () => {
+      const id = await runInline({
+        steps: { first: { prompt: 'first of resume' }, flaky: { prompt: 'flaky {{ steps.first.output }} [[sim status=400 times=1]]', depends_on: ['first'] } },
+      });
+      const failed = await ctx.api.waitForRun(id);
+      expect(failed.status).toBe('failed');
+      const resumed = await ctx.api.post(`/v1/runs/${id}/resume`);
+      expect(resumed.status).toBe(200);
+      const run = await ctx.api.waitForRun(id);
+      expect(run.status).toBe('succeeded');
+      expect(run.steps.map((s) => [s.id, s.attempt])).toEqual([
+        ['first', 1],
+        ['flaky', 2],
+      ]);
+      expect(ctx.simulator.requests().filter((r) => JSON.stringify(r.messages).includes('first of resume') && !JSON.stringify(r.messages).includes('flaky'))).toHaveLength(1);
+    });
+  });
+
+  describe('intention and architecture from the orchestrator model', () => {
+    const analysed = (name: string, description: string, checkAlignment: boolean) => ({
+      version: 1,
+      name,
+      description,
+      orchestrator: { model: 'gpt-4.1', check_alignment: checkAlignment },
+      steps: { draft: { prompt: 'draft' }, review: { prompt: 'review {{ steps.draft.output }}', depends_on: ['draft'] } },
+    });
+    const orchestratorCalls = () => modelCalls(ctx.simulator, { startingWith: 'You review LLM pipelines' });
+
+    it('describes the pipeline once per spec, with a structured answer, and serves it with the pipeline', async () => {
+      const first = await ctx.api.post('/v1/pipelines', analysed('analysed', 'Draft and review a text.', false));
+      expect(first.status).toBe(201);
+      expect(first.body.analysis).toEqual({ intention: expect.any(String), architecture: expect.any(String), aligned: expect.any(Boolean), feedback: expect.any(String), model: 'gpt-4.1' });
+      const calls = orchestratorCalls().length;
+      expect(orchestratorCalls().at(-1)?.responseFormat).toMatchObject({ type: 'json_schema' });
+      // The same spec again (even as a new registration) is answered from the cache.
+      expect((await ctx.api.post('/v1/pipelines', analysed('analysed', 'Draft and review a text.', false))).body.analysis).toEqual(first.body.analysis);
+      expect(orchestratorCalls().length).toBe(calls);
+      expect((await ctx.api.get('/v1/pipelines/analysed')).body.analysis).toEqual(first.body.analysis);
+    });
+
+    it('refuses a pipeline whose architecture does not serve its intention, with the feedback, unless overridden', async () => {
+      const verdict = JSON.stringify({ intention: 'Publish a reviewed text.', architecture: 'Draft, then review.', aligned: false, feedback: 'Nothing publishes the text: add a publish step after review.' });
+      const spec = analysed('misaligned', `Publish a reviewed text. [[sim json='${verdict}']]`, true);
+      const refused = await ctx.api.post('/v1/pipelines', spec);
+      expect(refused.status).toBe(409);
+      expect(refused.body.detail).toContain('add a publish step');
+      expect((await ctx.api.get('/v1/pipelines/misaligned')).status).toBe(404);
+      const overridden = await ctx.api.post('/v1/pipelines?override_alignment=true', spec);
+      expect(overridden.status).toBe(201);
+      expect(overridden.body.analysis).toMatchObject({ aligned: false });
+    });
+  });
+
+  describe('compile errors, before a token is spent', () => {
+    const validate = (yaml: string) => ctx.api.post('/v1/pipelines/validate', yaml, { contentType: 'application/yaml' });
+    const errorsOf = async (yaml: string) => {
+      const res = await validate(yaml);
+      expect(res.status).toBe(400);
+      return res.body.errors as Array<{ path: string; message: string; line?: number; column?: number }>;
+    };
+
+    it.each([
+      ['an unknown input in a template', ['version: 1', 'name: x', 'steps:', '  a: { prompt: "{{ inputs.nope }}" }'], 'unknown input "nope"', 4],
+      ['a routing loop', ['version: 1', 'name: x', 'steps:', '  a: { prompt: a, on_success: b }', '  b: { prompt: b, on_success: a }'], 'routing loop', 4],
+      ['a product path that leaves the run', ['version: 1', 'name: x', 'steps:', '  a: { prompt: a }', 'products:', '  - { path: ../../etc/passwd, from: steps.a.output }'], 'leaves the run', 6],
+      ['a condition that does not parse', ['version: 1', 'name: x', 'steps:', '  a: { prompt: a }', '  b: { prompt: b, depends_on: [a], condition: "steps.a.score >=" }'], 'does not parse', 5],
+      ['a condition calling host code', ['version: 1', 'name: x', 'steps:', '  a: { prompt: a, condition: "process.mainModule.require(\'fs\')" }'], 'unknown function', 4],
+      ['an unknown route target', ['version: 1', 'name: x', 'steps:', '  a: { prompt: a, on_failure: nowhere }'], 'unknown step "nowhere"', 4],
+    ])('reports %s with its line', async (_name, lines, message, line) => {
+      const errors = await errorsOf(lines.join('\n'));
+      expect(errors).toEqual(expect.arrayContaining([expect.objectContaining({ message: expect.stringContaining(message), line })]));
+    });
+
+    it('refuses to run a spec with a cycle, a traversal product path or host code, and nothing runs', async () => {
+      const before = ctx.simulator.requests().length;
+      const listed = (await ctx.api.get('/v1/runs?limit=200')).body.items.length;
+      for (const spec of [
+        { steps: { a: { prompt: 'a', depends_on: ['b'] }, b: { prompt: 'b', depends_on: ['a'] } } },
+        { steps: { a: { prompt: 'a' } }, products: [{ path: '/etc/passwd', from: 'steps.a.output' }] },
+        { steps: { a: { prompt: 'a', condition: "process.exit(1)" } } },
+      ]) {
+        const res = await ctx.api.post('/v1/runs', { spec: { version: 1, name: 'refused', ...spec } });
+        expect(res.status).toBe(400);
+      }
+      expect((await ctx.api.get('/v1/runs?limit=200')).body.items.length).toBe(listed);
+      expect(ctx.simulator.requests().length).toBe(before);
+    });
+
+    it('shows the plan: batches, critical path, models and why', async () => {
+      const res = await validate(example('product-brief'));
+      expect(res.status).toBe(200);
+      expect(res.body.criticalPath).toEqual(['outline', 'market', 'draft', 'publish', 'apologize']);
+      expect(res.body.steps.find((s: { id: string }) => s.id === 'outline')).toMatchObject({ model: 'gpt-4.1', modelReason: expect.stringContaining('research') });
+      expect(res.body.steps.find((s: { id: string }) => s.id === 'publish')).toMatchObject({ kind: 'tool', condition: 'steps.draft.score >= 0.8' });
+    });
+  });
+});
