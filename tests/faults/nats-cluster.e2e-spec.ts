@@ -67,7 +67,7 @@ describe('fault: a node of a 3-node NATS cluster killed mid-stream', () => {
       const TOTAL = 300;
       for (let n = 0; n < TOTAL; n++) {
         if (n === TOTAL / 2) {
-          const leader = (await jsm.streams.info(s.streams.events)).cluster?.leader;
+          const leader = (await waitFor('the events stream leader', () => jsm.streams.info(s.streams.events), { timeoutMs: 30_000, intervalMs: 500 })).cluster?.leader;
           const node = cluster.nodes.find((x) => x.name === leader);
           expect(node).toBeDefined();
           await node!.kill();
@@ -75,7 +75,9 @@ describe('fault: a node of a 3-node NATS cluster killed mid-stream', () => {
         await publish(n);
       }
       await waitFor(`all ${TOTAL} events to be consumed`, () => seen.size === TOTAL, { timeoutMs: 60_000 });
-      const stored = await (await jetstreamManager(nc)).streams.info(s.streams.events);
+      // A management request right after the kill can time out while the client reconnects or
+      // the new leader settles: the stream's state is read again until the cluster answers.
+      const stored = await waitFor('the events stream to report its state', () => jsm.streams.info(s.streams.events), { timeoutMs: 30_000, intervalMs: 500 });
       expect(stored.state.messages).toBe(TOTAL);
       expect(stored.cluster?.leader).toBeDefined();
       // At-least-once delivery: a message may come again if its ack was lost with the node,
