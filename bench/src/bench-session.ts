@@ -72,7 +72,11 @@ export class BenchSession {
         executors: 1,
         logLevel: 'warn',
         echo: options.echo,
-        ...(options.cpuProfDir ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(options.cpuProfDir)}` } } : {}),
+        env: {
+          // The bench submits N runs at once: the per-project quota must not refuse them.
+          GATEWAY_MAX_RUNNING_RUNS: '100000',
+          ...(options.cpuProfDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(options.cpuProfDir)}` } : {}),
+        },
       });
       cleanups.unshift(() => platform.stop());
       const nc = await connect({ servers: infra.natsUrl, name: 'trellis-bench' });

@@ -16,7 +16,7 @@ const GatewayEnv = z.object({
   /** Requests per minute per API key (per gateway replica), unless the key sets its own. */
   GATEWAY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(6000),
   /** Runs a project may have running at once, unless the project sets its own. */
-  GATEWAY_MAX_RUNNING_RUNS: z.coerce.number().int().min(1).max(200).default(100),
+  GATEWAY_MAX_RUNNING_RUNS: z.coerce.number().int().min(1).max(100_000).default(100),
   /** Interval of SSE heartbeat comments, so proxies keep an idle stream open. */
   GATEWAY_SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
 });

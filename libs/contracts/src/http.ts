@@ -43,7 +43,7 @@ export const CreateProjectBody = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" and "_", at most 63 characters'),
   name: z.string().min(1).max(200).optional(),
   /** Runs this project may have running at once; default `GATEWAY_MAX_RUNNING_RUNS`. */
-  maxRunningRuns: z.number().int().min(1).max(200).optional(),
+  maxRunningRuns: z.number().int().min(1).max(100_000).optional(),
 });
 export type CreateProjectBody = z.infer<typeof CreateProjectBody>;
 
