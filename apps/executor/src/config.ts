@@ -41,7 +41,7 @@ const ExecutorEnv = z.object({
   EXECUTOR_RATE_LIMIT_MARGIN_MS: z.coerce.number().int().min(0).max(30_000).default(2_000),
   /** Path to a YAML file of named providers and a model catalog (docs/providers.md). */
   TRELLIS_PROVIDERS: z.string().min(1).optional(),
-  /** Least time between two `step.progress` events of one step. */
+  /** Least time between two `step.progress` events of one step, and before its first: a step answered sooner publishes none. */
   EXECUTOR_PROGRESS_INTERVAL_MS: z.coerce.number().int().min(50).default(250),
   /** A directory of custom tools: JS modules whose default export (or `tool` export) is a tool definition. */
   EXECUTOR_TOOLS_DIR: z.string().min(1).optional(),

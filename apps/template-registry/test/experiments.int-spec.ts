@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { RegistryRpc, RunCompleted, StepVerified, subjects } from '@trellis/contracts';
 import { EventPublisher } from '@trellis/messaging';
 import { waitFor } from '@trellis/testing';
@@ -197,6 +198,25 @@ describe('template-registry experiments', () => {
     expect((await rpcError(sut.rpc.call(RegistryRpc.getExperiment, { project: 'other', id: draft.id }))).code).toBe('not_found');
     const list = await sut.rpc.call(RegistryRpc.listExperiments, { project: P, template: 'pitch' });
     expect(list.items.map((e) => e.id)).toContain(draft.id);
+  });
+
+  it('acks later events of a run known to be in no experiment from the subject alone, without decoding them', async () => {
+    const s = subjects(sut.namespace);
+    const jsm = await jetstreamManager(sut.nc);
+    const drained = async () => {
+      const c = await jsm.consumers.info(s.streams.events, 'registry-step-verified');
+      return c.num_pending === 0 && c.num_ack_pending === 0;
+    };
+    const runId = randomUUID();
+    const subject = s.event('step', 'verified', runId);
+    // The first event looks the run up and remembers it has no assignment.
+    await events.publish(StepVerified, { runId, stepId: 'write', attempt: 1, verdict: 'accept', score: 1 }, { subject });
+    await waitFor('the first event to be handled', drained);
+    // Not even JSON: decoded, it would be dead-lettered.
+    await events.publishRaw(subject, 'not an event', { msgId: randomUUID() });
+    await waitFor('the second event to be acked', drained);
+    const dead = await jsm.streams.getMessage(s.streams.deadLetters, { last_by_subj: s.deadLetter(subject) }).catch(() => null);
+    expect(dead).toBeNull();
   });
 
   it('shows each project only its own runs of an experiment on a global template', async () => {

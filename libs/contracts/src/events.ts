@@ -32,7 +32,10 @@ export const StepDispatched = defineEvent(
   z.object({ ...StepRef, model: z.string(), pool: z.string() }),
 );
 
-/** Throttled progress of a step being written: tokens so far and the text since the last progress event. */
+/**
+ * Throttled progress of a step being written: tokens so far and the text since the last progress
+ * event. Only a step still being written one progress interval after its model call began has any.
+ */
 export const StepProgress = defineEvent(
   'step',
   'progress',

@@ -31,6 +31,12 @@ export interface ConsumerOptions<C extends EventContract = EventContract> {
   /** Several contracts, chosen by the envelope's `type`. */
   contracts?: readonly C[];
   handler: MessageHandler<EventData<C>>;
+  /**
+   * A message whose subject the app already knows to be irrelevant is acked at once, without
+   * decoding, validating or a span, and takes no handler slot. For a cheap check (a set
+   * lookup), to spare the per-message cost on a stream where most messages are of no interest.
+   */
+  skip?: (subject: string) => boolean;
   /** Handlers in flight at most; the runner pulls only as many messages as it has free slots. Default 16. */
   concurrency?: number;
   /**

@@ -20,11 +20,12 @@ type Settlement = 'ack' | 'term' | { nak: number };
 
 /**
  * The one consumer runner (STYLE.md, "A message handler"). For each message of a durable
- * pull consumer it: decodes JSON, envelope and data (a body that does not fit is
- * dead-lettered at once); opens a CONSUMER span whose parent is the message's `traceparent`;
- * runs the handler inside `around`, sending in-progress acks every ackWait/3 while it runs;
- * then acks, naks with the backoff (or the error's `retryAfterMs`), or dead-letters and
- * terms (a `NonRetryableError`, or past `maxDeliver`). A handler error never escapes.
+ * pull consumer it: acks at once a message whose subject the app's `skip` names; decodes
+ * JSON, envelope and data (a body that does not fit is dead-lettered at once); opens a
+ * CONSUMER span whose parent is the message's `traceparent`; runs the handler inside
+ * `around`, sending in-progress acks every ackWait/3 while it runs; then acks, naks with
+ * the backoff (or the error's `retryAfterMs`), or dead-letters and terms (a
+ * `NonRetryableError`, or past `maxDeliver`). A handler error never escapes.
  *
  * It pulls only as many messages as it has free handler slots, with long-lived pull
  * requests (no polling), so a busy replica leaves the queue to its peers instead of
@@ -202,6 +203,10 @@ export class ConsumerRunner<C extends EventContract = EventContract> implements 
       this.reply(msg, () => msg.nak());
       return;
     }
+    if (this.skips(msg)) {
+      this.reply(msg, () => msg.ack());
+      return;
+    }
     const job: Job = { msg, abort: new AbortController(), settled: false, heartbeat: undefined };
     // In-progress acks keep a long handler's message from being redelivered mid-work.
     job.heartbeat = setInterval(() => {
@@ -217,6 +222,18 @@ export class ConsumerRunner<C extends EventContract = EventContract> implements 
         this.slotFreed.notify();
       });
     this.jobs.set(job, done);
+  }
+
+  /** The app's `skip` verdict; one that throws would break the pull loop, so it means "handle it". */
+  private skips(msg: JsMsg): boolean {
+    const skip = this.options.skip;
+    if (!skip) return false;
+    try {
+      return skip(msg.subject);
+    } catch (err) {
+      this.log.warn({ err, subject: msg.subject }, 'skip check failed; handling the message');
+      return false;
+    }
   }
 
   private async process(job: Job): Promise<void> {

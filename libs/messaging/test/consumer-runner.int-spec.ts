@@ -104,6 +104,42 @@ describe('ConsumerRunner', () => {
     expect(seen.sort()).toEqual(['dev.trellis.test.job:{"n":1,"note":""}', 'dev.trellis.test.other:{"label":"x"}']);
   });
 
+  it('acks a message its `skip` names without decoding or handling it, and handles the rest', async () => {
+    const base = `${s.root}.work.skip${token()}`;
+    const durable = `test-skip-${token()}`;
+    await ensureConsumer(nc, { stream: s.streams.work, durable, filterSubject: `${base}.>`, ackWaitMs: 30_000, maxAckPending: 100 });
+    const handled: string[] = [];
+    const deadLettered: DeadLetterInfo[] = [];
+    const checked: string[] = [];
+    await start({
+      durable,
+      contract: Job,
+      skip: (subject) => {
+        checked.push(subject);
+        return subject.endsWith('.ignored');
+      },
+      handler: async (data, ctx) => void handled.push(`${ctx.subject.slice(base.length + 1)}:${data.n}`),
+      onDeadLetter: async (info) => void deadLettered.push(info),
+    });
+
+    await publisher.publish(Job, { n: 1 }, { subject: `${base}.ignored` });
+    // Not even JSON: were it decoded, it would be dead-lettered.
+    await publisher.publishRaw(`${base}.ignored`, 'not json', { msgId: token() });
+    await publisher.publish(Job, { n: 2 }, { subject: `${base}.wanted` });
+
+    await waitFor(() => handled.length === 1, { what: 'the wanted message' });
+    await waitFor(async () => {
+      const c = await consumerState(durable);
+      return c.num_ack_pending === 0 && c.num_pending === 0 && c.delivered.stream_seq > 0;
+    }, { what: 'every message acked' });
+    expect(handled).toEqual(['wanted:2']);
+    expect(checked.filter((subject) => subject.endsWith('.ignored'))).toHaveLength(2);
+    const state = await consumerState(durable);
+    expect(state.num_redelivered).toBe(0);
+    expect(deadLettered).toEqual([]);
+    expect(await lastMessage(nc, s.streams.deadLetters, s.deadLetter(`${base}.ignored`))).toBeUndefined();
+  });
+
   it('dead-letters a message that does not fit the contract on its first delivery, with the reason, and keeps consuming', async () => {
     // A wildcard filter so that each bad message has its own subject, and so its own dead-letter subject.
     const base = `${s.root}.work.bad${token()}`;

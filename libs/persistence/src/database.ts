@@ -3,7 +3,8 @@ import { Migrator } from '@mikro-orm/migrations';
 import type { MigrationObject } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { logger } from '@trellis/telemetry';
-import { Client } from 'pg';
+import { Client, Pool, type QueryResult } from 'pg';
+import { inSqlTransaction, type SqlTransaction } from './sql-transaction';
 
 export type { EntityManager } from '@mikro-orm/postgresql';
 export { Migration } from '@mikro-orm/migrations';
@@ -27,10 +28,14 @@ export interface DatabaseOptions {
  * they take `fork()` per message or request.
  */
 export class Database {
+  /** Plain connections for `sqlTransaction`, opened on first use. */
+  private sqlPool: Pool | undefined;
+
   private constructor(
     readonly orm: MikroORM,
     readonly schema: string,
     private readonly url: string,
+    private readonly poolSize: number,
   ) {}
 
   static async open(options: DatabaseOptions): Promise<Database> {
@@ -57,7 +62,7 @@ export class Database {
       ensureDatabase: false,
     };
     const orm = await MikroORM.init(config);
-    const db = new Database(orm, options.schema, options.url);
+    const db = new Database(orm, options.schema, options.url, options.poolSize ?? 10);
     await db.migrate();
     return db;
   }
@@ -65,6 +70,21 @@ export class Database {
   /** A fresh EntityManager with its own identity map: one per message or request. */
   fork(): EntityManager {
     return this.orm.em.fork() as EntityManager;
+  }
+
+  /**
+   * A transaction in two round trips, outside the ORM (see {@link SqlTransaction}): `open`
+   * are read statements sent with `begin`, their results handed to `work`. For hot paths only;
+   * everything else uses `fork()`.
+   */
+  async sqlTransaction<T>(open: string[], work: (tx: SqlTransaction, results: QueryResult[]) => Promise<T>): Promise<T> {
+    if (!this.sqlPool) {
+      this.sqlPool = new Pool({ connectionString: this.url, max: this.poolSize });
+      // An idle connection the server drops must not crash the process; the next checkout reconnects.
+      this.sqlPool.on('error', (err) => logger('persistence').warn({ err }, 'an idle connection failed'));
+    }
+    const client = await this.sqlPool.connect();
+    return inSqlTransaction(client, this.schema, this.orm.config, open, work);
   }
 
   /**
@@ -98,6 +118,7 @@ export class Database {
   }
 
   async close(): Promise<void> {
+    await this.sqlPool?.end();
     await this.orm.close(true);
   }
 }

@@ -10,7 +10,7 @@ import type { OutboxRow } from './outbox-row';
  */
 export class OutboxCommitWatcher implements EventSubscriber {
   private readonly pending = new WeakMap<object, OutboxRow[]>();
-  private active = true;
+  private stopped = false;
 
   constructor(
     private readonly onCommitted: (rows: OutboxRow[]) => void,
@@ -19,6 +19,16 @@ export class OutboxCommitWatcher implements EventSubscriber {
   ) {}
 
   /** Starts tracking `row`; false when it cannot be tracked (a savepoint), so it must not be leased. */
+  /** False once stopped: rows are no longer leased nor handed over. */
+  get active(): boolean {
+    return !this.stopped;
+  }
+
+  /** Hands over the rows of a transaction committed outside the ORM (`SqlTransaction`). */
+  committed(rows: OutboxRow[]): void {
+    if (rows.length && this.active) this.onCommitted(rows);
+  }
+
   track(em: EntityManager, row: OutboxRow): boolean {
     if (!this.active) return false;
     const trx = em.getTransactionContext() as object | undefined;
@@ -32,11 +42,11 @@ export class OutboxCommitWatcher implements EventSubscriber {
 
   afterTransactionCommit(args: TransactionEventArgs): void {
     const rows = this.take(args);
-    if (rows?.length && this.active) this.onCommitted(rows);
+    if (rows) this.committed(rows);
   }
 
   stop(): void {
-    this.active = false;
+    this.stopped = true;
   }
 
   afterTransactionRollback(args: TransactionEventArgs): void {

@@ -1,20 +1,74 @@
 import { ProgressReporter } from './progress-reporter';
 
+type Sent = Array<[seq: number, tokens: number, delta: string]>;
+
 describe('ProgressReporter', () => {
-  it('sends at most one event per interval, with the text since the last one', async () => {
-    let now = 1_000;
-    const sent: Array<[number, number, string]> = [];
-    const reporter = new ProgressReporter(250, async (seq, tokens, delta) => void sent.push([seq, tokens, delta]), () => now);
-    reporter.add('abcd');
-    reporter.add('efgh');
-    now += 100;
-    reporter.add('ij');
+  let now: number;
+  let sent: Sent;
+  const reporter = (intervalMs = 250) => new ProgressReporter(intervalMs, async (seq, tokens, delta) => void sent.push([seq, tokens, delta]), () => now);
+
+  beforeEach(() => {
+    now = 1_000;
+    sent = [];
+  });
+
+  it('publishes nothing for a step that ends within the first interval', async () => {
+    const sut = reporter();
+    sut.add('abcd');
     now += 200;
-    reporter.add('kl');
-    await reporter.close();
+    sut.add('efgh');
+    await sut.close();
+    expect(sent).toEqual([]);
+  });
+
+  it('sends the first event one interval after the start, then at most one per interval, and the rest on close', async () => {
+    const sut = reporter();
+    sut.add('abcd');
+    now += 100;
+    sut.add('ef');
+    now += 150;
+    sut.add('gh');
+    now += 100;
+    sut.add('ij');
+    now += 100;
+    sut.add('kl');
+    await sut.close();
+    expect(sent).toEqual([
+      [1, 2, 'abcdefgh'],
+      [2, 3, 'ijkl'],
+    ]);
+  });
+
+  it('sends on close when the first event was due but its timer had not fired', async () => {
+    const sut = reporter();
+    sut.add('abcd');
+    now += 300;
+    await sut.close();
+    expect(sent).toEqual([[1, 1, 'abcd']]);
+  });
+
+  it('sends what is pending when the interval ends although no delta arrives then', async () => {
+    const sut = new ProgressReporter(30, async (seq, tokens, delta) => void sent.push([seq, tokens, delta]));
+    sut.add('abcd');
+    expect(sent).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(sent).toEqual([[1, 1, 'abcd']]);
+    sut.add('ef');
+    await sut.close();
     expect(sent).toEqual([
       [1, 1, 'abcd'],
-      [2, 3, 'efghijkl'],
+      [2, 2, 'ef'],
     ]);
+  });
+
+  it('drops what is pending on discard', async () => {
+    const sut = reporter();
+    sut.add('abcd');
+    now += 300;
+    sut.add('ef');
+    sut.add('gh');
+    sut.discard();
+    await sut.close();
+    expect(sent).toEqual([[1, 2, 'abcdef']]);
   });
 });

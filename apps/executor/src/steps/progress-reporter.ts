@@ -3,11 +3,16 @@
  * a model emits dozens of tokens a second, and clients watching a step need a readable
  * trickle, not one NATS message per token. Publishes run one at a time, in order, and never
  * hold up the stream; a failed publish is dropped (progress is advisory).
+ *
+ * The first event is due one interval after the reporter is made (the model call starts),
+ * so a step answered within it publishes no progress at all: its text arrives in
+ * `step.completed` anyway, and most steps would otherwise pay a JetStream publish for nothing.
  */
 export class ProgressReporter {
   private pending = '';
   private chars = 0;
-  private lastSent = 0;
+  /** When the last event went out; the start counts as one, so the first waits an interval. */
+  private lastSent: number;
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -16,7 +21,9 @@ export class ProgressReporter {
     private readonly intervalMs: number,
     private readonly send: (seq: number, outputTokens: number, delta: string) => Promise<void>,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.lastSent = now();
+  }
 
   add(delta: string): void {
     this.pending += delta;
@@ -26,10 +33,16 @@ export class ProgressReporter {
     else this.timer ??= setTimeout(() => this.flush(), wait);
   }
 
-  /** Sends what is pending and waits for every send so far. */
+  /**
+   * Waits for every send so far. Once progress has begun (or its first event is due), sends
+   * what is pending too, so a watcher sees the whole text; a step that ended sooner sends nothing.
+   */
   async close(): Promise<void> {
-    if (this.pending) this.flush();
     clearTimeout(this.timer);
+    this.timer = undefined;
+    const begun = this.seq > 0 || this.now() - this.lastSent >= this.intervalMs;
+    if (begun) this.flush();
+    else this.pending = '';
     await this.chain;
   }
 

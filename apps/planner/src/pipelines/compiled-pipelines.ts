@@ -50,6 +50,11 @@ export class CompiledPipelines {
     return this.remember(result.pipeline);
   }
 
+  /** The compiled pipeline of a stored spec if this process has it at hand. */
+  cached(hash: string): PlannedPipeline | undefined {
+    return this.byHashCache.get(hash);
+  }
+
   /** The compiled pipeline of a stored spec (a run's), from the cache or the database. */
   async byHash(em: EntityManager, hash: string): Promise<PlannedPipeline> {
     const cached = this.byHashCache.get(hash);

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { RunCompleted, RunResumed, StepCompleted, StepDispatched, StepReady, VerifyRequested } from '@trellis/contracts';
 import type { Decision } from '@trellis/engine';
-import type { EntityManager } from '@trellis/persistence';
 import type { PlannedPipeline } from '../pipelines/compiled-pipelines';
-import { EventOutbox } from '../platform/event-outbox';
+import { EventOutbox, type OutboxTarget } from '../platform/event-outbox';
 import type { Run, StepRun } from './run.entity';
 import { stepValue } from './run.mapper';
 import { ProductStore } from './product-store';
@@ -21,7 +20,7 @@ export class DecisionWriter {
     private readonly products: ProductStore,
   ) {}
 
-  async write(tx: EntityManager, run: Run, steps: Map<string, StepRun>, planned: PlannedPipeline, decision: Decision): Promise<void> {
+  async write(tx: OutboxTarget, run: Run, steps: Map<string, StepRun>, planned: PlannedPipeline, decision: Decision): Promise<void> {
     const now = new Date();
     const { compiled } = planned;
     for (const change of decision.changed) {

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { LockMode } from '@mikro-orm/postgresql';
 import type { RunStatus } from '@trellis/contracts';
 import type { EntityManager } from '@trellis/persistence';
 import { PlannerError } from '../planner.errors';
@@ -7,18 +6,6 @@ import { Run, StepRun } from './run.entity';
 
 @Injectable()
 export class RunRepository {
-  /**
-   * Loads a run and its steps with the run row locked for the transaction: results for the
-   * same run (eight experts finishing together) are applied one after another, results for
-   * different runs in parallel.
-   */
-  async lockWithSteps(em: EntityManager, runId: string): Promise<{ run: Run; steps: StepRun[] } | null> {
-    const run = await em.findOne(Run, { id: runId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    if (!run) return null;
-    const steps = await em.find(StepRun, { runId });
-    return { run, steps };
-  }
-
   /**
    * Refuses a new run when the project already has `max` running. A transaction-level
    * advisory lock per project makes concurrent starts take turns, so two requests cannot

@@ -20,6 +20,7 @@ import { bestRecord, recordGenerated, recordVerified } from './iterations';
 import { TemplatePins } from './template-pins';
 import { toRunState, toRunSummary, toRunView } from './run.mapper';
 import { RunRepository } from './run.repository';
+import { RunRows } from './run-rows';
 
 /**
  * Owns run state. Every change happens in one transaction that locks the run, asks the
@@ -190,36 +191,34 @@ export class RunService {
   }
 
   /**
-   * Applies one event to a run. `record` copies a step result onto the step, and runs only
-   * when the engine accepts the event (a stale or repeated result changes nothing).
+   * Applies one event to a run, in two round trips (ADR 0008): lock the run and read its
+   * steps; then write what changed, the outbox rows and commit. `record` copies a step result
+   * onto the step before the engine decides, so that conditions and dependents see it; if the
+   * engine ignores the event (a stale or repeated result), nothing is written.
    */
   private async advance(runId: string, event: RunEvent, record: (run: Run, step: StepRun) => void): Promise<{ applied: boolean; reason?: string }> {
-    const outcome = await this.db.fork().transactional(async (tx) => {
-      const found = await this.runs.lockWithSteps(tx, runId);
-      if (!found) {
+    const outcome = await this.db.sqlTransaction(RunRows.select(this.db.schema, runId), async (tx, [runRows, stepRows]) => {
+      const runRow = runRows?.rows[0];
+      if (!runRow) {
         this.log.warn({ runId, event: event.type }, 'event for an unknown run ignored');
         return { applied: false, reason: 'unknown run' };
       }
-      const planned = await this.compiler.byHash(tx, found.run.specHash);
-      const steps = new Map(found.steps.map((s) => [s.stepId, s]));
-      // The result is recorded first so that conditions and dependents see it; if the engine
-      // ignores the event, the transaction rolls the record back.
-      if ('stepId' in event && steps.has(event.stepId)) record(found.run, steps.get(event.stepId)!);
-      const decision = advanceRun(planned.compiled, toRunState(found.run, found.steps), event);
+      const rows = RunRows.load(this.db.schema, runRow, stepRows?.rows ?? []);
+      const { run } = rows;
+      const planned = this.compiler.cached(run.specHash) ?? (await this.compiler.byHash(this.db.fork(), run.specHash));
+      const steps = new Map(rows.steps.map((s) => [s.stepId, s]));
+      if ('stepId' in event && steps.has(event.stepId)) record(run, steps.get(event.stepId)!);
+      const decision = advanceRun(planned.compiled, toRunState(run, rows.steps), event);
       if (!decision.applied) {
         this.log.debug({ runId, event, reason: decision.ignoredReason }, 'event ignored');
-        throw new Ignored(decision.ignoredReason ?? 'ignored');
+        return { applied: false, reason: decision.ignoredReason ?? 'ignored' };
       }
-      await this.writer.write(tx, found.run, steps, planned, decision);
+      await this.writer.write(tx, run, steps, planned, decision);
+      for (const statement of rows.updates()) tx.write(statement);
+      await tx.commit();
       return { applied: true };
-    }).catch((err: unknown) => {
-      if (err instanceof Ignored) return { applied: false, reason: err.message };
-      throw err;
     });
     if (outcome.applied) this.outbox.flush();
     return outcome;
   }
 }
-
-/** Rolls back a transaction whose event the engine ignored (nothing of it may persist). */
-class Ignored extends Error {}

@@ -44,7 +44,13 @@ export class ExperimentResultsHandler implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     const s = subjects(this.config.TRELLIS_NAMESPACE);
-    const common = { stream: 'events' as const, concurrency: this.config.REGISTRY_CONCURRENCY };
+    const common = {
+      stream: 'events' as const,
+      concurrency: this.config.REGISTRY_CONCURRENCY,
+      // A run known to be in no experiment is acked from its subject alone: no decode, no
+      // validation, no span, for nearly every event this app receives.
+      skip: (subject: string) => this.outsideExperiments.has(runIdOf(subject)),
+    };
     await this.consumers.start({
       ...common,
       durable: 'registry-step-verified',
@@ -81,4 +87,9 @@ export class ExperimentResultsHandler implements OnApplicationBootstrap {
       },
     });
   }
+}
+
+/** The run id of an event subject, `trellis.<ns>.events.<entity>.<change>.<runId>`: its last token (a UUID, no dots). */
+function runIdOf(subject: string): string {
+  return subject.slice(subject.lastIndexOf('.') + 1);
 }

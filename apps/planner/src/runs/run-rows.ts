@@ -1,0 +1,126 @@
+import { sqlLiteral, sqlTable, type SqlKind } from '@trellis/persistence';
+import { Run, StepRun } from './run.entity';
+
+/**
+ * The run and step tables as plain SQL, for the one path where the ORM's cost matters: the
+ * planner applying a step result (ADR 0008). Rows are read into the same entity classes the
+ * rest of the planner uses, and written back as one `update` per changed row, of the changed
+ * columns only. The column lists mirror run.entity.ts and the migrations; run-rows.int-spec.ts
+ * checks that they agree with the ORM.
+ */
+type Columns<T> = ReadonlyArray<readonly [keyof T & string, SqlKind]>;
+
+const RUN_COLUMNS: Columns<Run> = [
+  ['id', 'text'],
+  ['project', 'text'],
+  ['pipeline', 'text'],
+  ['pipelineVersion', 'int'],
+  ['specHash', 'text'],
+  ['status', 'text'],
+  ['inputs', 'json'],
+  ['inputTokens', 'int'],
+  ['outputTokens', 'int'],
+  ['cost', 'float'],
+  ['error', 'json'],
+  ['products', 'json'],
+  ['templates', 'json'],
+  ['subject', 'text'],
+  ['createdAt', 'time'],
+  ['finishedAt', 'time'],
+];
+
+const STEP_COLUMNS: Columns<StepRun> = [
+  ['runId', 'text'],
+  ['stepId', 'text'],
+  ['status', 'text'],
+  ['attempt', 'int'],
+  ['model', 'text'],
+  ['output', 'text'],
+  ['structured', 'json'],
+  ['activated', 'bool'],
+  ['messages', 'json'],
+  ['error', 'json'],
+  ['score', 'float'],
+  ['inputTokens', 'int'],
+  ['outputTokens', 'int'],
+  ['cost', 'float'],
+  ['executor', 'text'],
+  ['dispatchedAt', 'time'],
+  ['startedAt', 'time'],
+  ['finishedAt', 'time'],
+  ['iterations', 'json'],
+  ['stopReason', 'text'],
+];
+
+const column = (prop: string) => prop.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** A value as compared for change: JSON by its text, a time by its instant. */
+function fingerprint(value: unknown, kind: SqlKind): unknown {
+  if (value === null || value === undefined) return null;
+  if (kind === 'json') return JSON.stringify(value);
+  if (kind === 'time') return new Date(value as Date).getTime();
+  return value;
+}
+
+function fromRow<T extends object>(entity: T, columns: Columns<T>, row: Record<string, unknown>): T {
+  const target = entity as Record<string, unknown>;
+  for (const [prop] of columns) target[prop] = row[column(prop)] ?? null;
+  return entity;
+}
+
+function fingerprints<T extends object>(entity: T, columns: Columns<T>): unknown[] {
+  return columns.map(([prop, kind]) => fingerprint((entity as Record<string, unknown>)[prop], kind));
+}
+
+/** `set` clauses for the columns whose value differs from the fingerprints taken at load. */
+function changes<T extends object>(entity: T, columns: Columns<T>, loaded: unknown[]): string[] {
+  const now = fingerprints(entity, columns);
+  return columns.flatMap(([prop, kind], i) => (now[i] === loaded[i] ? [] : [`"${column(prop)}" = ${sqlLiteral((entity as Record<string, unknown>)[prop], kind)}`]));
+}
+
+/** A run and its steps as loaded in a transaction, and the statements that store what changed since. */
+export class RunRows {
+  private readonly runLoaded: unknown[];
+  private readonly stepsLoaded: Map<StepRun, unknown[]>;
+
+  private constructor(
+    private readonly schema: string,
+    readonly run: Run,
+    readonly steps: StepRun[],
+  ) {
+    this.runLoaded = fingerprints(run, RUN_COLUMNS);
+    this.stepsLoaded = new Map(steps.map((s) => [s, fingerprints(s, STEP_COLUMNS)]));
+  }
+
+  /** The statements that read a run, locked for the transaction, and then its steps. */
+  static select(schema: string, runId: string): string[] {
+    const id = sqlLiteral(runId, 'text');
+    // Two statements, not a join: under READ COMMITTED each takes its own snapshot, so the
+    // steps are read after the lock is granted and include what the previous holder committed.
+    return [`select * from ${sqlTable(schema, 'run')} where "id" = ${id} for update`, `select * from ${sqlTable(schema, 'step_run')} where "run_id" = ${id}`];
+  }
+
+  static load(schema: string, runRow: Record<string, unknown>, stepRows: Array<Record<string, unknown>>): RunRows {
+    return new RunRows(
+      schema,
+      fromRow(new Run(), RUN_COLUMNS, runRow),
+      stepRows.map((row) => fromRow(new StepRun(), STEP_COLUMNS, row)),
+    );
+  }
+
+  /** One `update` per row that changed, of its changed columns. */
+  updates(): string[] {
+    const statements: string[] = [];
+    const runSet = changes(this.run, RUN_COLUMNS, this.runLoaded);
+    if (runSet.length) statements.push(`update ${sqlTable(this.schema, 'run')} set ${runSet.join(', ')} where "id" = ${sqlLiteral(this.run.id, 'text')}`);
+    for (const step of this.steps) {
+      const set = changes(step, STEP_COLUMNS, this.stepsLoaded.get(step)!);
+      if (set.length) {
+        statements.push(
+          `update ${sqlTable(this.schema, 'step_run')} set ${set.join(', ')} where "run_id" = ${sqlLiteral(step.runId, 'text')} and "step_id" = ${sqlLiteral(step.stepId, 'text')}`,
+        );
+      }
+    }
+    return statements;
+  }
+}

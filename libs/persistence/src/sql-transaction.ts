@@ -1,0 +1,129 @@
+import { escapeLiteral, type PoolClient, type QueryResult } from 'pg';
+import { commitWatchers } from './outbox-commits';
+import type { OutboxRow } from './outbox-row';
+
+/** How a value is written as an SQL literal. */
+export type SqlKind = 'text' | 'int' | 'float' | 'bool' | 'json' | 'time';
+
+/**
+ * An SQL literal for `value`. Hot paths send their statements with the simple query protocol,
+ * several per round trip, which takes no bind parameters: every value goes through here
+ * (pg's `escapeLiteral`, which also handles backslashes), never through string concatenation.
+ */
+export function sqlLiteral(value: unknown, kind: SqlKind): string {
+  if (value === null || value === undefined) return 'null';
+  switch (kind) {
+    case 'text':
+      return escapeLiteral(String(value));
+    case 'int':
+    case 'float': {
+      const n = Number(value);
+      if (!Number.isFinite(n)) throw new TypeError(`not a finite number: ${String(value)}`);
+      return kind === 'int' ? String(Math.trunc(n)) : String(n);
+    }
+    case 'bool':
+      return value ? 'true' : 'false';
+    case 'json':
+      return `${escapeLiteral(JSON.stringify(value))}::jsonb`;
+    case 'time':
+      return `${escapeLiteral((value instanceof Date ? value : new Date(String(value))).toISOString())}::timestamptz`;
+  }
+}
+
+/** A quoted, schema-qualified table name. */
+export function sqlTable(schema: string, table: string): string {
+  return `"${schema.replaceAll('"', '""')}"."${table.replaceAll('"', '""')}"`;
+}
+
+/**
+ * A transaction on one pooled connection that costs two round trips: the opening statements
+ * (`begin` and the reads, sent together) and the closing ones (every write, the outbox rows
+ * and `commit`, sent together). It is for the few paths where the ORM's statement-per-change
+ * round trips are the cost that matters (the planner applying a step result).
+ *
+ * Outbox rows go into the same commit. When a relay watches this database's commits
+ * (ADR 0007), they are born leased to this process, by the database clock, and handed to it
+ * right after the commit, exactly as rows enqueued through the ORM are.
+ */
+export class SqlTransaction {
+  private readonly statements: string[] = [];
+  private readonly rows: OutboxRow[] = [];
+  private done = false;
+
+  constructor(
+    private readonly client: PoolClient,
+    private readonly schema: string,
+    private readonly ormConfig: object,
+  ) {}
+
+  /** Queues a write; it is sent with the commit. */
+  write(statement: string): void {
+    this.statements.push(statement);
+  }
+
+  /** Queues a message for the outbox; it commits (or not) with the writes. */
+  outbox(row: OutboxRow): void {
+    this.rows.push(row);
+  }
+
+  /** Sends every queued write, the outbox rows and `commit` in one round trip. */
+  async commit(): Promise<void> {
+    this.done = true;
+    const watcher = commitWatchers.get(this.ormConfig);
+    const lease = watcher?.active ? `now() + interval '${Math.max(0, Math.trunc(watcher.birthLeaseMs))} milliseconds'` : 'null';
+    const statements = [...this.statements];
+    if (this.rows.length) {
+      const values = this.rows.map((r) => `(${sqlLiteral(r.id, 'text')}, ${sqlLiteral(r.subject, 'text')}, ${sqlLiteral(r.body, 'text')}, ${sqlLiteral(r.headers ?? null, 'json')}, ${lease})`);
+      statements.push(`insert into ${sqlTable(this.schema, 'outbox')} ("id", "subject", "body", "headers", "claimed_until") values ${values.join(', ')}`);
+    }
+    statements.push('commit');
+    await this.client.query(statements.join(';\n'));
+    if (this.rows.length && lease !== 'null') watcher?.committed(this.rows);
+  }
+
+  /** Ends the transaction without writing anything. */
+  async rollback(): Promise<void> {
+    this.done = true;
+    await this.client.query('rollback');
+  }
+
+  get finished(): boolean {
+    return this.done;
+  }
+}
+
+/**
+ * Runs `work` in a {@link SqlTransaction}: `open` (the reads, without `begin`) is sent with
+ * `begin` in one round trip and its results are handed to `work`. `work` ends the transaction
+ * with `commit()` or `rollback()`; if it throws or returns without doing either, the
+ * transaction is rolled back. A connection that failed mid-way is discarded, not reused.
+ */
+export async function inSqlTransaction<T>(
+  client: PoolClient,
+  schema: string,
+  ormConfig: object,
+  open: string[],
+  work: (tx: SqlTransaction, results: QueryResult[]) => Promise<T>,
+): Promise<T> {
+  const tx = new SqlTransaction(client, schema, ormConfig);
+  let broken: Error | undefined;
+  try {
+    const raw = (await client.query(['begin', ...open].join(';\n'))) as unknown as QueryResult | QueryResult[];
+    const results = Array.isArray(raw) ? raw.slice(1) : [];
+    const value = await work(tx, results);
+    if (!tx.finished) await tx.rollback();
+    return value;
+  } catch (err) {
+    if (!tx.finished) {
+      await client.query('rollback').catch((e: unknown) => {
+        broken = e instanceof Error ? e : new Error(String(e));
+      });
+    } else {
+      // A failed commit leaves the connection in an unknown state: drop it.
+      broken = err instanceof Error ? err : new Error(String(err));
+    }
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
