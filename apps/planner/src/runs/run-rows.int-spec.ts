@@ -62,7 +62,7 @@ describe('RunRows', () => {
 
   it('loads a run and its steps as the ORM does', async () => {
     const runId = await createRun();
-    const loaded = await db.sqlTransaction(RunRows.select(db.schema, runId), async (_tx, [runRows, stepRows]) => RunRows.load(db.schema, runRows!.rows[0], stepRows!.rows));
+    const loaded = await db.sqlTransaction(RunRows.select(db.schema, [runId]), async (_tx, [runRows, stepRows]) => RunRows.load(db.schema, runRows!.rows, stepRows!.rows).get(runId)!);
     const orm = await viaOrm(runId);
     expect(loaded.run).toBeInstanceOf(Run);
     expect(plain(loaded.run)).toEqual(plain(orm.run));
@@ -72,8 +72,8 @@ describe('RunRows', () => {
 
   it('writes only the rows and columns that changed, and the ORM reads them back', async () => {
     const runId = await createRun();
-    await db.sqlTransaction(RunRows.select(db.schema, runId), async (tx, [runRows, stepRows]) => {
-      const rows = RunRows.load(db.schema, runRows!.rows[0], stepRows!.rows);
+    await db.sqlTransaction(RunRows.select(db.schema, [runId]), async (tx, [runRows, stepRows]) => {
+      const rows = RunRows.load(db.schema, runRows!.rows, stepRows!.rows).get(runId)!;
       const a = rows.steps.find((s) => s.stepId === 'a')!;
       a.status = 'succeeded';
       a.output = "l'output \\n with quotes";
@@ -101,14 +101,14 @@ describe('RunRows', () => {
 
   it('writes nothing when the work ends without committing, or throws', async () => {
     const runId = await createRun();
-    await db.sqlTransaction(RunRows.select(db.schema, runId), async (tx, [runRows, stepRows]) => {
-      const rows = RunRows.load(db.schema, runRows!.rows[0], stepRows!.rows);
+    await db.sqlTransaction(RunRows.select(db.schema, [runId]), async (tx, [runRows, stepRows]) => {
+      const rows = RunRows.load(db.schema, runRows!.rows, stepRows!.rows).get(runId)!;
       rows.run.status = 'failed';
       for (const statement of rows.updates()) tx.write(statement);
       tx.outbox({ id: uuidv7(), subject: 'never', body: '' });
     });
     await expect(
-      db.sqlTransaction(RunRows.select(db.schema, runId), async (tx) => {
+      db.sqlTransaction(RunRows.select(db.schema, [runId]), async (tx) => {
         tx.write(`update "planner"."run" set status = 'failed' where id = '${runId}'`);
         throw new Error('abort');
       }),
@@ -121,8 +121,8 @@ describe('RunRows', () => {
   it('makes concurrent transactions on one run take turns, each seeing what the previous committed', async () => {
     const runId = await createRun();
     const bump = () =>
-      db.sqlTransaction(RunRows.select(db.schema, runId), async (tx, [runRows, stepRows]) => {
-        const rows = RunRows.load(db.schema, runRows!.rows[0], stepRows!.rows);
+      db.sqlTransaction(RunRows.select(db.schema, [runId]), async (tx, [runRows, stepRows]) => {
+        const rows = RunRows.load(db.schema, runRows!.rows, stepRows!.rows).get(runId)!;
         rows.run.outputTokens += 1;
         const b = rows.steps.find((s) => s.stepId === 'b')!;
         b.attempt += 1;
@@ -143,7 +143,7 @@ describe('RunRows', () => {
     const handed: string[] = [];
     const stop = store.watchCommits((rows) => handed.push(...rows.map((r) => r.subject)), 60_000);
     try {
-      await db.sqlTransaction(RunRows.select(db.schema, runId), async (tx) => {
+      await db.sqlTransaction(RunRows.select(db.schema, [runId]), async (tx) => {
         tx.outbox({ id: uuidv7(), subject: 'rows.1', body: '{"a":1}', headers: { traceparent: "00-'x'" } });
         tx.outbox({ id: uuidv7(), subject: 'rows.2', body: 'two' });
         await tx.commit();

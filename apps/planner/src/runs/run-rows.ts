@@ -92,19 +92,34 @@ export class RunRows {
     this.stepsLoaded = new Map(steps.map((s) => [s, fingerprints(s, STEP_COLUMNS)]));
   }
 
-  /** The statements that read a run, locked for the transaction, and then its steps. */
-  static select(schema: string, runId: string): string[] {
-    const id = sqlLiteral(runId, 'text');
+  /**
+   * The statements that read runs, locked for the transaction in id order (so concurrent
+   * batches of overlapping runs take turns instead of deadlocking), and then their steps.
+   */
+  static select(schema: string, runIds: readonly string[]): string[] {
+    const ids = runIds.map((id) => sqlLiteral(id, 'text')).join(', ');
     // Two statements, not a join: under READ COMMITTED each takes its own snapshot, so the
-    // steps are read after the lock is granted and include what the previous holder committed.
-    return [`select * from ${sqlTable(schema, 'run')} where "id" = ${id} for update`, `select * from ${sqlTable(schema, 'step_run')} where "run_id" = ${id}`];
+    // steps are read after the locks are granted and include what the previous holder committed.
+    return [
+      `select * from ${sqlTable(schema, 'run')} where "id" in (${ids}) order by "id" for update`,
+      `select * from ${sqlTable(schema, 'step_run')} where "run_id" in (${ids})`,
+    ];
   }
 
-  static load(schema: string, runRow: Record<string, unknown>, stepRows: Array<Record<string, unknown>>): RunRows {
-    return new RunRows(
-      schema,
-      fromRow(new Run(), RUN_COLUMNS, runRow),
-      stepRows.map((row) => fromRow(new StepRun(), STEP_COLUMNS, row)),
+  /** The runs of `select`'s results, by id. */
+  static load(schema: string, runRows: Array<Record<string, unknown>>, stepRows: Array<Record<string, unknown>>): Map<string, RunRows> {
+    const stepsOf = new Map<unknown, StepRun[]>();
+    for (const row of stepRows) {
+      const step = fromRow(new StepRun(), STEP_COLUMNS, row);
+      const list = stepsOf.get(step.runId);
+      if (list) list.push(step);
+      else stepsOf.set(step.runId, [step]);
+    }
+    return new Map(
+      runRows.map((row) => {
+        const run = fromRow(new Run(), RUN_COLUMNS, row);
+        return [run.id, new RunRows(schema, run, stepsOf.get(run.id) ?? [])];
+      }),
     );
   }
 

@@ -8,7 +8,7 @@ import {
   type StepVerified,
 } from '@trellis/contracts';
 import { advanceRun, initialRunState, resolveInputs, type RunEvent } from '@trellis/engine';
-import { Database, uuidv7, type EntityManager } from '@trellis/persistence';
+import { Database, uuidv7, type EntityManager, type SqlTransaction } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
 import { CompiledPipelines } from '../pipelines/compiled-pipelines';
 import { PipelineRepository } from '../pipelines/pipeline.repository';
@@ -21,16 +21,20 @@ import { TemplatePins } from './template-pins';
 import { toRunState, toRunSummary, toRunView } from './run.mapper';
 import { RunRepository } from './run.repository';
 import { RunRows } from './run-rows';
+import { GroupCommit } from './group-commit';
 
 /**
- * Owns run state. Every change happens in one transaction that locks the run, asks the
- * engine what follows, stores the outcome and the events announcing it (outbox), and
- * commits; the relay publishes after commit. Applying a result twice is a no-op: the engine
- * ignores a result for an attempt that is not the step's current one.
+ * Owns run state. Every change happens in a transaction that locks the run, asks the engine
+ * what follows, stores the outcome and the events announcing it (outbox), and commits; the
+ * relay publishes after commit. Step results that arrive together share one transaction.
+ * Applying a result twice is a no-op: the engine ignores a result for an attempt that is not
+ * the step's current one.
  */
 @Injectable()
 export class RunService {
   private readonly log = logger('runs');
+  /** Two batches in flight: one is written while the next gathers; more would only contend for the same run locks. */
+  private readonly changes = new GroupCommit<RunChange, Outcome>((batch) => this.applyBatch(batch), { maxBatch: 64, maxInFlight: 2 });
 
   constructor(
     private readonly db: Database,
@@ -191,34 +195,78 @@ export class RunService {
   }
 
   /**
-   * Applies one event to a run, in two round trips (ADR 0008): lock the run and read its
-   * steps; then write what changed, the outbox rows and commit. `record` copies a step result
-   * onto the step before the engine decides, so that conditions and dependents see it; if the
-   * engine ignores the event (a stale or repeated result), nothing is written.
+   * Applies one event to a run. `record` copies a step result onto the step before the
+   * engine decides, so that conditions and dependents see it; if the engine ignores the
+   * event (a stale or repeated result), it changes nothing. Events arriving together are
+   * applied in one transaction (group commit, ADR 0008).
    */
-  private async advance(runId: string, event: RunEvent, record: (run: Run, step: StepRun) => void): Promise<{ applied: boolean; reason?: string }> {
-    const outcome = await this.db.sqlTransaction(RunRows.select(this.db.schema, runId), async (tx, [runRows, stepRows]) => {
-      const runRow = runRows?.rows[0];
-      if (!runRow) {
-        this.log.warn({ runId, event: event.type }, 'event for an unknown run ignored');
-        return { applied: false, reason: 'unknown run' };
-      }
-      const rows = RunRows.load(this.db.schema, runRow, stepRows?.rows ?? []);
-      const { run } = rows;
-      const planned = this.compiler.cached(run.specHash) ?? (await this.compiler.byHash(this.db.fork(), run.specHash));
-      const steps = new Map(rows.steps.map((s) => [s.stepId, s]));
-      if ('stepId' in event && steps.has(event.stepId)) record(run, steps.get(event.stepId)!);
-      const decision = advanceRun(planned.compiled, toRunState(run, rows.steps), event);
-      if (!decision.applied) {
-        this.log.debug({ runId, event, reason: decision.ignoredReason }, 'event ignored');
-        return { applied: false, reason: decision.ignoredReason ?? 'ignored' };
-      }
-      await this.writer.write(tx, run, steps, planned, decision);
-      for (const statement of rows.updates()) tx.write(statement);
-      await tx.commit();
-      return { applied: true };
-    });
-    if (outcome.applied) this.outbox.flush();
-    return outcome;
+  private advance(runId: string, event: RunEvent, record: (run: Run, step: StepRun) => void): Promise<Outcome> {
+    return this.changes.submit({ runId, event, record });
   }
+
+  /**
+   * A batch of changes in one transaction; if it fails, each change in its own, so that one
+   * change that cannot be applied fails only its own message, not its neighbours'.
+   */
+  private async applyBatch(changes: RunChange[]): Promise<Array<PromiseSettledResult<Outcome>>> {
+    try {
+      return (await this.applyTogether(changes)).map((value) => ({ status: 'fulfilled', value }));
+    } catch (err) {
+      if (changes.length === 1) return [{ status: 'rejected', reason: err }];
+      this.log.warn({ err, changes: changes.length }, 'a batch of run changes failed; applying them one by one');
+      return Promise.allSettled(changes.map(async (change) => (await this.applyTogether([change]))[0]!));
+    }
+  }
+
+  /**
+   * Two round trips for the whole batch: lock the runs and read their steps; then write what
+   * changed, the outbox rows and commit. Changes to one run apply in arrival order.
+   */
+  private async applyTogether(changes: RunChange[]): Promise<Outcome[]> {
+    const runIds = [...new Set(changes.map((c) => c.runId))].sort();
+    const outcomes = await this.db.sqlTransaction(RunRows.select(this.db.schema, runIds), async (tx, [runRows, stepRows]) => {
+      const runs = RunRows.load(this.db.schema, runRows?.rows ?? [], stepRows?.rows ?? []);
+      const outcomes: Outcome[] = [];
+      for (const change of changes) outcomes.push(await this.applyOne(tx, runs.get(change.runId), change));
+      if (outcomes.some((o) => o.applied)) {
+        for (const rows of runs.values()) for (const statement of rows.updates()) tx.write(statement);
+        await tx.commit();
+      }
+      return outcomes;
+    });
+    if (outcomes.some((o) => o.applied)) this.outbox.flush();
+    return outcomes;
+  }
+
+  private async applyOne(tx: SqlTransaction, rows: RunRows | undefined, { runId, event, record }: RunChange): Promise<Outcome> {
+    if (!rows) {
+      this.log.warn({ runId, event: event.type }, 'event for an unknown run ignored');
+      return { applied: false, reason: 'unknown run' };
+    }
+    const { run } = rows;
+    const planned = this.compiler.cached(run.specHash) ?? (await this.compiler.byHash(this.db.fork(), run.specHash));
+    const steps = new Map(rows.steps.map((s) => [s.stepId, s]));
+    const step = 'stepId' in event ? steps.get(event.stepId) : undefined;
+    // What `record` changes is undone if the engine ignores the event (it only reassigns fields).
+    const before = { run: { ...run }, step: step ? { ...step } : undefined };
+    if (step) record(run, step);
+    const decision = advanceRun(planned.compiled, toRunState(run, rows.steps), event);
+    if (!decision.applied) {
+      Object.assign(run, before.run);
+      if (step) Object.assign(step, before.step);
+      this.log.debug({ runId, event, reason: decision.ignoredReason }, 'event ignored');
+      return { applied: false, reason: decision.ignoredReason ?? 'ignored' };
+    }
+    await this.writer.write(tx, run, steps, planned, decision);
+    return { applied: true };
+  }
+}
+
+type Outcome = { applied: boolean; reason?: string };
+
+/** One event for one run, waiting for its batch. */
+interface RunChange {
+  runId: string;
+  event: RunEvent;
+  record: (run: Run, step: StepRun) => void;
 }
