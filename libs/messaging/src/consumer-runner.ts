@@ -46,7 +46,13 @@ export class ConsumerRunner<C extends EventContract = EventContract> implements 
   private readonly slotFreed = new Wakeup();
   /** Rings only when the runner stops: cuts a retry backoff short. */
   private readonly stopRequested = new Wakeup();
-  private current: ConsumerMessages | undefined;
+  /** Pulls open now, and the tasks dispatching their messages. */
+  private readonly pulls = new Set<ConsumerMessages>();
+  private readonly draining = new Set<Promise<void>>();
+  /** Messages asked for by open pulls: free slots already spoken for. */
+  private requested = 0;
+  private pullFailures = 0;
+  private backoffUntil = 0;
   private loop: Promise<void> | undefined;
   private stopping = false;
   private stopped: Promise<void> | undefined;
@@ -138,10 +144,11 @@ export class ConsumerRunner<C extends EventContract = EventContract> implements 
 
   private async shutdown(graceMs: number): Promise<void> {
     this.stopping = true;
-    this.current?.stop();
+    for (const pull of this.pulls) pull.stop();
     this.slotFreed.notify();
     this.stopRequested.notify();
     await this.loop;
+    await Promise.allSettled([...this.draining]);
     if (this.jobs.size) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([Promise.allSettled(this.jobs.values()), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
@@ -156,45 +163,70 @@ export class ConsumerRunner<C extends EventContract = EventContract> implements 
     this.log.info('consumer stopped');
   }
 
+  /**
+   * Keeps every free handler slot asked for. A pull stays open on the server (long poll)
+   * until filled or expired; slots that free up meanwhile are asked for by another pull, not
+   * left idle until it ends, which on a queue shared by many replicas may be its full expiry.
+   * The messages asked for never exceed the free slots. Small asks wait while a pull is open,
+   * which bounds the pulls open at once to about five per runner.
+   */
   private async pullLoop(consumer: Consumer): Promise<void> {
     const nc = this.options.nc;
-    let failures = 0;
+    const minAsk = Math.max(1, Math.ceil(this.concurrency / 4));
     while (!this.stopping) {
-      const free = this.concurrency - this.jobs.size;
-      if (free <= 0) {
+      const free = this.concurrency - this.jobs.size - this.requested;
+      if (free <= 0 || (this.requested > 0 && free < minAsk)) {
         await this.slotFreed.wait();
         continue;
-      }
-      const startedAt = Date.now();
-      let received = 0;
-      try {
-        // One pull request for exactly the free slots; it stays open on the server (long
-        // poll) and ends when filled or expired. Slots freed meanwhile are asked for by the
-        // next request, so the messages held never exceed the concurrency.
-        const batch = await consumer.fetch({ max_messages: free, expires: this.pullExpiresMs });
-        this.current = batch;
-        if (this.stopping) batch.stop();
-        for await (const msg of batch) {
-          received++;
-          this.dispatch(msg);
-        }
-        failures = 0;
-      } catch (err) {
-        if (this.stopping || nc.isClosed() || nc.isDraining()) break;
-        failures++;
-        this.log.warn({ err, failures }, 'pull failed; retrying');
-      } finally {
-        this.current = undefined;
       }
       if (nc.isClosed() || nc.isDraining()) {
         if (!this.stopping) this.log.warn('connection closing; consumer stops pulling');
         break;
       }
-      // Guard against a pull that ends at once without messages (a server refusing it):
-      // back off instead of spinning.
-      if (failures > 0 || (received === 0 && Date.now() - startedAt < 100)) {
-        await this.stopRequested.wait(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)));
+      const pause = this.backoffUntil - Date.now();
+      if (pause > 0) {
+        await this.stopRequested.wait(pause);
+        continue;
       }
+      this.requested += free;
+      const drained = this.pull(consumer, free).finally(() => {
+        this.draining.delete(drained);
+        this.slotFreed.notify();
+      });
+      this.draining.add(drained);
+      // The fetch request is on its way; let it reach the server before asking again.
+      await this.slotFreed.wait();
+    }
+  }
+
+  /** One pull for `asked` messages, dispatched as they come; gives back what it did not get. */
+  private async pull(consumer: Consumer, asked: number): Promise<void> {
+    const nc = this.options.nc;
+    const startedAt = Date.now();
+    let received = 0;
+    let batch: ConsumerMessages | undefined;
+    try {
+      batch = await consumer.fetch({ max_messages: asked, expires: this.pullExpiresMs });
+      this.pulls.add(batch);
+      this.slotFreed.notify();
+      if (this.stopping) batch.stop();
+      for await (const msg of batch) {
+        received++;
+        this.requested--;
+        this.dispatch(msg);
+      }
+      this.pullFailures = 0;
+      // A pull that ends at once without messages (a server refusing it): back off instead of spinning.
+      if (received === 0 && Date.now() - startedAt < 100) this.backoffUntil = Date.now() + 100 * 2 ** Math.min(++this.pullFailures, 6);
+    } catch (err) {
+      if (!(this.stopping || nc.isClosed() || nc.isDraining())) {
+        this.pullFailures++;
+        this.log.warn({ err, failures: this.pullFailures }, 'pull failed; retrying');
+        this.backoffUntil = Date.now() + Math.min(5_000, 100 * 2 ** Math.min(this.pullFailures, 6));
+      }
+    } finally {
+      if (batch) this.pulls.delete(batch);
+      this.requested -= Math.max(0, asked - received);
     }
   }
 
