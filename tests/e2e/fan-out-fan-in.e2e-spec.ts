@@ -35,6 +35,17 @@ describe('fan-out/fan-in pipeline through the whole platform', () => {
     expect(run.steps).toHaveLength(10);
     const calls = modelCalls(ctx.simulator, { mentioning: 'solar kettle' });
     expect(calls).toHaveLength(10);
+    // The run did not ask for streaming: every model call is whole.
+    expect(calls.every((c) => c.stream === false)).toBe(true);
+  });
+
+  it('streams the model calls of a run that asks for it', async () => {
+    const started = await ctx.api.post('/v1/runs', { pipeline: 'fan-out-fan-in', inputs: { idea: 'a streamed teapot' }, stream: true });
+    expect(started.status).toBe(202);
+    expect((await ctx.api.waitForRun(started.body.id)).status).toBe('succeeded');
+    const calls = modelCalls(ctx.simulator, { mentioning: 'streamed teapot' });
+    expect(calls).toHaveLength(10);
+    expect(calls.every((c) => c.stream === true)).toBe(true);
   });
 
   it("puts each step's dependencies' outputs in its prompt", () => {

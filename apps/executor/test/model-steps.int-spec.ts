@@ -30,7 +30,7 @@ models:
 
   it('streams the answer as throttled progress and publishes it with usage and cost', async () => {
     const marker = uniqueToken('m');
-    const job = await h.publishJob({ model: 'priced-model', prompt: `Write it ${marker} [[sim latency_ms=1500]]` });
+    const job = await h.publishJob({ model: 'priced-model', prompt: `Write it ${marker} [[sim latency_ms=1500]]`, stream: true });
     const [generated] = await waitFor('the result', () => h.generatedFor(job).length === 1 && h.generatedFor(job));
     expect(generated!.output).toContain('Simulated reply from priced-model');
     expect(generated!.usage.inputTokens).toBeGreaterThan(0);
@@ -41,6 +41,16 @@ models:
     expect(progress.length).toBeLessThanOrEqual(8);
     expect(progress.map((p) => p.delta).join('')).toBe(generated!.output);
     expect(h.requestsFor(marker)[0]!.stream).toBe(true);
+  });
+
+  it('calls the model whole, with no progress, for a run that did not ask for streaming', async () => {
+    const marker = uniqueToken('m');
+    const job = await h.publishJob({ model: 'priced-model', prompt: `Write it ${marker} [[sim latency_ms=600]]` });
+    const [generated] = await waitFor('the result', () => h.generatedFor(job).length === 1 && h.generatedFor(job));
+    expect(generated!.output).toContain('Simulated reply from priced-model');
+    expect(generated!.usage.outputTokens).toBeGreaterThan(0);
+    expect(h.requestsFor(marker)[0]!.stream).toBe(false);
+    expect(h.seen.progress.filter((p) => p.stepId === job.stepId)).toEqual([]);
   });
 
   it('leaves the cost out for a model the catalog does not price', async () => {

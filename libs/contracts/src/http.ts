@@ -10,6 +10,12 @@ export const CreateRunBody = z
     subject: z.string().min(1).max(500).optional(),
     /** The feature type whose template overrides apply. */
     feature: z.string().min(1).max(100).optional(),
+    /**
+     * Stream model answers token by token, as `step.progress` events on the run's event
+     * stream. Off by default: a streamed call costs the executor several times the CPU of a
+     * whole one (bench/README.md), and most runs are read when they end.
+     */
+    stream: z.boolean().optional(),
   })
   .refine((b) => (b.pipeline === undefined) !== (b.spec === undefined), {
     message: 'give exactly one of "pipeline" (a registered name) or "spec" (an inline pipeline)',

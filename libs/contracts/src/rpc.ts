@@ -253,6 +253,8 @@ export const PlannerRpc = {
       feature: z.string().min(1).max(100).optional(),
       /** Refuse (resource_exhausted) when the project already has this many runs running. */
       maxRunning: z.number().int().positive().optional(),
+      /** Stream model answers as `step.progress` events. */
+      stream: z.boolean().optional(),
     }),
     RunView,
   ),

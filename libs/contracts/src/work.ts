@@ -67,6 +67,8 @@ export const StepReady = defineEvent(
     feedback: z.string().optional(),
     /** Rounds after the first: the candidate to revise (the best so far), sent as the assistant's previous answer. */
     previousOutput: z.string().optional(),
+    /** The run asked for streaming: the model call is streamed and its text published as `step.progress`. */
+    stream: z.boolean().optional(),
   }),
 );
 export type StepReady = z.infer<typeof StepReady.data>;

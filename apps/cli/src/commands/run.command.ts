@@ -24,7 +24,8 @@ export interface RunOptions {
 export async function runCommand(client: GatewayClient, options: RunOptions, io: Io): Promise<number> {
   const pipeline = await resolvePipeline(client, options.target, io);
   const inputs = parseInputs(options.inputs, pipeline);
-  const started = await client.request<RunView>('POST', '/v1/runs', { json: { pipeline: pipeline.name, inputs } });
+  // A live display shows each step's tokens as they come: only then is streaming worth its cost.
+  const started = await client.request<RunView>('POST', '/v1/runs', { json: { pipeline: pipeline.name, inputs, ...(options.live ? { stream: true } : {}) } });
   io.err.write(`run ${started.id} of ${pipeline.name} v${pipeline.version} started\n`);
 
   return followRun(client, started, { ...options, onInterrupt: 'cancel' }, io);

@@ -50,7 +50,7 @@ export class ModelStepService {
           ...(request.responseFormat ? { responseFormat: request.responseFormat } : {}),
         },
         // The deadline is the client's (a timeout is retryable); `signal` is cancellation (final).
-        { signal, timeoutMs: job.timeoutMs ?? this.config.MODEL_TIMEOUT_MS, onDelta: (delta) => progress.add(delta) },
+        { signal, timeoutMs: job.timeoutMs ?? this.config.MODEL_TIMEOUT_MS, ...(job.stream ? { onDelta: (delta: string) => progress.add(delta) } : {}) },
       );
       await progress.close();
     } catch (err) {

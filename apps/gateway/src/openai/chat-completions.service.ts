@@ -52,7 +52,8 @@ export class ChatCompletionsService {
     const inputs = conversationInputs(pipeline.spec, request.messages);
     const answer = answerStep(pipeline.spec, pipeline.plan.order);
     // `user` (the end user, in OpenAI's API) is what experiment assignment sticks to.
-    const { run } = await this.starter.start(principal, { pipeline: pipeline.name, inputs, ...(request.user ? { subject: request.user } : {}) });
+    // A streaming client gets the answer step's tokens as they come: the run streams its model calls.
+    const { run } = await this.starter.start(principal, { pipeline: pipeline.name, inputs, ...(request.user ? { subject: request.user } : {}), ...(request.stream ? { stream: true } : {}) });
     void reply.header('x-trellis-run-id', run.id);
     const id = `chatcmpl-${run.id}`;
 

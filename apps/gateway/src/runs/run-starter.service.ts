@@ -53,6 +53,7 @@ export class RunStarter {
         maxRunning: principal.maxRunningRuns,
         ...(body.subject !== undefined ? { subject: body.subject } : {}),
         ...(body.feature !== undefined ? { feature: body.feature } : {}),
+        ...(body.stream !== undefined ? { stream: body.stream } : {}),
         ...(body.pipeline !== undefined ? { pipeline: body.pipeline } : { source: specSource(body.spec) }),
       });
     } catch (err) {

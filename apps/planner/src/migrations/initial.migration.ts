@@ -1,6 +1,7 @@
 import { Migration, outboxTableSql } from '@trellis/persistence';
 import { PlannerAnalysis } from './analysis.migration';
 import { PlannerIterations } from './iterations.migration';
+import { PlannerStream } from './stream.migration';
 import { PlannerRouting } from './routing.migration';
 
 export class PlannerInitial extends Migration {
@@ -60,4 +61,5 @@ export const PLANNER_MIGRATIONS = [
   { name: 'PlannerRouting', class: PlannerRouting },
   { name: 'PlannerAnalysis', class: PlannerAnalysis },
   { name: 'PlannerIterations', class: PlannerIterations },
+  { name: 'PlannerStream', class: PlannerStream },
 ];

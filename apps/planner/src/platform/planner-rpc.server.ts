@@ -26,6 +26,7 @@ export class PlannerRpcServer implements OnApplicationBootstrap {
         ...(r.subject !== undefined ? { subject: r.subject } : {}),
         ...(r.feature !== undefined ? { feature: r.feature } : {}),
         ...(r.maxRunning !== undefined ? { maxRunning: r.maxRunning } : {}),
+        ...(r.stream !== undefined ? { stream: r.stream } : {}),
         ...(r.pipeline !== undefined ? { pipeline: r.pipeline } : {}),
         ...(r.source !== undefined ? { source: r.source } : {}),
       }),

@@ -83,6 +83,7 @@ export class DecisionWriter {
         ...(loop ? { iteration: loop.round.iteration } : {}),
         ...(loop?.feedback !== undefined ? { feedback: loop.feedback } : {}),
         ...(loop?.previousOutput !== undefined ? { previousOutput: loop.previousOutput } : {}),
+        ...(run.stream ? { stream: true } : {}),
       });
       this.outbox.event(tx, StepDispatched, run.id, { runId: run.id, stepId, attempt: step.attempt, model, pool: spec.pool });
     }

@@ -25,6 +25,7 @@ const RUN_COLUMNS: Columns<Run> = [
   ['products', 'json'],
   ['templates', 'json'],
   ['subject', 'text'],
+  ['stream', 'bool'],
   ['createdAt', 'time'],
   ['finishedAt', 'time'],
 ];

@@ -21,6 +21,8 @@ export const RunSchema = defineEntity({
     products: p.json<ProductView[]>().default([]),
     templates: p.json<ResolvedTemplate[]>().default([]),
     subject: p.string().nullable(),
+    /** Model answers are streamed as `step.progress` events. */
+    stream: p.boolean().default(false),
     createdAt: p.datetime().onCreate(() => new Date()),
     finishedAt: p.datetime().nullable(),
   },

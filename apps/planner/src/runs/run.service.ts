@@ -46,7 +46,7 @@ export class RunService {
     private readonly pins: TemplatePins,
   ) {}
 
-  async start(request: { project: string; pipeline?: string; source?: SpecSource; inputs: Record<string, unknown>; subject?: string; feature?: string; maxRunning?: number }): Promise<RunView> {
+  async start(request: { project: string; pipeline?: string; source?: SpecSource; inputs: Record<string, unknown>; subject?: string; feature?: string; maxRunning?: number; stream?: boolean }): Promise<RunView> {
     const em = this.db.fork();
     const { planned, version } = await this.pipelineFor(em, request);
     const { spec } = planned.compiled;
@@ -73,6 +73,7 @@ export class RunService {
         products: [],
         templates,
         subject: request.subject ?? null,
+        stream: request.stream ?? false,
         createdAt: now,
         finishedAt: null,
       });
