@@ -2,6 +2,7 @@ import { Migration, outboxTableSql } from '@trellis/persistence';
 import { PlannerAnalysis } from './analysis.migration';
 import { PlannerIterations } from './iterations.migration';
 import { PlannerStream } from './stream.migration';
+import { PlannerRunningRuns } from './running-runs.migration';
 import { PlannerRouting } from './routing.migration';
 
 export class PlannerInitial extends Migration {
@@ -62,4 +63,5 @@ export const PLANNER_MIGRATIONS = [
   { name: 'PlannerAnalysis', class: PlannerAnalysis },
   { name: 'PlannerIterations', class: PlannerIterations },
   { name: 'PlannerStream', class: PlannerStream },
+  { name: 'PlannerRunningRuns', class: PlannerRunningRuns },
 ];

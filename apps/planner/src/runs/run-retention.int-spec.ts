@@ -70,6 +70,17 @@ describe('RunRetention', () => {
     expect(await runIds()).toEqual(['ancient']);
   });
 
+  it("counts a project's running runs (the run quota) from the partial index, not from its history", async () => {
+    await sql(
+      `insert into "planner"."run" (id, project, pipeline, pipeline_version, spec_hash, status, inputs, created_at)
+       select 'hist-' || i, 'p', 'retention', 0, 'h', 'succeeded', '{}', now() from generate_series(1, 5000) as i`,
+    );
+    await insertRun('live', 'running', null);
+    await sql('analyze "planner"."run"');
+    const plan = await sql<Array<{ 'QUERY PLAN': string }>>(`explain select count(*) from "planner"."run" where project = 'p' and status = 'running'`);
+    expect(plan.map((r) => r['QUERY PLAN']).join('\n')).toContain('run_project_running_index');
+  });
+
   it('deletes each run once when two replicas sweep at the same time', async () => {
     await insertRun('old', 'succeeded', 60);
     const [a, b] = await Promise.all([sut(30).sweep(now), sut(30).sweep(now)]);
