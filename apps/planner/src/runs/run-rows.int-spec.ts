@@ -70,6 +70,42 @@ describe('RunRows', () => {
     expect(loaded.updates()).toEqual([]);
   });
 
+  it('inserts a new run and its steps that the ORM reads back as written', async () => {
+    const runId = uuidv7();
+    const run = RunRows.newRun({
+      id: runId,
+      project: 'p',
+      pipeline: 'rows',
+      pipelineVersion: 0,
+      specHash: 'h2',
+      inputs: { q: "o'clock" },
+      templates: [],
+      subject: 'user-1',
+      stream: true,
+      createdAt: new Date('2026-03-04T05:06:07.089Z'),
+    });
+    const steps = [RunRows.newStep(runId, 'a', 'm'), RunRows.newStep(runId, 'b', 'm2')];
+    steps[0]!.status = 'dispatched';
+    steps[0]!.attempt = 1;
+    await db.sqlTransaction([], async (tx) => {
+      tx.write(RunRows.insertSpec(db.schema, 'h2', { version: 1, name: 'rows' }));
+      tx.write(RunRows.insertSpec(db.schema, 'h2', { version: 1, name: 'rows' })); // a spec stored twice is stored once
+      for (const statement of RunRows.insert(db.schema, run, steps)) tx.write(statement);
+      await tx.commit();
+    });
+    const orm = await viaOrm(runId);
+    expect(plain(orm.run)).toEqual(plain(run));
+    expect(orm.steps.map(plain)).toEqual(steps.map(plain));
+  });
+
+  it("counts a project's running runs under its quota lock", async () => {
+    await createRun();
+    const project = await db.sqlTransaction(RunRows.countRunning(db.schema, 'p'), async (_tx, results) => Number(results.at(-1)!.rows[0].running));
+    const other = await db.sqlTransaction(RunRows.countRunning(db.schema, "nobody's"), async (_tx, results) => Number(results.at(-1)!.rows[0].running));
+    expect(project).toBeGreaterThanOrEqual(1);
+    expect(other).toBe(0);
+  });
+
   it('writes only the rows and columns that changed, and the ORM reads them back', async () => {
     const runId = await createRun();
     await db.sqlTransaction(RunRows.select(db.schema, [runId]), async (tx, [runRows, stepRows]) => {

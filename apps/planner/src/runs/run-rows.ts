@@ -124,6 +124,64 @@ export class RunRows {
     );
   }
 
+  /** A new run, as `start` writes it: running, nothing spent yet. */
+  static newRun(fields: Pick<Run, 'id' | 'project' | 'pipeline' | 'pipelineVersion' | 'specHash' | 'inputs' | 'templates' | 'subject' | 'stream' | 'createdAt'>): Run {
+    return Object.assign(new Run(), { status: 'running', inputTokens: 0, outputTokens: 0, cost: 0, error: null, products: [], finishedAt: null, ...fields } satisfies Omit<Run, never>);
+  }
+
+  /** A step of a new run: pending, never attempted. */
+  static newStep(runId: string, stepId: string, model: string): StepRun {
+    return Object.assign(new StepRun(), {
+      runId,
+      stepId,
+      status: 'pending',
+      attempt: 0,
+      model,
+      output: null,
+      structured: null,
+      activated: false,
+      messages: null,
+      error: null,
+      score: null,
+      inputTokens: 0,
+      outputTokens: 0,
+      cost: 0,
+      executor: null,
+      dispatchedAt: null,
+      startedAt: null,
+      finishedAt: null,
+      iterations: [],
+      stopReason: null,
+    } satisfies Omit<StepRun, never>);
+  }
+
+  /**
+   * The statements that count a project's running runs for its quota. A transaction-level
+   * advisory lock per project makes concurrent starts take turns, so two cannot both take
+   * the last slot.
+   */
+  static countRunning(schema: string, project: string): string[] {
+    const p = sqlLiteral(project, 'text');
+    return [
+      `select pg_advisory_xact_lock(hashtext(${sqlLiteral(`trellis-runs:${project}`, 'text')}))`,
+      `select count(*) as running from ${sqlTable(schema, 'run')} where "project" = ${p} and "status" = 'running'`,
+    ];
+  }
+
+  /** Stores an inline spec by its hash (a spec already stored is the same spec). */
+  static insertSpec(schema: string, hash: string, spec: unknown): string {
+    return `insert into ${sqlTable(schema, 'spec')} ("hash", "spec") values (${sqlLiteral(hash, 'text')}, ${sqlLiteral(spec, 'json')}) on conflict ("hash") do nothing`;
+  }
+
+  /** Inserts a new run and its steps: the run first, which the steps reference. */
+  static insert(schema: string, run: Run, steps: readonly StepRun[]): string[] {
+    const values = <T extends object>(entity: T, columns: Columns<T>) => `(${columns.map(([prop, kind]) => sqlLiteral((entity as Record<string, unknown>)[prop], kind)).join(', ')})`;
+    const names = <T>(columns: Columns<T>) => columns.map(([prop]) => `"${column(prop)}"`).join(', ');
+    const statements = [`insert into ${sqlTable(schema, 'run')} (${names(RUN_COLUMNS)}) values ${values(run, RUN_COLUMNS)}`];
+    if (steps.length) statements.push(`insert into ${sqlTable(schema, 'step_run')} (${names(STEP_COLUMNS)}) values ${steps.map((s) => values(s, STEP_COLUMNS)).join(', ')}`);
+    return statements;
+  }
+
   /** One `update` per row that changed, of its changed columns. */
   updates(): string[] {
     const statements: string[] = [];

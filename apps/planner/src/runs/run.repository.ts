@@ -1,22 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { RunStatus } from '@trellis/contracts';
 import type { EntityManager } from '@trellis/persistence';
-import { PlannerError } from '../planner.errors';
 import { Run, StepRun } from './run.entity';
 
 @Injectable()
 export class RunRepository {
-  /**
-   * Refuses a new run when the project already has `max` running. A transaction-level
-   * advisory lock per project makes concurrent starts take turns, so two requests cannot
-   * both take the last slot.
-   */
-  async assertRoomFor(tx: EntityManager, project: string, max: number): Promise<void> {
-    await tx.getConnection().execute('select pg_advisory_xact_lock(hashtext(?))', [`trellis-runs:${project}`], 'all', tx.getTransactionContext());
-    const running = await tx.count(Run, { project, status: 'running' });
-    if (running >= max) throw new PlannerError('resource_exhausted', `the project already has ${running} running run(s), its limit is ${max}`);
-  }
-
   async exists(em: EntityManager, project: string, runId: string): Promise<boolean> {
     return (await em.count(Run, { id: runId, project })) > 0;
   }

@@ -14,7 +14,7 @@ import { CompiledPipelines } from '../pipelines/compiled-pipelines';
 import { PipelineRepository } from '../pipelines/pipeline.repository';
 import { EventOutbox } from '../platform/event-outbox';
 import { PlannerError } from '../planner.errors';
-import { Run, StepRun } from './run.entity';
+import type { Run, StepRun } from './run.entity';
 import { DecisionWriter } from './decision-writer';
 import { bestRecord, recordGenerated, recordVerified } from './iterations';
 import { TemplatePins } from './template-pins';
@@ -55,36 +55,28 @@ export class RunService {
 
     const runId = uuidv7();
     const templates = await this.pins.resolve(planned.compiled, { project: request.project, runId, ...(request.subject ? { subject: request.subject } : {}), ...(request.feature ? { feature: request.feature } : {}) });
-    const { run, steps } = await em.transactional(async (tx) => {
-      if (request.maxRunning !== undefined) await this.runs.assertRoomFor(tx, request.project, request.maxRunning);
-      if (request.source) await this.pipelines.saveSpec(tx, planned.compiled.hash, spec);
-      const now = new Date();
-      const run = tx.create(Run, {
-        id: runId,
-        project: request.project,
-        pipeline: spec.name,
-        pipelineVersion: version,
-        specHash: planned.compiled.hash,
-        status: 'running',
-        inputs: inputs.inputs,
-        inputTokens: 0,
-        outputTokens: 0,
-        error: null,
-        products: [],
-        templates,
-        subject: request.subject ?? null,
-        stream: request.stream ?? false,
-        createdAt: now,
-        finishedAt: null,
-      });
-      // Step rows reference the run: the run row must be written first.
-      await tx.flush();
-      const steps = new Map(
-        planned.compiled.order.map((stepId) => [
-          stepId,
-          tx.create(StepRun, { runId, stepId, status: 'pending', attempt: 0, model: planned.compiled.steps[stepId]!.model, structured: null }),
-        ]),
-      );
+    const now = new Date();
+    const run = RunRows.newRun({
+      id: runId,
+      project: request.project,
+      pipeline: spec.name,
+      pipelineVersion: version,
+      specHash: planned.compiled.hash,
+      inputs: inputs.inputs,
+      templates,
+      subject: request.subject ?? null,
+      stream: request.stream ?? false,
+      createdAt: now,
+    });
+    const steps = new Map(planned.compiled.order.map((stepId) => [stepId, RunRows.newStep(runId, stepId, planned.compiled.steps[stepId]!.model)]));
+    // Two round trips, as for step results (ADR 0008): the quota check, then every insert and the commit.
+    const quota = request.maxRunning !== undefined ? RunRows.countRunning(this.db.schema, request.project) : [];
+    await this.db.sqlTransaction(quota, async (tx, results) => {
+      if (request.maxRunning !== undefined) {
+        const running = Number(results.at(-1)?.rows[0]?.running ?? 0);
+        if (running >= request.maxRunning) throw new PlannerError('resource_exhausted', `the project already has ${running} running run(s), its limit is ${request.maxRunning}`);
+      }
+      if (request.source) tx.write(RunRows.insertSpec(this.db.schema, planned.compiled.hash, spec));
       this.outbox.event(tx, RunStarted, runId, {
         runId,
         project: run.project,
@@ -95,10 +87,11 @@ export class RunService {
       });
       const decision = advanceRun(planned.compiled, { ...initialRunState(planned.compiled), inputs: run.inputs }, { type: 'start' });
       await this.writer.write(tx, run, steps, planned, decision);
-      return { run, steps: [...steps.values()] };
+      for (const statement of RunRows.insert(this.db.schema, run, [...steps.values()])) tx.write(statement);
+      await tx.commit();
     });
     this.outbox.flush();
-    return toRunView(run, steps, planned);
+    return toRunView(run, [...steps.values()], planned);
   }
 
   applyGenerated(e: StepGenerated): Promise<void> {
