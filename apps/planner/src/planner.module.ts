@@ -3,13 +3,12 @@ import { DatabaseModule, MessagingModule } from '@trellis/runtime';
 import { PLANNER_CONFIG, type PlannerConfig } from './config';
 import { PLANNER_MIGRATIONS } from './migrations/initial.migration';
 import { CompiledPipelines } from './pipelines/compiled-pipelines';
-import { PipelineAnalysisSchema, PipelineSchema, SpecSchema } from './pipelines/pipeline.entity';
 import { PipelineAnalysisService } from './pipelines/pipeline-analysis.service';
 import { PipelineRepository } from './pipelines/pipeline.repository';
 import { PipelineService } from './pipelines/pipeline.service';
+import { PLANNER_ENTITIES } from './planner.schema';
 import { EventOutbox } from './platform/event-outbox';
 import { PlannerRpcServer } from './platform/planner-rpc.server';
-import { RunSchema, StepRunSchema } from './runs/run.entity';
 import { DecisionWriter } from './runs/decision-writer';
 import { ProductStore } from './runs/product-store';
 import { TemplatePins } from './runs/template-pins';
@@ -29,7 +28,7 @@ export class PlannerModule {
           url: config.DATABASE_URL,
           schema: 'planner',
           poolSize: config.DATABASE_POOL_SIZE,
-          entities: [SpecSchema, PipelineSchema, PipelineAnalysisSchema, RunSchema, StepRunSchema],
+          entities: PLANNER_ENTITIES,
           migrations: PLANNER_MIGRATIONS,
         }),
       ],

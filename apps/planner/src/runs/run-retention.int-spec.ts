@@ -1,9 +1,7 @@
-import { Database, OutboxMessageSchema } from '@trellis/persistence';
+import type { Database } from '@trellis/persistence';
 import { createTestDatabase } from '@trellis/testing';
 import type { PlannerConfig } from '../config';
-import { PLANNER_MIGRATIONS } from '../migrations/initial.migration';
-import { PipelineAnalysisSchema, PipelineSchema, SpecSchema } from '../pipelines/pipeline.entity';
-import { RunSchema, StepRunSchema } from './run.entity';
+import { openPlannerDatabase } from '../planner.schema';
 import { RunRetention } from './run-retention';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -29,12 +27,7 @@ describe('RunRetention', () => {
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
-    db = await Database.open({
-      url: testDb.url,
-      schema: 'planner',
-      entities: [SpecSchema, PipelineSchema, PipelineAnalysisSchema, RunSchema, StepRunSchema, OutboxMessageSchema],
-      migrations: PLANNER_MIGRATIONS,
-    });
+    db = await openPlannerDatabase(testDb.url);
     await sql(`insert into "planner"."spec" (hash, spec) values ('h', '{}')`);
   });
   afterAll(async () => {

@@ -1,8 +1,7 @@
-import { Database, OutboxMessageSchema, PgOutboxStore, uuidv7 } from '@trellis/persistence';
+import { PgOutboxStore, uuidv7, type Database } from '@trellis/persistence';
 import { createTestDatabase } from '@trellis/testing';
-import { PLANNER_MIGRATIONS } from '../migrations/initial.migration';
-import { PipelineAnalysisSchema, PipelineSchema, SpecSchema } from '../pipelines/pipeline.entity';
-import { Run, RunSchema, StepRun, StepRunSchema } from './run.entity';
+import { openPlannerDatabase } from '../planner.schema';
+import { Run, StepRun } from './run.entity';
 import { RunRows } from './run-rows';
 
 /** The planner's hot path in SQL (ADR 0008) must read and write exactly what the ORM does. */
@@ -47,12 +46,7 @@ describe('RunRows', () => {
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
-    db = await Database.open({
-      url: testDb.url,
-      schema: 'planner',
-      entities: [SpecSchema, PipelineSchema, PipelineAnalysisSchema, RunSchema, StepRunSchema, OutboxMessageSchema],
-      migrations: PLANNER_MIGRATIONS,
-    });
+    db = await openPlannerDatabase(testDb.url);
     await db.orm.em.getConnection().execute(`insert into "planner"."spec" (hash, spec) values ('h', '{}')`);
   });
   afterAll(async () => {
