@@ -8,9 +8,13 @@ import { Run, StepRun } from './run.entity';
  * columns only. The column lists mirror run.entity.ts and the migrations; run-rows.int-spec.ts
  * checks that they agree with the ORM.
  */
-type Columns<T> = ReadonlyArray<readonly [keyof T & string, SqlKind]>;
+type Columns<T> = ReadonlyArray<readonly [prop: keyof T & string, kind: SqlKind, column: string]>;
 
-const RUN_COLUMNS: Columns<Run> = [
+/** The columns of an entity: property, kind, and the column's name (snake case, computed once). */
+const defineColumns = <T>(list: ReadonlyArray<readonly [keyof T & string, SqlKind]>): Columns<T> =>
+  list.map(([prop, kind]) => [prop, kind, prop.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] as const);
+
+const RUN_COLUMNS = defineColumns<Run>([
   ['id', 'text'],
   ['project', 'text'],
   ['pipeline', 'text'],
@@ -28,9 +32,9 @@ const RUN_COLUMNS: Columns<Run> = [
   ['stream', 'bool'],
   ['createdAt', 'time'],
   ['finishedAt', 'time'],
-];
+]);
 
-const STEP_COLUMNS: Columns<StepRun> = [
+const STEP_COLUMNS = defineColumns<StepRun>([
   ['runId', 'text'],
   ['stepId', 'text'],
   ['status', 'text'],
@@ -51,9 +55,7 @@ const STEP_COLUMNS: Columns<StepRun> = [
   ['finishedAt', 'time'],
   ['iterations', 'json'],
   ['stopReason', 'text'],
-];
-
-const column = (prop: string) => prop.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+]);
 
 /** A value as compared for change: JSON by its text, a time by its instant. */
 function fingerprint(value: unknown, kind: SqlKind): unknown {
@@ -65,7 +67,7 @@ function fingerprint(value: unknown, kind: SqlKind): unknown {
 
 function fromRow<T extends object>(entity: T, columns: Columns<T>, row: Record<string, unknown>): T {
   const target = entity as Record<string, unknown>;
-  for (const [prop] of columns) target[prop] = row[column(prop)] ?? null;
+  for (const [prop, , name] of columns) target[prop] = row[name] ?? null;
   return entity;
 }
 
@@ -76,7 +78,7 @@ function fingerprints<T extends object>(entity: T, columns: Columns<T>): unknown
 /** `set` clauses for the columns whose value differs from the fingerprints taken at load. */
 function changes<T extends object>(entity: T, columns: Columns<T>, loaded: unknown[]): string[] {
   const now = fingerprints(entity, columns);
-  return columns.flatMap(([prop, kind], i) => (now[i] === loaded[i] ? [] : [`"${column(prop)}" = ${sqlLiteral((entity as Record<string, unknown>)[prop], kind)}`]));
+  return columns.flatMap(([prop, kind, name], i) => (now[i] === loaded[i] ? [] : [`"${name}" = ${sqlLiteral((entity as Record<string, unknown>)[prop], kind)}`]));
 }
 
 /** A run and its steps as loaded in a transaction, and the statements that store what changed since. */
@@ -176,7 +178,7 @@ export class RunRows {
   /** Inserts a new run and its steps: the run first, which the steps reference. */
   static insert(schema: string, run: Run, steps: readonly StepRun[]): string[] {
     const values = <T extends object>(entity: T, columns: Columns<T>) => `(${columns.map(([prop, kind]) => sqlLiteral((entity as Record<string, unknown>)[prop], kind)).join(', ')})`;
-    const names = <T>(columns: Columns<T>) => columns.map(([prop]) => `"${column(prop)}"`).join(', ');
+    const names = <T>(columns: Columns<T>) => columns.map(([, , name]) => `"${name}"`).join(', ');
     const statements = [`insert into ${sqlTable(schema, 'run')} (${names(RUN_COLUMNS)}) values ${values(run, RUN_COLUMNS)}`];
     if (steps.length) statements.push(`insert into ${sqlTable(schema, 'step_run')} (${names(STEP_COLUMNS)}) values ${steps.map((s) => values(s, STEP_COLUMNS)).join(', ')}`);
     return statements;
