@@ -41,6 +41,12 @@ export class ConsumerRunner<C extends EventContract = EventContract> implements 
   private readonly around: AroundHandler;
   private readonly pullExpiresMs: number;
   private heartbeatMs: number;
+  private ackWaitMs: number;
+  /** When the stall watch last ran: a gap longer than the ack wait means the process was frozen. */
+  private lastTick = Date.now();
+  /** When the watch last saw such a gap end. */
+  private stallEndedAt = 0;
+  private stallWatch: NodeJS.Timeout | undefined;
   private readonly jobs = new Map<Job, Promise<void>>();
   /** Rings when a handler slot frees up or the runner stops. */
   private readonly slotFreed = new Wakeup();
@@ -82,7 +88,8 @@ export class ConsumerRunner<C extends EventContract = EventContract> implements 
     this.policy = { maxDeliver: Math.max(1, options.maxDeliver ?? DEFAULT_MAX_DELIVER), backoffMs: options.backoffMs ?? DEFAULT_BACKOFF_MS };
     this.around = options.around ?? ((fn) => fn());
     this.pullExpiresMs = Math.max(1_000, options.pullExpiresMs ?? 30_000);
-    this.heartbeatMs = heartbeatInterval(options.ackWaitMs ?? 30_000);
+    this.ackWaitMs = options.ackWaitMs ?? 30_000;
+    this.heartbeatMs = heartbeatInterval(this.ackWaitMs);
     this.js = jetstream(options.nc);
     this.log = logger('messaging.consumer').child({ consumer: this.name, stream: options.stream, durable: options.durable });
   }
@@ -124,6 +131,7 @@ export class ConsumerRunner<C extends EventContract = EventContract> implements 
       if (this.options.ackWaitMs !== undefined && this.options.ackWaitMs !== serverAckWaitMs) {
         this.log.warn({ ackWaitMs: this.options.ackWaitMs, serverAckWaitMs }, 'ackWaitMs differs from the consumer on the server; pacing in-progress acks by the server value');
       }
+      this.ackWaitMs = serverAckWaitMs;
       this.heartbeatMs = heartbeatInterval(serverAckWaitMs);
     }
     if (config.max_deliver !== undefined && config.max_deliver !== -1 && config.max_deliver <= this.policy.maxDeliver) {
@@ -144,6 +152,7 @@ export class ConsumerRunner<C extends EventContract = EventContract> implements 
 
   private async shutdown(graceMs: number): Promise<void> {
     this.stopping = true;
+    clearInterval(this.stallWatch);
     for (const pull of this.pulls) pull.stop();
     this.slotFreed.notify();
     this.stopRequested.notify();
@@ -173,6 +182,12 @@ export class ConsumerRunner<C extends EventContract = EventContract> implements 
   private async pullLoop(consumer: Consumer): Promise<void> {
     const nc = this.options.nc;
     const minAsk = Math.max(1, Math.ceil(this.concurrency / 4));
+    this.stallWatch = setInterval(() => {
+      const now = Date.now();
+      if (now - this.lastTick > this.ackWaitMs) this.stallEndedAt = now;
+      this.lastTick = now;
+    }, STALL_TICK_MS);
+    this.stallWatch.unref();
     while (!this.stopping) {
       const free = this.concurrency - this.jobs.size - this.requested;
       if (free <= 0 || (this.requested > 0 && free < minAsk)) {
@@ -235,6 +250,14 @@ export class ConsumerRunner<C extends EventContract = EventContract> implements 
       this.reply(msg, () => msg.nak());
       return;
     }
+    if (this.afterStall()) {
+      // The process was frozen (SIGSTOP, a paused VM, a stalled event loop) for longer than the
+      // ack wait, and this message was read from the socket as it woke: the server may already
+      // have handed it to another replica. Running it could repeat a side effect; leaving it
+      // unsettled is safe: if nobody acks it, it comes back after the ack wait.
+      this.log.warn({ subject: msg.subject, ackWaitMs: this.ackWaitMs }, 'message received on waking from a stall longer than the ack wait; left for redelivery');
+      return;
+    }
     if (this.skips(msg)) {
       this.reply(msg, () => msg.ack());
       return;
@@ -254,6 +277,16 @@ export class ConsumerRunner<C extends EventContract = EventContract> implements 
         this.slotFreed.notify();
       });
     this.jobs.set(job, done);
+  }
+
+  /**
+   * Whether the process is waking from a stall longer than the ack wait: the watch has not
+   * ticked for that long (the message was read before its timer ran), or it saw such a gap end
+   * within the last second (the timer ran first).
+   */
+  private afterStall(): boolean {
+    const now = Date.now();
+    return now - this.lastTick > this.ackWaitMs || now - this.stallEndedAt < STALL_QUARANTINE_MS;
   }
 
   /** The app's `skip` verdict; one that throws would break the pull loop, so it means "handle it". */
@@ -378,6 +411,11 @@ export function startConsumer<C extends EventContract>(options: ConsumerOptions<
   runner.run();
   return runner;
 }
+
+/** How often the stall watch ticks; a stall is a gap between ticks longer than the ack wait. */
+const STALL_TICK_MS = 100;
+/** How long after a stall messages are left for redelivery: what was buffered is read at once on waking. */
+const STALL_QUARANTINE_MS = 1_000;
 
 function heartbeatInterval(ackWaitMs: number): number {
   return Math.max(100, Math.floor(ackWaitMs / 3));
