@@ -1,5 +1,11 @@
 import { z } from 'zod';
 
+/**
+ * The header in which every service's readiness answer names its process id, so a
+ * supervisor that started it on a port can tell its answer from another process's there.
+ */
+export const PROCESS_ID_HEADER = 'x-process-id';
+
 /** Bodies of the gateway's REST API (DESIGN §6). Strict: unknown fields are a 400. */
 export const CreateRunBody = z
   .strictObject({

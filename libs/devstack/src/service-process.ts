@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PROCESS_ID_HEADER } from '@trellis/contracts';
+import { freePort } from './probe';
 
 export interface ServiceProcessOptions {
   /** A label for logs: `planner`, `executor-2`. */
@@ -24,6 +26,8 @@ export interface ServiceProcessOptions {
 export class ServiceProcess {
   private child: ChildProcess | undefined;
   private readonly tail: string[] = [];
+  /** What the current child wrote (the tail also keeps earlier children's last lines). */
+  private sinceStart: string[] = [];
   private exit: Promise<number | null> = Promise.resolve(null);
 
   constructor(readonly options: ServiceProcessOptions) {}
@@ -51,6 +55,7 @@ export class ServiceProcess {
 
   start(): void {
     if (this.running) throw new Error(`${this.name} is already running`);
+    this.sinceStart = [];
     const child = spawn(process.execPath, ['--enable-source-maps', this.options.script], {
       // Node's on-disk compile cache roughly halves module loading on every later start.
       env: { NODE_COMPILE_CACHE: join(tmpdir(), 'trellis-compile-cache'), ...this.options.env, PORT: String(this.options.port) },
@@ -63,6 +68,7 @@ export class ServiceProcess {
         if (!line) continue;
         this.tail.push(line);
         if (this.tail.length > 200) this.tail.shift();
+        if (this.sinceStart.length < 200) this.sinceStart.push(line);
         if (this.options.echo) process.stdout.write(`${this.name.padEnd(18)} | ${line}\n`);
       }
     };
@@ -70,14 +76,37 @@ export class ServiceProcess {
     child.stderr!.on('data', onData);
   }
 
-  /** Waits until the readiness path answers 200, or fails with the process's last output. */
+  /**
+   * Waits until the readiness path answers 200 from this process, or fails with its last
+   * output. A free port is only free when it is probed: a service started at the same moment
+   * elsewhere (another test's platform) can take it first, and then its readiness answers on
+   * our port while our process fails to bind and exits. Such a clash moves this service to
+   * another port and starts it again, up to twice.
+   */
   async waitReady(timeoutMs = 30_000): Promise<void> {
+    for (let moves = 0; ; moves++) {
+      const outcome = await this.probeReady(timeoutMs);
+      if (outcome === 'ready') return;
+      if (moves === 2) throw new Error(`${this.name}: port ${this.options.port} is taken by another process, again:\n${this.recentOutput()}`);
+      await this.kill();
+      this.options.port = await freePort();
+      this.start();
+    }
+  }
+
+  private async probeReady(timeoutMs: number): Promise<'ready' | 'clash'> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (!this.running) throw new Error(`${this.name} exited before it was ready:\n${this.recentOutput()}`);
+      if (!this.running) {
+        if (this.sinceStart.some((line) => line.includes('EADDRINUSE'))) return 'clash';
+        throw new Error(`${this.name} exited before it was ready:\n${this.recentOutput()}`);
+      }
       try {
         const res = await fetch(`${this.url}${this.options.readyPath ?? '/readyz'}`, { signal: AbortSignal.timeout(1000) });
-        if (res.ok) return;
+        // The services name their process in every readiness answer; another's answer is a clash.
+        const pid = res.headers.get(PROCESS_ID_HEADER);
+        if (pid !== null && pid !== String(this.child?.pid)) return 'clash';
+        if (res.ok) return 'ready';
       } catch {
         // not listening yet
       }

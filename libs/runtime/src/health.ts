@@ -1,5 +1,6 @@
 import { Controller, Get, Injectable, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { PROCESS_ID_HEADER } from '@trellis/contracts';
 
 type Check = () => Promise<boolean> | boolean;
 
@@ -46,6 +47,8 @@ export class HealthController {
   @Get('readyz')
   async readyz(@Res({ passthrough: true }) reply: FastifyReply) {
     const result = await this.health.readiness();
+    // Which process answered: a supervisor that started it on a port can tell it from another one there.
+    reply.header(PROCESS_ID_HEADER, String(process.pid));
     reply.status(result.ready ? 200 : 503);
     return { status: result.ready ? 'ready' : 'not_ready', checks: result.checks };
   }
