@@ -182,6 +182,8 @@ export class ConsumerRunner<C extends EventContract = EventContract> implements 
   private async pullLoop(consumer: Consumer): Promise<void> {
     const nc = this.options.nc;
     const minAsk = Math.max(1, Math.ceil(this.concurrency / 4));
+    // The watch starts now: the time spent binding (retries included) is no stall.
+    this.lastTick = Date.now();
     this.stallWatch = setInterval(() => {
       const now = Date.now();
       if (now - this.lastTick > this.ackWaitMs) this.stallEndedAt = now;
