@@ -24,6 +24,8 @@ export function subjects(ns: string) {
     root,
     /** `trellis.<ns>.events.<entity>.<change>.<runId>`: the run id is last so one wildcard follows a run. */
     event: (entity: string, change: string, runId: string) => `${root}.events.${entity}.${change}.${runId}`,
+    /** The run id of an `event` subject: its last token (run ids are UUIDs, no dots). */
+    runIdOfEvent: (subject: string) => subject.slice(subject.lastIndexOf('.') + 1),
     eventsOfType: (entity: string, change: string) => `${root}.events.${entity}.${change}.*`,
     eventsOfRun: (runId: string) => `${root}.events.*.*.${runId}`,
     allEvents: `${root}.events.>`,

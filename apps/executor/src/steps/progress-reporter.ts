@@ -38,17 +38,16 @@ export class ProgressReporter {
    * what is pending too, so a watcher sees the whole text; a step that ended sooner sends nothing.
    */
   async close(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
     const begun = this.seq > 0 || this.now() - this.lastSent >= this.intervalMs;
     if (begun) this.flush();
-    else this.pending = '';
+    else this.discard();
     await this.chain;
   }
 
   /** Drops what is pending (the attempt failed or was cancelled). */
   discard(): void {
     clearTimeout(this.timer);
+    this.timer = undefined;
     this.pending = '';
   }
 

@@ -1,14 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { subjects, type EventContract, type Subjects } from '@trellis/contracts';
 import { encodeEvent, OutboxRelay, traceHeaders } from '@trellis/messaging';
-import { enqueueOutbox, SqlTransaction, uuidv7, type EntityManager } from '@trellis/persistence';
+import { uuidv7, type SqlTransaction } from '@trellis/persistence';
 import type { z } from 'zod';
 import { PLANNER_CONFIG, type PlannerConfig } from '../config';
 
 const SOURCE = 'trellis/planner';
-
-/** The transaction an outbox row commits with: an ORM unit of work, or a plain SQL transaction (the hot path, ADR 0008). */
-export type OutboxTarget = EntityManager | SqlTransaction;
 
 /**
  * Everything the planner publishes goes through here, into the outbox rows of the caller's
@@ -27,7 +24,7 @@ export class EventOutbox {
   }
 
   /** A public event about a run: `trellis.<ns>.events.<entity>.<change>.<runId>`. */
-  event<C extends EventContract>(tx: OutboxTarget, contract: C, runId: string, data: z.infer<C['data']>): void {
+  event<C extends EventContract>(tx: SqlTransaction, contract: C, runId: string, data: z.infer<C['data']>): void {
     this.add(tx, contract, this.subjects.event(contract.entity, contract.change, runId), uuidv7(), data);
   }
 
@@ -35,7 +32,7 @@ export class EventOutbox {
    * A job on a work queue. Its id is deterministic (one per step attempt), so even a row
    * published twice is delivered once: JetStream drops the duplicate by `Nats-Msg-Id`.
    */
-  work<C extends EventContract>(tx: OutboxTarget, contract: C, subject: string, id: string, data: z.infer<C['data']>): void {
+  work<C extends EventContract>(tx: SqlTransaction, contract: C, subject: string, id: string, data: z.infer<C['data']>): void {
     this.add(tx, contract, subject, id, data);
   }
 
@@ -43,11 +40,9 @@ export class EventOutbox {
     this.relay.kick();
   }
 
-  private add(tx: OutboxTarget, contract: EventContract, subject: string, id: string, data: unknown): void {
+  private add(tx: SqlTransaction, contract: EventContract, subject: string, id: string, data: unknown): void {
     const encoded = encodeEvent(contract, data, { id, source: SOURCE });
     // The trace context of the change travels with the row, so relayed events continue the run's trace.
-    const row = { id, subject, body: encoded.text, headers: traceHeaders() };
-    if (tx instanceof SqlTransaction) tx.outbox(row);
-    else enqueueOutbox(tx, row);
+    tx.outbox({ id, subject, body: encoded.text, headers: traceHeaders() });
   }
 }

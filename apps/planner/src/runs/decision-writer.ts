@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { RunCompleted, RunResumed, StepCompleted, StepDispatched, StepReady, VerifyRequested } from '@trellis/contracts';
 import type { Decision } from '@trellis/engine';
+import type { SqlTransaction } from '@trellis/persistence';
 import type { PlannedPipeline } from '../pipelines/compiled-pipelines';
-import { EventOutbox, type OutboxTarget } from '../platform/event-outbox';
+import { EventOutbox } from '../platform/event-outbox';
 import type { Run, StepRun } from './run.entity';
 import { stepValue } from './run.mapper';
 import { ProductStore } from './product-store';
@@ -20,7 +21,7 @@ export class DecisionWriter {
     private readonly products: ProductStore,
   ) {}
 
-  async write(tx: OutboxTarget, run: Run, steps: Map<string, StepRun>, planned: PlannedPipeline, decision: Decision): Promise<void> {
+  async write(tx: SqlTransaction, run: Run, steps: Map<string, StepRun>, planned: PlannedPipeline, decision: Decision): Promise<void> {
     const now = new Date();
     const { compiled } = planned;
     for (const change of decision.changed) {

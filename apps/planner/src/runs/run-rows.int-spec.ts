@@ -81,9 +81,8 @@ describe('RunRows', () => {
     const steps = [RunRows.newStep(runId, 'a', 'm'), RunRows.newStep(runId, 'b', 'm2')];
     steps[0]!.status = 'dispatched';
     steps[0]!.attempt = 1;
+    await db.orm.em.getConnection().execute(`insert into "planner"."spec" (hash, spec) values ('h2', '{}')`);
     await db.sqlTransaction([], async (tx) => {
-      tx.write(RunRows.insertSpec(db.schema, 'h2', { version: 1, name: 'rows' }));
-      tx.write(RunRows.insertSpec(db.schema, 'h2', { version: 1, name: 'rows' })); // a spec stored twice is stored once
       for (const statement of RunRows.insert(db.schema, run, steps)) tx.write(statement);
       await tx.commit();
     });
@@ -156,6 +155,7 @@ describe('RunRows', () => {
         rows.run.outputTokens += 1;
         const b = rows.steps.find((s) => s.stepId === 'b')!;
         b.attempt += 1;
+        // Hold the lock a moment with the change made in memory: the others must queue behind it, not overwrite it.
         await new Promise((r) => setTimeout(r, 5));
         for (const statement of rows.updates()) tx.write(statement);
         await tx.commit();

@@ -2,10 +2,10 @@ import { sqlLiteral, sqlTable, type SqlKind } from '@trellis/persistence';
 import { Run, StepRun } from './run.entity';
 
 /**
- * The run and step tables as plain SQL, for the one path where the ORM's cost matters: the
- * planner applying a step result (ADR 0008). Rows are read into the same entity classes the
- * rest of the planner uses, and written back as one `update` per changed row, of the changed
- * columns only. The column lists mirror run.entity.ts and the migrations; run-rows.int-spec.ts
+ * The run and step tables as plain SQL, for the paths where the ORM's cost matters: the
+ * planner starting runs and applying step results (ADR 0008). Rows are read into the same
+ * entity classes the rest of the planner uses, and written back as one `update` per changed
+ * row, of the changed columns only. The column lists mirror run.entity.ts and the migrations; run-rows.int-spec.ts
  * checks that they agree with the ORM.
  */
 type Columns<T> = ReadonlyArray<readonly [prop: keyof T & string, kind: SqlKind, column: string]>;
@@ -85,6 +85,8 @@ function changes<T extends object>(entity: T, columns: Columns<T>, loaded: unkno
 export class RunRows {
   private readonly runLoaded: unknown[];
   private readonly stepsLoaded: Map<StepRun, unknown[]>;
+  /** The steps by id, as the engine's decision names them. */
+  readonly stepsById: Map<string, StepRun>;
 
   private constructor(
     private readonly schema: string,
@@ -93,6 +95,7 @@ export class RunRows {
   ) {
     this.runLoaded = fingerprints(run, RUN_COLUMNS);
     this.stepsLoaded = new Map(steps.map((s) => [s, fingerprints(s, STEP_COLUMNS)]));
+    this.stepsById = new Map(steps.map((s) => [s.stepId, s]));
   }
 
   /**
@@ -168,11 +171,6 @@ export class RunRows {
       `select pg_advisory_xact_lock(hashtext(${sqlLiteral(`trellis-runs:${project}`, 'text')}))`,
       `select count(*) as running from ${sqlTable(schema, 'run')} where "project" = ${p} and "status" = 'running'`,
     ];
-  }
-
-  /** Stores an inline spec by its hash (a spec already stored is the same spec). */
-  static insertSpec(schema: string, hash: string, spec: unknown): string {
-    return `insert into ${sqlTable(schema, 'spec')} ("hash", "spec") values (${sqlLiteral(hash, 'text')}, ${sqlLiteral(spec, 'json')}) on conflict ("hash") do nothing`;
   }
 
   /** Inserts a new run and its steps: the run first, which the steps reference. */

@@ -69,6 +69,9 @@ export class RunService {
       createdAt: now,
     });
     const steps = new Map(planned.compiled.order.map((stepId) => [stepId, RunRows.newStep(runId, stepId, planned.compiled.steps[stepId]!.model)]));
+    // An inline spec is stored first, by its hash (specs are immutable; a run that then fails
+    // to start leaves a spec row, as a registration does).
+    if (request.source) await this.pipelines.saveSpec(em, planned.compiled.hash, spec);
     // Two round trips, as for step results (ADR 0008): the quota check, then every insert and the commit.
     const quota = request.maxRunning !== undefined ? RunRows.countRunning(this.db.schema, request.project) : [];
     await this.db.sqlTransaction(quota, async (tx, results) => {
@@ -76,7 +79,6 @@ export class RunService {
         const running = Number(results.at(-1)?.rows[0]?.running ?? 0);
         if (running >= request.maxRunning) throw new PlannerError('resource_exhausted', `the project already has ${running} running run(s), its limit is ${request.maxRunning}`);
       }
-      if (request.source) tx.write(RunRows.insertSpec(this.db.schema, planned.compiled.hash, spec));
       this.outbox.event(tx, RunStarted, runId, {
         runId,
         project: run.project,
@@ -239,7 +241,7 @@ export class RunService {
     }
     const { run } = rows;
     const planned = this.compiler.cached(run.specHash) ?? (await this.compiler.byHash(this.db.fork(), run.specHash));
-    const steps = new Map(rows.steps.map((s) => [s.stepId, s]));
+    const steps = rows.stepsById;
     const step = 'stepId' in event ? steps.get(event.stepId) : undefined;
     // What `record` changes is undone if the engine ignores the event (it only reassigns fields).
     const before = { run: { ...run }, step: step ? { ...step } : undefined };

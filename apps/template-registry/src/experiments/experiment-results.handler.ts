@@ -49,7 +49,7 @@ export class ExperimentResultsHandler implements OnApplicationBootstrap {
       concurrency: this.config.REGISTRY_CONCURRENCY,
       // A run known to be in no experiment is acked from its subject alone: no decode, no
       // validation, no span, for nearly every event this app receives.
-      skip: (subject: string) => this.outsideExperiments.has(runIdOf(subject)),
+      skip: (subject: string) => this.outsideExperiments.has(s.runIdOfEvent(subject)),
     };
     await this.consumers.start({
       ...common,
@@ -87,9 +87,4 @@ export class ExperimentResultsHandler implements OnApplicationBootstrap {
       },
     });
   }
-}
-
-/** The run id of an event subject, `trellis.<ns>.events.<entity>.<change>.<runId>`: its last token (a UUID, no dots). */
-function runIdOf(subject: string): string {
-  return subject.slice(subject.lastIndexOf('.') + 1);
 }
