@@ -138,3 +138,11 @@ export const VerifyRequested = defineEvent(
   }),
 );
 export type VerifyRequested = z.infer<typeof VerifyRequested.data>;
+
+/**
+ * The planner to itself: every step of a run with products is done. Writing the files takes
+ * object-store round trips, which stay out of the transaction that locks the run: this job
+ * writes them, then the run succeeds with them listed (or fails, naming the product).
+ */
+export const ProductsRequested = defineEvent('run', 'products_requested', z.object({ runId: RunId }));
+export type ProductsRequested = z.infer<typeof ProductsRequested.data>;

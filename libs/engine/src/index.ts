@@ -13,7 +13,11 @@ export { RenderError, type RenderErrorReason } from './render/render-error';
 
 export { initialRunState, FINAL_STEP_STATUSES } from './run/run-state';
 export type { Decision, FinalStepStatus, RunEvent, RunState, StepState, StepVerdict } from './run/run-state';
-export { advanceRun, MAX_STEP_ATTEMPTS } from './run/advance-run';
+export { advanceRun } from './run/advance-run';
+export { decideRunChange, type RunChange, type RunInput, type IgnoredInput, type Outgoing } from './run/run-change';
+export { newRunSnapshot, newStepRecord, stepValue, type NewRun, type RunRecord, type RunSnapshot, type StepRecord } from './run/run-record';
+export type { IterationRecord } from './run/rounds';
+export { buildProducts, type ProductFile } from './run/products';
 
 export { evaluateGates, evaluateDeterministicGate, isDeterministicGate, combineGates, type GateResult } from './verify/gates';
 export { decideVerdict } from './verify/verdict';
