@@ -69,16 +69,9 @@ export class SqlTransaction {
   /** Sends every queued write, the outbox rows and `commit` in one round trip. */
   async commit(): Promise<void> {
     this.done = true;
-    const watcher = commitWatchers.get(this.ormConfig);
-    const lease = watcher?.active ? `now() + interval '${Math.max(0, Math.trunc(watcher.birthLeaseMs))} milliseconds'` : 'null';
-    const statements = [...this.statements];
-    if (this.rows.length) {
-      const values = this.rows.map((r) => `(${sqlLiteral(r.id, 'text')}, ${sqlLiteral(r.subject, 'text')}, ${sqlLiteral(r.body, 'text')}, ${sqlLiteral(r.headers ?? null, 'json')}, ${lease})`);
-      statements.push(`insert into ${sqlTable(this.schema, 'outbox')} ("id", "subject", "body", "headers", "claimed_until") values ${values.join(', ')}`);
-    }
-    statements.push('commit');
-    await this.client.query(statements.join(';\n'));
-    if (this.rows.length && lease !== 'null') watcher?.committed(this.rows);
+    const outbox = outboxInsert(this.schema, this.ormConfig, this.rows);
+    await this.client.query([...this.statements, ...outbox.statements, 'commit'].join(';\n'));
+    outbox.committed();
   }
 
   /** Ends the transaction without writing anything. */
@@ -89,6 +82,48 @@ export class SqlTransaction {
 
   get finished(): boolean {
     return this.done;
+  }
+}
+
+/**
+ * The insert of `rows` into the outbox, and what to do once it committed: when a relay
+ * watches this database's commits (ADR 0007), the rows are born leased to this process, by
+ * the database clock, and handed to it right after the commit.
+ */
+function outboxInsert(schema: string, ormConfig: object, rows: readonly OutboxRow[]): { statements: string[]; committed: () => void } {
+  if (!rows.length) return { statements: [], committed: () => undefined };
+  const watcher = commitWatchers.get(ormConfig);
+  const lease = watcher?.active ? `now() + interval '${Math.max(0, Math.trunc(watcher.birthLeaseMs))} milliseconds'` : 'null';
+  const values = rows.map((r) => `(${sqlLiteral(r.id, 'text')}, ${sqlLiteral(r.subject, 'text')}, ${sqlLiteral(r.body, 'text')}, ${sqlLiteral(r.headers ?? null, 'json')}, ${lease})`);
+  return {
+    statements: [`insert into ${sqlTable(schema, 'outbox')} ("id", "subject", "body", "headers", "claimed_until") values ${values.join(', ')}`],
+    committed: () => {
+      if (lease !== 'null') watcher?.committed([...rows]);
+    },
+  };
+}
+
+/**
+ * Sends `statements` and the outbox rows as one round trip and one transaction: several
+ * statements in one simple-protocol query run as an implicit transaction, all or nothing.
+ * For a change whose reads are not needed (the planner's cached runs, guarded by a version
+ * check that fails the transaction). Returns the statements' results.
+ */
+export async function sqlAtomic(client: PoolClient, schema: string, ormConfig: object, statements: readonly string[], rows: readonly OutboxRow[]): Promise<QueryResult[]> {
+  let broken: Error | undefined;
+  try {
+    const outbox = outboxInsert(schema, ormConfig, rows);
+    const raw = (await client.query([...statements, ...outbox.statements].join(';\n'))) as unknown as QueryResult | QueryResult[];
+    outbox.committed();
+    return Array.isArray(raw) ? raw : [raw];
+  } catch (err) {
+    // A server error aborts the implicit transaction and leaves the connection usable; anything else does not.
+    if (!(err instanceof Error && 'code' in err && typeof (err as { code: unknown }).code === 'string' && (err as { severity?: unknown }).severity !== undefined)) {
+      broken = err instanceof Error ? err : new Error(String(err));
+    }
+    throw err;
+  } finally {
+    client.release(broken);
   }
 }
 
