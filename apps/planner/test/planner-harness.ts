@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
 import { Client } from 'pg';
 import {
   EVENT_CONTRACTS,
@@ -266,6 +267,13 @@ export class PlannerHarness {
     const jsm = await jetstreamManager(this.nc);
     const consumers = await jsm.consumers.list(subjects(this.ns).streams.events).next();
     return consumers.reduce((sum, c) => sum + c.num_redelivered, 0);
+  }
+
+  /** A product file of a run, as the planner stored it in the namespace's object store. */
+  async product(runId: string, path: string): Promise<string | undefined> {
+    const store = await new Objm(this.nc).open(subjects(this.ns).buckets.products);
+    const blob = await store.getBlob(`${runId}/${path}`);
+    return blob ? Buffer.from(blob).toString('utf8') : undefined;
   }
 
   // ---- the planner's rows ----

@@ -16,6 +16,16 @@ describe('planner: delivery of step results', () => {
   }, 60_000);
   afterAll(() => h?.stop(), 30_000);
 
+  /** Publishes while the planner is paused: it takes everything in one pull when it wakes, and applies it in one batch. */
+  const whilePaused = async (publish: () => Promise<unknown>) => {
+    h.planner.signal('SIGSTOP');
+    try {
+      await publish();
+    } finally {
+      h.planner.signal('SIGCONT');
+    }
+  };
+
   const chain = { version: 1, name: 'chain', steps: { a: { prompt: 'a' }, b: { prompt: 'b {{ steps.a.output }}', depends_on: ['a'] } } };
 
   it('applies a result delivered twice once', async () => {
@@ -32,6 +42,20 @@ describe('planner: delivery of step results', () => {
     await h.resultsConsumed();
     expect(h.eventsOf(StepCompleted, run.id).map((e) => e.stepId)).toEqual(['a', 'b']);
     expect(h.jobsOf(run.id, 'b')).toHaveLength(1);
+  });
+
+  it('applies a result once when its copy arrives in the same batch as other results of the run', async () => {
+    const run = await h.startInline({ version: 1, name: 'pair', steps: { a: { prompt: 'a' }, b: { prompt: 'b' } } });
+    const [a, b] = [await h.job(run.id, 'a'), await h.job(run.id, 'b')];
+    await whilePaused(async () => {
+      await h.generated(a, { usage: { inputTokens: 100, outputTokens: 10 }, cost: 0.5 });
+      await h.generated(a, { usage: { inputTokens: 100, outputTokens: 10 }, cost: 0.5 }, { id: `${resultIds.generated(a)}.again` });
+      await h.generated(b, { usage: { inputTokens: 1, outputTokens: 1 }, cost: 0.25 });
+    });
+    expect(await h.event(RunCompleted, run.id)).toMatchObject({ status: 'succeeded', usage: { inputTokens: 101, outputTokens: 11 }, cost: 0.75 });
+    await h.resultsConsumed();
+    expect(await h.runRow(run.id)).toMatchObject({ inputTokens: 101, outputTokens: 11, cost: 0.75 });
+    expect(h.eventsOf(StepCompleted, run.id).map((e) => e.stepId).sort()).toEqual(['a', 'b']);
   });
 
   it('ignores a different answer for an attempt already applied', async () => {
@@ -86,14 +110,8 @@ describe('planner: delivery of step results', () => {
       const jobs = await Promise.all(runs.map((r) => h.job(r.id, 'only')));
       bad = runs[4]!.id;
       good = runs.filter((r) => r.id !== bad).map((r) => r.id);
-      // Paused, the planner takes the results in one pull when it wakes, and applies them together.
-      h.planner.signal('SIGSTOP');
-      try {
-        // PostgreSQL text cannot hold a NUL character: this result cannot be stored. A model or a tool can return one.
-        await Promise.all(jobs.map((job) => h.generated(job, { output: job.runId === bad ? 'binary\u0000junk' : `fine ${job.runId}` })));
-      } finally {
-        h.planner.signal('SIGCONT');
-      }
+      // PostgreSQL text cannot hold a NUL character: this result cannot be stored. A model or a tool can return one.
+      await whilePaused(() => Promise.all(jobs.map((job) => h.generated(job, { output: job.runId === bad ? 'binary\u0000junk' : `fine ${job.runId}` }))));
     });
 
     it('applies every other result of the batch and keeps the bad one for redelivery', async () => {

@@ -80,6 +80,14 @@ describe('planner: runs', () => {
       ]);
     });
 
+    it('asks the executors to stream the answers of a run that asked for it', async () => {
+      const spec = { version: 1, name: 'streamed', steps: { only: { prompt: 'x' } } };
+      const streamed = await h.startInline(spec, {}, { stream: true });
+      const plain = await h.startInline(spec);
+      expect((await h.job(streamed.id, 'only')).stream).toBe(true);
+      expect((await h.job(plain.id, 'only')).stream).toBeUndefined();
+    });
+
     it('answers not_found for a pipeline that was never registered', async () => {
       await expect(h.call(PlannerRpc.startRun, { pipeline: h.uniqueName('never'), inputs: {} })).rejects.toMatchObject({ code: 'not_found' });
     });
@@ -130,6 +138,27 @@ describe('planner: runs', () => {
       const steps = await h.stepRows(run.id);
       expect(steps.outline).toMatchObject({ status: 'succeeded', attempt: 1, output: '{"title":"Kettles"}', structured: { title: 'Kettles' } });
       expect(steps.draft).toMatchObject({ status: 'succeeded', attempt: 1, output: 'A brief.', structured: null });
+    });
+
+    it('stores the products built from the outputs when the run succeeds, and lists them on the run', async () => {
+      const run = await h.startInline({
+        version: 1,
+        name: 'products',
+        steps: { outline: { prompt: 'o', output: { format: 'json' } }, draft: { prompt: 'd', depends_on: ['outline'] } },
+        products: [
+          { path: 'brief.md', from: '# {{ steps.outline.output.title }}\n\n{{ steps.draft.output }}' },
+          { path: 'data/outline.json', format: 'json', from: 'steps.outline.output' },
+        ],
+      });
+      await h.generated(await h.job(run.id, 'outline'), { output: '{"title":"Kettles"}', structured: { title: 'Kettles' } });
+      await h.generated(await h.job(run.id, 'draft'), { output: 'A brief.' });
+      await h.event(RunCompleted, run.id);
+      expect(await h.product(run.id, 'brief.md')).toBe('# Kettles\n\nA brief.');
+      expect(await h.product(run.id, 'data/outline.json')).toBe(JSON.stringify({ title: 'Kettles' }, null, 2));
+      expect((await h.call(PlannerRpc.getRun, { runId: run.id })).products).toEqual([
+        { path: 'brief.md', contentType: 'text/markdown; charset=utf-8', size: Buffer.byteLength('# Kettles\n\nA brief.') },
+        { path: 'data/outline.json', contentType: 'application/json', size: Buffer.byteLength(JSON.stringify({ title: 'Kettles' }, null, 2)) },
+      ]);
     });
 
     it('gives a step the output of an indirect upstream step its prompt reads', async () => {
