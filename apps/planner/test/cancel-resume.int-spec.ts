@@ -1,5 +1,6 @@
 import { PlannerRpc, RunCompleted, RunResumed, StepCompleted } from '@trellis/contracts';
-import { PlannerHarness, rpcError } from './planner-harness';
+import { rpcError } from '@trellis/testing';
+import { PlannerHarness } from './planner-harness';
 
 /**
  * Cancel and resume over the planner's RPCs (as the gateway calls them), the test playing

@@ -19,7 +19,7 @@ import {
   type RunView,
 } from '@trellis/contracts';
 import { freePort, ServiceProcess, serviceScript } from '@trellis/devstack';
-import { connectNats, decodeEvent, deleteNamespace, ensureConsumer, EventPublisher, provisionStreams, RpcCallError, RpcClient, type NatsConnection, type PubAck } from '@trellis/messaging';
+import { connectNats, decodeEvent, deleteNamespace, ensureConsumer, EventPublisher, provisionStreams, RpcClient, type NatsConnection, type PubAck } from '@trellis/messaging';
 import { createTestDatabase, createTestNamespace, REPO_ROOT, testEnv, uniqueToken, waitFor } from '@trellis/testing';
 import type { z } from 'zod';
 
@@ -67,17 +67,6 @@ export const resultIds = {
   /** The verifier's `step.failed`, for a verification job it dead-lettered. */
   verificationFailed: (j: Job) => `step-failed.${j.runId}.${j.stepId}.${j.attempt}.verify`,
 };
-
-/** The error an RPC was refused with (fails the test when the call succeeded). */
-export async function rpcError(call: Promise<unknown>): Promise<RpcCallError> {
-  const outcome = await call.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!('error' in outcome)) throw new Error(`expected the call to be refused; it answered ${JSON.stringify(outcome.value)}`);
-  if (!(outcome.error instanceof RpcCallError)) throw outcome.error;
-  return outcome.error;
-}
 
 export interface PlannerHarnessOptions {
   /** The providers file (model catalog): tiers drive escalation. Default the simulator's catalog. */

@@ -1,5 +1,6 @@
 import { PlannerRpc, RunCompleted, RunStarted, StepCompleted } from '@trellis/contracts';
-import { PlannerHarness, rpcError } from './planner-harness';
+import { rpcError } from '@trellis/testing';
+import { PlannerHarness } from './planner-harness';
 
 /**
  * The planner as its own process, the test playing the gateway and the executors: how a run
