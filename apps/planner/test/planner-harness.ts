@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
@@ -31,7 +31,7 @@ export interface SeenMessage {
   data: unknown;
 }
 
-/** A run as the planner's `run` table keeps it: the columns a redesign keeps. */
+/** A run as the planner's `run` table keeps it: only columns that outlive a redesign. */
 export interface RunRow {
   id: string;
   status: string;
@@ -41,7 +41,7 @@ export interface RunRow {
   cost: number;
 }
 
-/** A step of a run as the `step_run` table keeps it: the columns a redesign keeps. */
+/** A step of a run as the `step_run` table keeps it: only columns that outlive a redesign. */
 export interface StepRow {
   runId: string;
   stepId: string;
@@ -69,12 +69,8 @@ export const resultIds = {
 };
 
 export interface PlannerHarnessOptions {
-  /** The providers file (model catalog): tiers drive escalation. Default the simulator's catalog. */
-  providers?: string;
   /** Start the template registry too, on the same database and namespace (template steps). */
   registry?: boolean;
-  /** Extra variables for the planner. */
-  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -103,12 +99,12 @@ export class PlannerHarness {
   private constructor(
     readonly ns: string,
     readonly nc: NatsConnection,
-    readonly rpc: RpcClient,
+    private readonly rpc: RpcClient,
     readonly planner: ServiceProcess,
     readonly registry: ServiceProcess | undefined,
     private readonly sql: Client,
     private readonly publisher: EventPublisher,
-    private readonly dropDatabase: () => Promise<void>,
+    private readonly cleanUp: () => Promise<void>,
   ) {}
 
   static async start(options: PlannerHarnessOptions = {}): Promise<PlannerHarness> {
@@ -117,6 +113,8 @@ export class PlannerHarness {
     const nc = await connectNats({ servers: testEnv.natsUrl, name: 'planner-test' });
     // The streams exist before the planner does, so that the harness's consumers see every job.
     await provisionStreams(nc, ns);
+    // An empty personalities folder: only the built-in ones, whatever the machine's home holds.
+    const personalities = mkdtempSync(join(tmpdir(), 'planner-personalities-'));
     const common = { PATH: process.env.PATH, DATABASE_URL: db.url, NATS_URL: testEnv.natsUrl, TRELLIS_NAMESPACE: ns, LOG_LEVEL: testEnv.logLevel };
     const planner = new ServiceProcess({
       name: 'planner',
@@ -125,9 +123,9 @@ export class PlannerHarness {
       echo: testEnv.echo,
       env: {
         ...common,
-        TRELLIS_PROVIDERS: options.providers ?? join(REPO_ROOT, 'deploy/simulator-catalog.yaml'),
-        TRELLIS_PERSONALITIES_DIR: mkdtempSync(join(tmpdir(), 'planner-personalities-')),
-        ...options.env,
+        // The simulator's catalog: its tiers choose the escalation model (gpt-4.1-mini → gpt-4.1).
+        TRELLIS_PROVIDERS: join(REPO_ROOT, 'deploy/simulator-catalog.yaml'),
+        TRELLIS_PERSONALITIES_DIR: personalities,
       },
     });
     const registry = options.registry
@@ -135,7 +133,11 @@ export class PlannerHarness {
       : undefined;
     const sql = new Client({ connectionString: db.url });
     await sql.connect();
-    const h = new PlannerHarness(ns, nc, new RpcClient(nc, ns), planner, registry, sql, new EventPublisher(nc, { source: 'trellis/test' }), db.drop);
+    const cleanUp = async () => {
+      await db.drop();
+      rmSync(personalities, { recursive: true, force: true });
+    };
+    const h = new PlannerHarness(ns, nc, new RpcClient(nc, ns), planner, registry, sql, new EventPublisher(nc, { source: 'trellis/test' }), cleanUp);
     h.watchEvents();
     await h.pullWork();
     planner.start();
@@ -286,6 +288,7 @@ export class PlannerHarness {
     return Object.fromEntries(rows.map((r) => [r.stepId, r]));
   }
 
+  /** Stops everything and removes the namespace and the database; fails if any message on the bus did not fit its contract. */
   async stop(): Promise<void> {
     for (const pull of this.pulls) pull.stop();
     await this.registry?.stop();
@@ -293,7 +296,8 @@ export class PlannerHarness {
     await deleteNamespace(this.nc, this.ns).catch(() => undefined);
     await this.nc.close();
     await this.sql.end();
-    await this.dropDatabase();
+    await this.cleanUp();
+    if (this.undecodable.length) throw new Error(`messages that do not fit their contract: ${JSON.stringify(this.undecodable)}`);
   }
 
   private watchEvents(): void {
