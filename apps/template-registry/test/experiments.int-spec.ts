@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { RegistryRpc, RunCompleted, StepVerified, subjects } from '@trellis/contracts';
 import { EventPublisher } from '@trellis/messaging';
-import { waitFor } from '@trellis/testing';
-import { rpcError, startRegistry, type RegistryUnderTest } from './registry-process';
+import { rpcError, waitFor } from '@trellis/testing';
+import { startRegistry, type RegistryUnderTest } from './registry-process';
 
 /**
  * A/B experiments end to end inside the registry: sticky weighted assignment at resolve time,
