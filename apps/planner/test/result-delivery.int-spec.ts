@@ -113,22 +113,16 @@ describe('planner: delivery of step results', () => {
       await whilePaused(() => Promise.all(jobs.map((job) => h.generated(job, { output: job.runId === bad ? 'binary\u0000junk' : `fine ${job.runId}` }))));
     });
 
-    it('applies every other result of the batch and keeps the bad one for redelivery', async () => {
+    it('applies every other result of the batch, and fails the step whose result can never be stored at once, saying why', async () => {
       for (const runId of good) expect(await h.event(RunCompleted, runId)).toMatchObject({ status: 'succeeded', usage: { inputTokens: 10, outputTokens: 5 } });
       for (const runId of good) expect((await h.stepRows(runId)).only).toMatchObject({ status: 'succeeded', output: `fine ${runId}` });
 
-      // The consumer's policy: retried with a backoff (1 s, 5 s, … up to 1000 deliveries), not dropped.
-      await waitFor('the bad result to be redelivered', async () => (await h.redeliveredResults()) >= 1, { timeoutMs: 10_000 });
-      expect((await h.stepRows(bad)).only).toMatchObject({ status: 'dispatched', output: null });
-      expect(await h.runRow(bad)).toMatchObject({ status: 'running', inputTokens: 0 });
-      expect(h.eventsOf(RunCompleted, bad)).toEqual([]);
-    });
-
-    // A result that can never be stored is retried for about 16 hours (1000 deliveries,
-    // backing off to a minute) before it is dead-lettered and its step failed: until then
-    // the run hangs. It should fail the step (or store the output without the NUL) at once.
-    it.failing('ends a step whose result can never be stored instead of retrying it for hours', async () => {
-      await waitFor('the bad run to end', async () => (await h.runRow(bad))?.status !== 'running', { timeoutMs: 3_000 });
+      // Retrying cannot store it: dead-lettered on its first failure (not retried for hours), and its step failed with why.
+      expect(await h.event(RunCompleted, bad)).toMatchObject({ status: 'failed' });
+      const only = (await h.stepRows(bad)).only;
+      expect(only).toMatchObject({ status: 'failed', output: null, error: { code: 'planner_dead_letter' } });
+      expect(only?.error?.message).toContain('PostgreSQL cannot store this result');
+      expect(await h.runRow(bad)).toMatchObject({ status: 'failed', inputTokens: 0 });
     });
   });
 });

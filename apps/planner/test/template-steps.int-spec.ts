@@ -37,11 +37,10 @@ describe('planner: template steps', () => {
     expect(await h.event(RunCompleted, run.id)).toMatchObject({ status: 'succeeded' });
   });
 
-  // Issue 17, point 2: the planner's list of the outputs a step reads skips a template
-  // step's `with:`, so an indirect upstream output that only `with:` names never reaches the
-  // job, and the executor's strict render fails. The lead's redesign makes this pass; then
-  // jest reports it as a failure and it becomes a plain `it`.
-  it.failing('gives a template step whose `with:` reads an indirect upstream output that output in its context', async () => {
+  // Issue 17, point 2: the outputs a step's job carries come from the compiler's one collector
+  // of Liquid texts, `with:` leaves included, so an indirect upstream output that only a
+  // template step's `with:` names reaches its job.
+  it('gives a template step whose `with:` reads an indirect upstream output that output in its context', async () => {
     const run = await h.startInline(spec('{{ steps.a.output }}'));
     await h.generated(await h.job(run.id, 'a'), { output: 'the source' });
     await h.generated(await h.job(run.id, 'b'), { output: 'the comment' });

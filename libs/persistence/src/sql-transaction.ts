@@ -162,3 +162,14 @@ export async function inSqlTransaction<T>(
     client.release(broken);
   }
 }
+
+/**
+ * Whether PostgreSQL refused the data itself (SQLSTATE class 22, "data exception": a value
+ * too long, a NUL character in text, an invalid escape in JSON; or 08P01, which a NUL byte
+ * inside a statement sent with the simple protocol causes). Sending the same data again
+ * fails the same way: retrying cannot help.
+ */
+export function isUnstorable(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && (code.startsWith('22') || code === '08P01');
+}

@@ -48,6 +48,7 @@ export class RunStore {
     }
     if (cached.size === ids.length) {
       const decided = await decide(cached);
+      if (!decided.writes.length) return decided.value;
       try {
         await this.db.sqlAtomic(this.statements(decided.writes, true), decided.outbox);
         this.remember(decided.writes);
@@ -62,6 +63,8 @@ export class RunStore {
     return this.db.sqlTransaction(this.sql.selectForUpdate(ids), async (tx, [runRows, stepRows]) => {
       const loaded = snapshotsOf(runRows?.rows ?? [], stepRows?.rows ?? []);
       const decided = await decide(loaded);
+      // Nothing applied: the transaction ends without a write (rolled back), the locks released.
+      if (!decided.writes.length) return decided.value;
       for (const statement of this.statements(decided.writes, false)) tx.write(statement);
       for (const row of decided.outbox) tx.outbox(row);
       await tx.commit();

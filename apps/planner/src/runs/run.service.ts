@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { RunStatus, RunView, SpecSource, StepFailed, StepGenerated, StepVerified } from '@trellis/contracts';
 import { decideRunChange, newRunSnapshot, resolveInputs, type RunInput, type RunSnapshot } from '@trellis/engine';
-import { Database, uuidv7, type OutboxRow } from '@trellis/persistence';
+import { NonRetryableError } from '@trellis/messaging';
+import { Database, isUnstorable, uuidv7, type OutboxRow } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
 import { CompiledPipelines, type PlannedPipeline } from '../pipelines/compiled-pipelines';
 import { PipelineRepository } from '../pipelines/pipeline.repository';
@@ -156,9 +157,17 @@ export class RunService {
     try {
       return (await this.applyTogether(batch)).map((value) => ({ status: 'fulfilled', value }));
     } catch (err) {
-      if (batch.length === 1) return [{ status: 'rejected', reason: err }];
+      if (batch.length === 1) return [{ status: 'rejected', reason: finalIfUnstorable(err) }];
       this.log.warn({ err, inputs: batch.length }, 'a batch of run changes failed; applying them one by one');
-      return Promise.allSettled(batch.map(async (one) => (await this.applyTogether([one]))[0]!));
+      return Promise.allSettled(
+        batch.map(async (one) => {
+          try {
+            return (await this.applyTogether([one]))[0]!;
+          } catch (e) {
+            throw finalIfUnstorable(e);
+          }
+        }),
+      );
     }
   }
 
@@ -205,4 +214,14 @@ export class RunService {
     if (outcomes.some((o) => o.applied)) this.outbox.flush();
     return outcomes;
   }
+}
+
+/**
+ * A change PostgreSQL refuses for its data (a NUL character in an output, say) fails the
+ * same way every time: its message is dead-lettered at once, and the step fails with why
+ * (the result handler's `onDeadLetter`), instead of being retried for hours.
+ */
+function finalIfUnstorable(err: unknown): unknown {
+  if (!isUnstorable(err)) return err;
+  return new NonRetryableError(`PostgreSQL cannot store this result: ${err instanceof Error ? err.message : String(err)}`, { code: 'unstorable_result', cause: err });
 }
