@@ -35,6 +35,10 @@ export interface StructuredOutputPlan {
  * the provider has refused `response_format` for the model, or when a step without a schema
  * shows an example that is not an object: JSON mode only ever answers an object, and would
  * bend an answer meant to be a list.
+ *
+ * It lives beside the catalog rather than in `libs/engine`: it decides the wire format of one
+ * model call (which the executor, the verifier's judge or the planner's orchestrator may
+ * make), not the course of a run, and it speaks the client's `ResponseFormat`.
  */
 export function planStructuredOutput(input: StructuredOutputInput): StructuredOutputPlan {
   if (input.catalogLacks) return { request: { mode: 'instructions', reason: 'catalog' } };
