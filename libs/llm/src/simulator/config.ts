@@ -20,6 +20,8 @@ export const SimulatorEnv = z.object({
   ),
   /** `false` makes unknown models answer 404 `model_not_found`. */
   SIM_ACCEPT_ANY_MODEL: z.preprocess(unset, z.enum(['true', 'false', '1', '0']).default('true')),
+  /** Comma-separated models (`*`: all) that refuse `response_format` with a 400. */
+  SIM_NO_RESPONSE_FORMAT: z.preprocess(unset, z.string().transform((s) => s.split(',').map((m) => m.trim()).filter(Boolean)).optional()),
 });
 
 export type SimulatorConfig =
@@ -41,6 +43,7 @@ export function loadSimulatorConfig(env: Readonly<Record<string, string | undefi
       latencyMs: e.SIM_LATENCY_MS,
       acceptAnyModel: e.SIM_ACCEPT_ANY_MODEL === 'true' || e.SIM_ACCEPT_ANY_MODEL === '1',
       ...(e.SIM_MODELS ? { models: e.SIM_MODELS } : {}),
+      ...(e.SIM_NO_RESPONSE_FORMAT ? { noResponseFormat: e.SIM_NO_RESPONSE_FORMAT } : {}),
     },
   };
 }
