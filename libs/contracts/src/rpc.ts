@@ -187,6 +187,8 @@ export const ProductView = z.object({
   path: z.string(),
   contentType: z.string(),
   size: z.number().int().nonnegative(),
+  /** Why the product could not be built (e.g. a csv product whose rows hold nested values); it then has no content. */
+  error: z.string().optional(),
 });
 export type ProductView = z.infer<typeof ProductView>;
 
