@@ -117,6 +117,7 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/healthz', tag: 'health', summary: 'Liveness', auth: 'none', responses: { 200: { description: 'the process answers', schema: 'Health' } } },
   { method: 'get', path: '/readyz', tag: 'health', summary: 'Readiness: NATS and PostgreSQL answer', auth: 'none', responses: { 200: { description: 'ready', schema: 'Readiness' }, 503: { description: 'not ready', schema: 'Readiness' } } },
   { method: 'get', path: '/openapi.json', tag: 'docs', summary: 'This document', auth: 'none', responses: { 200: { description: 'OpenAPI 3.1', contentType: 'application/json' } } },
-  { method: 'get', path: '/docs', tag: 'docs', summary: 'This document, browsable', auth: 'none', responses: { 200: { description: 'an HTML page', contentType: 'text/html' } } },
+  { method: 'get', path: '/docs', tag: 'docs', summary: 'This document, browsable (Swagger UI)', auth: 'none', responses: { 200: { description: 'an HTML page', contentType: 'text/html' } } },
+  { method: 'get', path: '/docs/assets/{file}', tag: 'docs', summary: "The docs page's scripts and styles", description: 'Swagger UI (`swagger-ui-bundle.js`, `swagger-ui.css`) from the installed `swagger-ui-dist`, and the start-up script `docs.js`; any other name is a 404.', auth: 'none', params: ['file'], responses: { 200: { description: 'the file, as JavaScript or CSS', contentType: 'text/javascript' } } },
   ...TEMPLATE_ROUTES,
 ];
