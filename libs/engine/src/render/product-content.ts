@@ -42,7 +42,7 @@ export function productContent(product: { path: string; from: string; format: Pr
  * booleans (`true`/`false`) or null (empty). Anything else (a nested object or array, a row
  * that is not an object) is a `ProductError` naming the row and the column.
  */
-export function toCsv(path: string, source: string, value: unknown): string {
+function toCsv(path: string, source: string, value: unknown): string {
   const refuse = (why: string) => new ProductError(`product "${path}" (csv): ${why}; CSV needs an array of objects whose values are text, numbers, booleans or null`);
   if (!Array.isArray(value)) throw refuse(`${source} is ${kindOf(value)}, not an array`);
   const columns: string[] = [];
