@@ -76,6 +76,12 @@ describe('pipeline language', () => {
         ['changes.csv', 'text/csv; charset=utf-8'],
         ['announce.txt', 'text/plain; charset=utf-8'],
       ]);
+      // The CSV is written from the step's rows: a header, then one CRLF-ended record per row.
+      const rows = (step(run, 'table').structured as { rows: Array<{ kind: string; summary: string }> }).rows;
+      expect(rows.length).toBeGreaterThan(0);
+      const csv = await ctx.api.get(`/v1/runs/${run.id}/products/changes.csv`);
+      expect(csv.status).toBe(200);
+      expect(csv.body).toBe(['kind,summary', ...rows.map((r) => `${r.kind},${r.summary}`), ''].join('\r\n'));
     });
 
     it('translate-review: an accepted translation takes on_success; the fallback never runs', async () => {
@@ -119,6 +125,36 @@ describe('pipeline language', () => {
       const run = await ctx.api.waitForRun(id);
       expect(run.status).toBe('succeeded');
       expect(run.steps.map((s) => s.status)).toEqual(['failed', 'succeeded']);
+    });
+  });
+
+  describe('products', () => {
+    it('writes CSV from rows, quoting commas, quotes and line breaks, and lists a product that cannot be CSV with its error', async () => {
+      const people = [
+        { name: 'Smith, Jane', quote: 'she said "hi"', note: 'line one\nline two', active: true },
+        { name: 'Ada', quote: '', note: 'plain', active: false },
+      ];
+      const id = await runInline({
+        steps: { data: { tool: 'transform', with: { expression: 'data', data: { people, nested: [{ name: 'x', tags: ['a', 'b'] }] } } } },
+        products: [
+          { path: 'people.csv', from: 'steps.data.output.people' },
+          { path: 'nested.csv', from: 'steps.data.output.nested' },
+        ],
+      });
+      const run = await ctx.api.waitForRun(id);
+      expect(run.status).toBe('succeeded');
+      const refusal = 'product "nested.csv" (csv): row 1 of steps.data.output.nested, column "tags", is an array; CSV needs an array of objects whose values are text, numbers, booleans or null';
+      expect(run.products).toEqual([
+        { path: 'people.csv', contentType: 'text/csv; charset=utf-8', size: expect.any(Number) },
+        { path: 'nested.csv', contentType: 'text/csv; charset=utf-8', size: 0, error: refusal },
+      ]);
+      const csv = await ctx.api.get(`/v1/runs/${id}/products/people.csv`);
+      expect(csv.status).toBe(200);
+      expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+      expect(csv.body).toBe('name,quote,note,active\r\n"Smith, Jane","she said ""hi""","line one\nline two",true\r\nAda,,plain,false\r\n');
+      const unbuilt = await ctx.api.get(`/v1/runs/${id}/products/nested.csv`);
+      expect(unbuilt.status).toBe(404);
+      expect(unbuilt.body.detail).toContain(refusal);
     });
   });
 

@@ -187,6 +187,8 @@ export const ProductView = z.object({
   path: z.string(),
   contentType: z.string(),
   size: z.number().int().nonnegative(),
+  /** Why the product could not be built (e.g. a csv product whose rows hold nested values); it then has no content. */
+  error: z.string().optional(),
 });
 export type ProductView = z.infer<typeof ProductView>;
 
@@ -204,6 +206,8 @@ export const RunView = z.object({
   error: FailureInfo.nullable(),
   createdAt: z.string(),
   finishedAt: z.string().nullable(),
+  /** Who started the run: the API key's id (as in the audit trail); null for runs started before it was recorded. */
+  actor: z.string().nullable().default(null),
   steps: z.array(StepView),
   /** The template versions (and experiment variants) the run pinned at start. */
   templates: z
@@ -255,6 +259,8 @@ export const PlannerRpc = {
       maxRunning: z.number().int().positive().optional(),
       /** Stream model answers as `step.progress` events. */
       stream: z.boolean().optional(),
+      /** Who started it: the API key's id (the audit trail's actor). */
+      actor: z.string().min(1).max(255).optional(),
     }),
     RunView,
   ),

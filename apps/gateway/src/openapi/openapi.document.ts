@@ -42,7 +42,7 @@ function operation(route: RouteDoc) {
     tags: [route.tag],
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
-    security: route.auth === 'none' ? [] : [{ [route.auth === 'admin' ? 'adminToken' : 'apiKey']: [] }],
+    security: { none: [], apiKey: [{ apiKey: [] }], admin: [{ adminToken: [] }], apiKeyOrAdmin: [{ apiKey: [] }, { adminToken: [] }] }[route.auth],
     ...(parameters.length ? { parameters } : {}),
     ...(route.body
       ? {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   ApiKeyView,
+  AuditList,
   ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionRequest,
@@ -8,6 +9,7 @@ import {
   CreatedApiKey,
   CreateProjectBody,
   CreateRunBody,
+  ListAuditQuery,
   ListRunsQuery,
   ModelList,
   ModelObject,
@@ -23,8 +25,8 @@ import {
 } from '@trellis/contracts';
 import { TEMPLATE_ROUTES, TEMPLATE_SCHEMAS } from '../templates/templates.routes';
 
-/** How a route authenticates: an API key, the admin token, or nothing. */
-export type RouteAuth = 'apiKey' | 'admin' | 'none';
+/** How a route authenticates: an API key, the admin token, either, or nothing. */
+export type RouteAuth = 'apiKey' | 'admin' | 'apiKeyOrAdmin' | 'none';
 
 /** One documented route; the OpenAPI document is built from this table and the zod schemas. */
 export interface RouteDoc {
@@ -69,6 +71,7 @@ export const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output'
   ChatCompletionRequest: { schema: ChatCompletionRequest, io: 'input' },
   ChatCompletion: { schema: ChatCompletion, io: 'output' },
   ChatCompletionChunk: { schema: ChatCompletionChunk, io: 'output' },
+  AuditList: { schema: AuditList, io: 'output' },
   Health: { schema: z.object({ status: z.string() }), io: 'output' },
   Readiness: { schema: z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()) }), io: 'output' },
   ...TEMPLATE_SCHEMAS,
@@ -114,9 +117,15 @@ export const ROUTES: RouteDoc[] = [
     body: { schema: ChatCompletionRequest, name: 'ChatCompletionRequest' },
     responses: { 200: { description: 'the completion (or a chunk stream)', schema: 'ChatCompletion' } },
   },
+  {
+    method: 'get', path: '/v1/audit', tag: 'audit', summary: 'The audit trail: who did what, when, and how it ended', auth: 'apiKeyOrAdmin', query: ListAuditQuery,
+    description: 'Every state-changing call, newest first: the actor (the API key\'s id, or `admin`), the project, the action, the resource (`<kind>/<id>`) and the outcome (HTTP status, and the problem\'s code on failure). A key reads its own project\'s records; the admin token reads every project\'s, or one with `project`. Filters combine; `resource` also matches what is under it (`templates/x` finds `templates/x/labels/production`). Next page: `before` = the `next` of this one. No key material, prompt, input or body is ever recorded.',
+    responses: { 200: { description: 'a page of records', schema: 'AuditList' } },
+  },
   { method: 'get', path: '/healthz', tag: 'health', summary: 'Liveness', auth: 'none', responses: { 200: { description: 'the process answers', schema: 'Health' } } },
   { method: 'get', path: '/readyz', tag: 'health', summary: 'Readiness: NATS and PostgreSQL answer', auth: 'none', responses: { 200: { description: 'ready', schema: 'Readiness' }, 503: { description: 'not ready', schema: 'Readiness' } } },
   { method: 'get', path: '/openapi.json', tag: 'docs', summary: 'This document', auth: 'none', responses: { 200: { description: 'OpenAPI 3.1', contentType: 'application/json' } } },
-  { method: 'get', path: '/docs', tag: 'docs', summary: 'This document, browsable', auth: 'none', responses: { 200: { description: 'an HTML page', contentType: 'text/html' } } },
+  { method: 'get', path: '/docs', tag: 'docs', summary: 'This document, browsable (Swagger UI)', auth: 'none', responses: { 200: { description: 'an HTML page', contentType: 'text/html' } } },
+  { method: 'get', path: '/docs/assets/{file}', tag: 'docs', summary: "The docs page's scripts and styles", description: 'Swagger UI (`swagger-ui-bundle.js`, `swagger-ui.css`) from the installed `swagger-ui-dist`, and the start-up script `docs.js`; any other name is a 404.', auth: 'none', params: ['file'], responses: { 200: { description: 'the file, as JavaScript or CSS', contentType: 'text/javascript' } } },
   ...TEMPLATE_ROUTES,
 ];

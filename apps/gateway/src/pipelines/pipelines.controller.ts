@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
 import { PlannerRpc, RegisterPipelineQuery } from '@trellis/contracts';
 import { RpcClient } from '@trellis/messaging';
+import { Audited, field, NotAudited, resourceOf } from '../audit/audited';
 import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
 import { specSource } from '../http/spec-body';
 
@@ -12,6 +13,7 @@ export class PipelinesController {
   /** Registers a pipeline (YAML or JSON); the same spec twice keeps its version. */
   @Post()
   @HttpCode(201)
+  @Audited('pipeline.register', ({ body, result }) => resourceOf('pipelines', field(result, 'name') ?? field(body, 'name')))
   register(@Req() req: AuthenticatedRequest, @Body() body: unknown, @Query() query: unknown) {
     const { override_alignment } = RegisterPipelineQuery.parse(query ?? {});
     return this.rpc.call(PlannerRpc.registerPipeline, { project: req.project, source: specSource(body), overrideAlignment: override_alignment === 'true' });
@@ -20,6 +22,7 @@ export class PipelinesController {
   /** Compiles only: the plan and its parallel batches, or every error with line and column. */
   @Post('validate')
   @HttpCode(200)
+  @NotAudited('compiles only: stores nothing')
   validate(@Req() req: AuthenticatedRequest, @Body() body: unknown) {
     return this.rpc.call(PlannerRpc.validatePipeline, { project: req.project, source: specSource(body) });
   }

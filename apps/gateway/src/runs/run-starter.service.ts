@@ -51,6 +51,7 @@ export class RunStarter {
         project: principal.project,
         inputs: body.inputs,
         maxRunning: principal.maxRunningRuns,
+        actor: principal.keyId,
         ...(body.subject !== undefined ? { subject: body.subject } : {}),
         ...(body.feature !== undefined ? { feature: body.feature } : {}),
         ...(body.stream !== undefined ? { stream: body.stream } : {}),

@@ -2,6 +2,7 @@ import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res,
 import type { FastifyReply } from 'fastify';
 import { CreateRunBody, IdempotencyKey, ListRunsQuery, PlannerRpc } from '@trellis/contracts';
 import { RpcClient } from '@trellis/messaging';
+import { Audited, field, resourceOf } from '../audit/audited';
 import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
 import { ProductsService } from './products.service';
 import { RunEventsService } from './run-events.service';
@@ -23,6 +24,7 @@ export class RunsController {
    */
   @Post()
   @HttpCode(202)
+  @Audited('run.start', ({ result }) => resourceOf('runs', field(result, 'id')))
   async create(
     @Req() req: AuthenticatedRequest,
     @Body() body: unknown,
@@ -56,12 +58,14 @@ export class RunsController {
 
   @Post(':id/cancel')
   @HttpCode(200)
+  @Audited('run.cancel', ({ params }) => resourceOf('runs', params['id']))
   cancel(@Req() req: AuthenticatedRequest, @Param('id') id: string) {
     return this.rpc.call(PlannerRpc.cancelRun, { project: req.project, runId: id });
   }
 
   @Post(':id/resume')
   @HttpCode(200)
+  @Audited('run.resume', ({ params }) => resourceOf('runs', params['id']))
   resume(@Req() req: AuthenticatedRequest, @Param('id') id: string) {
     return this.rpc.call(PlannerRpc.resumeRun, { project: req.project, runId: id });
   }

@@ -27,6 +27,7 @@ export class PlannerRpcServer implements OnApplicationBootstrap {
         ...(r.feature !== undefined ? { feature: r.feature } : {}),
         ...(r.maxRunning !== undefined ? { maxRunning: r.maxRunning } : {}),
         ...(r.stream !== undefined ? { stream: r.stream } : {}),
+        ...(r.actor !== undefined ? { actor: r.actor } : {}),
         ...(r.pipeline !== undefined ? { pipeline: r.pipeline } : {}),
         ...(r.source !== undefined ? { source: r.source } : {}),
       }),

@@ -46,7 +46,7 @@ export class RunService {
     private readonly pins: TemplatePins,
   ) {}
 
-  async start(request: { project: string; pipeline?: string; source?: SpecSource; inputs: Record<string, unknown>; subject?: string; feature?: string; maxRunning?: number; stream?: boolean }): Promise<RunView> {
+  async start(request: { project: string; pipeline?: string; source?: SpecSource; inputs: Record<string, unknown>; subject?: string; feature?: string; maxRunning?: number; stream?: boolean; actor?: string }): Promise<RunView> {
     const em = this.db.fork();
     const { planned, version } = await this.pipelineFor(em, request);
     const { spec } = planned.compiled;
@@ -66,6 +66,7 @@ export class RunService {
       templates,
       subject: request.subject ?? null,
       stream: request.stream ?? false,
+      actor: request.actor ?? null,
       createdAt: now,
     });
     const steps = new Map(planned.compiled.order.map((stepId) => [stepId, RunRows.newStep(runId, stepId, planned.compiled.steps[stepId]!.model)]));
