@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { DatabaseModule, MessagingModule } from '@trellis/runtime';
+import { DatabaseModule, MessagingModule, RuntimeModule } from '@trellis/runtime';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { AdminGuard } from './http/admin.guard';
 import { ApiKeyGuard } from './http/auth.guard';
@@ -8,6 +8,7 @@ import { ProblemFilter } from './http/problem.filter';
 import { RateLimiter } from './http/rate-limiter';
 import { GATEWAY_MIGRATIONS } from './migrations/initial.migration';
 import { ExperimentsController } from './experiments/experiments.controller';
+import { UpstreamReadiness } from './health/upstream-readiness';
 import { ChatCompletionsService } from './openai/chat-completions.service';
 import { OpenAiController } from './openai/openai.controller';
 import { OpenApiController } from './openapi/openapi.controller';
@@ -41,6 +42,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [
+        RuntimeModule,
         MessagingModule.forService('gateway', config, { rpcTimeoutMs: config.GATEWAY_RPC_TIMEOUT_MS }),
         DatabaseModule.forRoot({
           url: config.DATABASE_URL,
@@ -66,6 +68,7 @@ export class GatewayModule {
         RunEventsService,
         ProductsService,
         ChatCompletionsService,
+        UpstreamReadiness,
       ],
     };
   }

@@ -115,7 +115,11 @@ export const ROUTES: RouteDoc[] = [
     responses: { 200: { description: 'the completion (or a chunk stream)', schema: 'ChatCompletion' } },
   },
   { method: 'get', path: '/healthz', tag: 'health', summary: 'Liveness', auth: 'none', responses: { 200: { description: 'the process answers', schema: 'Health' } } },
-  { method: 'get', path: '/readyz', tag: 'health', summary: 'Readiness: NATS and PostgreSQL answer', auth: 'none', responses: { 200: { description: 'ready', schema: 'Readiness' }, 503: { description: 'not ready', schema: 'Readiness' } } },
+  {
+    method: 'get', path: '/readyz', tag: 'health', summary: 'Readiness: NATS and PostgreSQL answer, and the planner and template registry have answered', auth: 'none',
+    description: 'Not ready until the planner and the template registry have each answered once (a request right after a 200 is answered, not refused); their later outages do not make the gateway unready: requests then get 503 with `Retry-After`. Also not ready while NATS or PostgreSQL does not answer, and from the first moment of a drain.',
+    responses: { 200: { description: 'ready', schema: 'Readiness' }, 503: { description: 'not ready', schema: 'Readiness' } },
+  },
   { method: 'get', path: '/openapi.json', tag: 'docs', summary: 'This document', auth: 'none', responses: { 200: { description: 'OpenAPI 3.1', contentType: 'application/json' } } },
   { method: 'get', path: '/docs', tag: 'docs', summary: 'This document, browsable', auth: 'none', responses: { 200: { description: 'an HTML page', contentType: 'text/html' } } },
   ...TEMPLATE_ROUTES,

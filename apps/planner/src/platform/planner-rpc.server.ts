@@ -43,6 +43,8 @@ export class PlannerRpcServer implements OnApplicationBootstrap {
         ...(r.pipeline !== undefined ? { pipeline: r.pipeline } : {}),
       }),
     );
+    // Last: an answer to ping means every method above is served.
+    this.serve(PlannerRpc.ping, () => Promise.resolve({}));
   }
 
   private serve<M extends RpcMethod>(method: M, handler: (request: z.infer<M['request']>) => Promise<z.input<M['response']>>): void {
