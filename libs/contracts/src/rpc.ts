@@ -243,7 +243,7 @@ export const PlannerRpc = {
     z.object({ ...Project, source: SpecSource, overrideAlignment: z.boolean().default(false) }),
     PipelineView,
   ),
-  validatePipeline: method('planner', 'pipelines.validate', z.object({ ...Project, source: SpecSource }), PlanView),
+  validatePipeline: method('planner', 'pipelines.validate', z.object({ ...Project, source: SpecSource, overrideAlignment: z.boolean().default(false) }), PlanView),
   listPipelines: method('planner', 'pipelines.list', z.object(Project), z.object({ items: z.array(PipelineView.omit({ spec: true, plan: true, analysis: true })) })),
   getPipeline: method('planner', 'pipelines.get', z.object({ ...Project, name: z.string() }), PipelineView),
   startRun: method(
@@ -262,6 +262,8 @@ export const PlannerRpc = {
       maxRunning: z.number().int().positive().optional(),
       /** Stream model answers as `step.progress` events. */
       stream: z.boolean().optional(),
+      /** Start an inline spec the orchestrator model found misaligned (`check_alignment`). */
+      overrideAlignment: z.boolean().optional(),
     }),
     RunView,
   ),

@@ -16,7 +16,7 @@ import {
   PipelineView,
   PlanView,
   PlannerRpc,
-  RegisterPipelineQuery,
+  OverrideAlignmentQuery,
   Problem,
   ProjectView,
   RunView,
@@ -75,6 +75,8 @@ export const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output'
 };
 
 const RUN_ID = ['id'];
+/** The alignment check, the same on registration, validation and inline runs. */
+const ALIGNMENT = 'With `orchestrator.check_alignment`, a pipeline whose architecture the orchestrator model finds not to serve its intention is refused (409, with the model\'s feedback) unless `override_alignment=true`.';
 
 export const ROUTES: RouteDoc[] = [
   { method: 'post', path: '/v1/projects', tag: 'projects', summary: 'Create a project', description: 'With `Authorization: Bearer <TRELLIS_ADMIN_TOKEN>`; 404 when the gateway has no admin token.', auth: 'admin', body: { schema: CreateProjectBody, name: 'CreateProjectBody' }, responses: { 201: { description: 'created', schema: 'ProjectView' } } },
@@ -82,15 +84,16 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/v1/projects/{id}/keys', tag: 'projects', summary: "List the project's keys (prefixes only)", auth: 'admin', params: ['id'], responses: { 200: { description: 'the keys', schema: 'ApiKeyList' } } },
   { method: 'delete', path: '/v1/projects/{id}/keys/{keyId}', tag: 'projects', summary: 'Revoke a key', auth: 'admin', params: ['id', 'keyId'], responses: { 204: { description: 'revoked' } } },
 
-  { method: 'post', path: '/v1/pipelines', tag: 'pipelines', summary: 'Register a pipeline (YAML or JSON)', description: 'The same spec twice keeps its version. A spec with `orchestrator` is analysed by that model (intention, architecture); with `check_alignment` a misaligned pipeline is refused (409) unless `override_alignment=true`.', auth: 'apiKey', query: RegisterPipelineQuery, body: { schema: PipelineSpec, name: 'PipelineSpec', yaml: true }, responses: { 201: { description: 'registered', schema: 'PipelineView' } } },
-  { method: 'post', path: '/v1/pipelines/validate', tag: 'pipelines', summary: 'Compile only: the plan and its batches, or every error with line and column', auth: 'apiKey', body: { schema: PipelineSpec, name: 'PipelineSpec', yaml: true }, responses: { 200: { description: 'the plan', schema: 'PlanView' } } },
+  { method: 'post', path: '/v1/pipelines', tag: 'pipelines', summary: 'Register a pipeline (YAML or JSON)', description: `The same spec twice keeps its version. A spec with \`orchestrator\` is analysed by that model (intention, architecture). ${ALIGNMENT}`, auth: 'apiKey', query: OverrideAlignmentQuery, body: { schema: PipelineSpec, name: 'PipelineSpec', yaml: true }, responses: { 201: { description: 'registered', schema: 'PipelineView' } } },
+  { method: 'post', path: '/v1/pipelines/validate', tag: 'pipelines', summary: 'Compile only: the plan and its batches, or every error with line and column', description: `Nothing is registered. ${ALIGNMENT}`, auth: 'apiKey', query: OverrideAlignmentQuery, body: { schema: PipelineSpec, name: 'PipelineSpec', yaml: true }, responses: { 200: { description: 'the plan', schema: 'PlanView' } } },
   { method: 'get', path: '/v1/pipelines', tag: 'pipelines', summary: "The project's pipelines (latest versions)", auth: 'apiKey', responses: { 200: { description: 'the pipelines', schema: 'PipelineList' } } },
   { method: 'get', path: '/v1/pipelines/{name}', tag: 'pipelines', summary: 'A pipeline: spec and plan', auth: 'apiKey', params: ['name'], responses: { 200: { description: 'the pipeline', schema: 'PipelineView' } } },
 
   {
     method: 'post', path: '/v1/runs', tag: 'runs', summary: 'Start a run', auth: 'apiKey',
-    description: 'Of a registered pipeline or an inline spec. 429 when the project has `maxRunningRuns` running. With `Idempotency-Key`, the same body answers the first run (200, `Idempotent-Replayed: true`); another body with the key is a 422; the first request still starting is a 409.',
+    description: `Of a registered pipeline or an inline spec. 429 when the project has \`maxRunningRuns\` running. With \`Idempotency-Key\`, the same body answers the first run (200, \`Idempotent-Replayed: true\`); another body with the key is a 422; the first request still starting is a 409. An inline spec is checked as at registration: ${ALIGNMENT}`,
     headers: [{ name: 'Idempotency-Key', description: 'makes a retry of this request start no second run' }],
+    query: OverrideAlignmentQuery,
     body: { schema: CreateRunBody, name: 'CreateRunBody' },
     responses: { 202: { description: 'started', schema: 'RunView' }, 200: { description: 'the run an earlier request with this Idempotency-Key started', schema: 'RunView' } },
   },
