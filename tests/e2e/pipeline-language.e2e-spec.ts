@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunView } from '@trellis/contracts';
+import type { RunView, StepGenerated } from '@trellis/contracts';
 import { REPO_ROOT, startTestPlatform, waitFor, modelCalls, type TestPlatform } from '@trellis/testing';
+import { readSse } from '../../apps/gateway/test/sse-client';
 
 /**
  * Pipeline language v1 through the whole platform: the examples as they are, routing and
@@ -148,6 +149,49 @@ describe('pipeline language', () => {
         ['flaky', 2],
       ]);
       expect(ctx.simulator.requests().filter((r) => JSON.stringify(r.messages).includes('first of resume') && !JSON.stringify(r.messages).includes('flaky'))).toHaveLength(1);
+    });
+  });
+
+  describe('structured outputs', () => {
+    it("asks a model the catalog does not know for its structured-output mode, falls back to instructions where the provider refuses it, and the run's events say which", async () => {
+      ctx.simulator.configure({ noResponseFormat: ['refusing-llm'] });
+      const schema = { type: 'object', required: ['title'], properties: { title: { type: 'string' } } };
+      const output = { format: 'json', schema };
+      const id = await runInline({
+        steps: {
+          outline: { model: 'local-llm', prompt: 'Outline the structured e2e', output },
+          first: { model: 'refusing-llm', prompt: `Title after {{ steps.outline.output.title }} [[sim json='{"title":"one"}']]`, output, depends_on: ['outline'] },
+          second: { model: 'refusing-llm', prompt: `Title after {{ steps.first.output.title }} [[sim json='{"title":"two"}']]`, output, depends_on: ['first'] },
+        },
+      });
+      const run = await ctx.api.waitForRun(id);
+      expect(run.status).toBe('succeeded');
+      expect(run.steps.map((s) => [s.id, s.attempt, s.structured])).toEqual([
+        ['outline', 1, { title: 'simulated title' }],
+        ['first', 1, { title: 'one' }],
+        ['second', 1, { title: 'two' }],
+      ]);
+      expect(step(run, 'second').messages?.at(-1)?.content).toMatch(/^Title after one [\s\S]*JSON Schema/);
+      const calls = (model: string) => ctx.simulator.requests().filter((r) => r.model === model).map((r) => [r.status, r.responseFormat?.type ?? null]);
+      expect(calls('local-llm')).toEqual([[200, 'json_schema']]);
+      expect(calls('refusing-llm')).toEqual([
+        [400, 'json_schema'],
+        [200, null],
+        [200, null],
+      ]);
+
+      const events = await readSse(`${ctx.platform.gatewayUrl}/v1/runs/${id}/events`, { authorization: `Bearer ${ctx.apiKey}` });
+      const asked = Object.fromEntries(
+        events.events
+          .filter((e) => e.event === 'dev.trellis.step.generated')
+          .map((e) => JSON.parse(e.data).data as StepGenerated)
+          .map((g) => [g.stepId, g.structuredOutput]),
+      );
+      expect(asked).toEqual({
+        outline: { mode: 'response_format', type: 'json_schema', strict: false },
+        first: { mode: 'instructions', reason: 'rejected', message: expect.stringContaining("'response_format' of type 'json_schema' is not supported") },
+        second: { mode: 'instructions', reason: 'remembered', message: expect.stringContaining("'response_format' of type 'json_schema' is not supported") },
+      });
     });
   });
 

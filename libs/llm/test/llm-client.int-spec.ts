@@ -1,4 +1,4 @@
-import { LlmClient, LlmError, ModelCatalog, ProviderRegistry, parseProvidersFile, startSimulator, type SimulatorHandle } from '@trellis/llm';
+import { LlmClient, LlmError, ModelCatalog, ProviderRegistry, parseProvidersFile, rejectsResponseFormat, startSimulator, type SimulatorHandle } from '@trellis/llm';
 import { eventually } from './helpers';
 
 // LlmClient and its error taxonomy against the simulator over real HTTP.
@@ -61,6 +61,22 @@ describe('LlmClient', () => {
     });
     expect(JSON.parse(result.content)).toEqual({ score: 1, violations: [{ severity: 'critical' }] });
     expect(sim.requests()[0]?.responseFormat).toEqual({ type: 'json_schema', json_schema: { name: 'verdict', schema, strict: true } });
+  });
+
+  it('sends JSON mode as json_object', async () => {
+    const result = await sut.chat({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'Answer in JSON' }], responseFormat: { type: 'json_object' } });
+    expect(JSON.parse(result.content)).toMatchObject({ simulated: true });
+    expect(sim.requests()[0]?.responseFormat).toEqual({ type: 'json_object' });
+  });
+
+  it("tells a provider's refusal of response_format from any other 400", async () => {
+    sim.configure({ noResponseFormat: ['plain-model'] });
+    const refused = await failure(
+      sut.chat({ model: 'plain-model', messages: [{ role: 'user', content: 'x' }], responseFormat: { type: 'json_schema', name: 'n', schema: { type: 'object' } } }),
+    );
+    expect(refused).toMatchObject({ status: 400, code: 'bad_request', retryable: false });
+    expect(rejectsResponseFormat(refused)).toBe(true);
+    expect(rejectsResponseFormat(await failure(ask('[[sim status=400]]')))).toBe(false);
   });
 
   it('classifies a 429 as retryable and honours Retry-After', async () => {
@@ -183,6 +199,16 @@ describe('ProviderRegistry', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('remembers a refusal of response_format for the model it was about, and no other', () => {
+    const catalog = new ModelCatalog(parseProvidersFile(`version: 1\nproviders:\n  other: { base_url: "${sim.url}" }\nmodels:\n  special: { provider: other, price: { input: 1, output: 1 }, context_window: 1000 }\n`));
+    const sut = new ProviderRegistry({ defaultProvider: { baseURL: sim.url, apiKey: 'k' }, providers: { other: { baseURL: sim.url, apiKey: 'k' } }, catalog });
+    sut.rememberResponseFormatRejection('special', 'no response_format here');
+    expect(sut.responseFormatRejection('special')).toBe('no response_format here');
+    expect(sut.responseFormatRejection('plain')).toBeUndefined();
+    // A registry of its own (another executor process) knows nothing of it.
+    expect(new ProviderRegistry({ defaultProvider: { baseURL: sim.url, apiKey: 'k' }, catalog }).responseFormatRejection('special')).toBeUndefined();
   });
 
   it('rejects a bad provider configuration when built, not on the first call', () => {

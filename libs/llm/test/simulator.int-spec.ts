@@ -190,6 +190,37 @@ describe('LLM simulator', () => {
       expect((await post('/chat/completions', body)).status).toBe(200);
     });
 
+    it('refuses response_format for the models configured so, as OpenAI words it, and records what was sent', async () => {
+      sim.configure({ noResponseFormat: ['plain-model'] });
+      const format = { type: 'json_schema' as const, json_schema: { name: 'x', schema: { type: 'object', properties: { a: { type: 'string' } } } } };
+      const refused = await openai.chat.completions
+        .create({ model: 'plain-model', messages: [{ role: 'user', content: 'JSON [[sim status=429 times=1]]' }], response_format: format })
+        .catch((err: unknown) => err);
+      expect(refused).toMatchObject({ status: 400, param: 'response_format', type: 'invalid_request_error' });
+      expect((refused as Error).message).toMatch(/'response_format' of type 'json_schema' is not supported with this model/);
+      await expect(
+        openai.chat.completions.create({ model: 'plain-model', messages: [{ role: 'user', content: 'JSON' }], response_format: { type: 'json_object' } }),
+      ).rejects.toMatchObject({ status: 400 });
+
+      // The same model without response_format, and another model with it, are answered; the
+      // refused request did not use up the directive's `times`.
+      const plain = await post('/chat/completions', { model: 'plain-model', messages: [{ role: 'user', content: 'JSON [[sim status=429 times=1]]' }] });
+      expect(plain.status).toBe(429);
+      const other = await openai.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'JSON' }], response_format: format });
+      expect(JSON.parse(other.choices[0]!.message.content!)).toEqual({ a: 'simulated a' });
+      expect(sim.requests().map((r) => [r.model, r.status, r.responseFormat])).toEqual([
+        ['plain-model', 400, format],
+        ['plain-model', 400, { type: 'json_object' }],
+        ['plain-model', 429, null],
+        ['gpt-4.1', 200, format],
+      ]);
+
+      sim.configure({ noResponseFormat: ['*'] });
+      await expect(openai.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'JSON' }], response_format: format })).rejects.toMatchObject({
+        status: 400,
+      });
+    });
+
     it('rejects a malformed directive with a 400 naming it', async () => {
       const response = await post('/chat/completions', { model: 'm', messages: [{ role: 'user', content: '[[sim stauts=429]]' }] });
       expect(response.status).toBe(400);

@@ -23,6 +23,11 @@ describe('loadSimulatorConfig', () => {
     });
   });
 
+  it('reads the models that refuse response_format', () => {
+    expect(loadSimulatorConfig({ SIM_NO_RESPONSE_FORMAT: 'llama3, phi' })).toMatchObject({ ok: true, options: { noResponseFormat: ['llama3', 'phi'] } });
+    expect(loadSimulatorConfig({ SIM_NO_RESPONSE_FORMAT: '*' })).toMatchObject({ ok: true, options: { noResponseFormat: ['*'] } });
+  });
+
   it('names every bad variable', () => {
     const config = loadSimulatorConfig({ SIM_PORT: '70000', SIM_LATENCY_MS: 'slow', SIM_ACCEPT_ANY_MODEL: 'yes' });
     expect(config.ok).toBe(false);

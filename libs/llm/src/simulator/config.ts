@@ -22,6 +22,8 @@ export const SimulatorEnv = z.object({
   SIM_ACCEPT_ANY_MODEL: z.preprocess(unset, z.enum(['true', 'false', '1', '0']).default('true')),
   /** The key every `/v1/*` request must carry (`Authorization: Bearer <key>`), as a real provider's; unset, none is asked. */
   SIM_API_KEY: z.preprocess(unset, z.string().optional()),
+  /** Comma-separated models (`*`: all) that refuse `response_format` with a 400. */
+  SIM_NO_RESPONSE_FORMAT: z.preprocess(unset, z.string().transform((s) => s.split(',').map((m) => m.trim()).filter(Boolean)).optional()),
 });
 
 export type SimulatorConfig =
@@ -44,6 +46,7 @@ export function loadSimulatorConfig(env: Readonly<Record<string, string | undefi
       acceptAnyModel: e.SIM_ACCEPT_ANY_MODEL === 'true' || e.SIM_ACCEPT_ANY_MODEL === '1',
       ...(e.SIM_MODELS ? { models: e.SIM_MODELS } : {}),
       ...(e.SIM_API_KEY ? { apiKey: e.SIM_API_KEY } : {}),
+      ...(e.SIM_NO_RESPONSE_FORMAT ? { noResponseFormat: e.SIM_NO_RESPONSE_FORMAT } : {}),
     },
   };
 }

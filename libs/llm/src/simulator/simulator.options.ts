@@ -13,6 +13,11 @@ export interface SimulatorSettings {
   models: string[];
   /** When false, a chat request for a model outside `models` gets a 404 `model_not_found`. Default true. */
   acceptAnyModel: boolean;
+  /**
+   * Models (`*`: every model) that refuse `response_format` (`json_schema` or `json_object`)
+   * with a 400 worded like OpenAI's, as a server without structured outputs does. Default none.
+   */
+  noResponseFormat: string[];
 }
 
 /** Options of {@link startSimulator}. */
@@ -50,6 +55,7 @@ export const SimulatorSettingsPatch = z.strictObject({
   latencyMs: z.number().nonnegative().max(600_000).optional(),
   models: z.array(z.string().min(1)).optional(),
   acceptAnyModel: z.boolean().optional(),
+  noResponseFormat: z.array(z.string().min(1)).optional(),
 });
 
 /** One chat completions request as the simulator received and answered it. */

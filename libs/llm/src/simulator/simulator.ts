@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { answer, chunkContent, type Answer } from './answers';
 import { ChatCompletionRequest, flattenMessages } from './chat-request';
 import { DirectivePlanner, DirectiveSyntaxError, parseDirectives, type SimDirective } from './directives';
+import { refusesResponseFormat, responseFormatRefused } from './response-format';
 import {
   DEFAULT_SIMULATOR_MODELS,
   SimulatorSettingsPatch,
@@ -26,7 +27,7 @@ const now = (): number => performance.timeOrigin + performance.now();
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<SimulatorHandle> {
   const { port = 0, host = '127.0.0.1', respond, apiKey, ...settings } = options;
-  const initial: SimulatorSettings = { latencyMs: 0, models: [...DEFAULT_SIMULATOR_MODELS], acceptAnyModel: true };
+  const initial: SimulatorSettings = { latencyMs: 0, models: [...DEFAULT_SIMULATOR_MODELS], acceptAnyModel: true, noResponseFormat: [] };
   const sim = new LlmSimulator(initial, respond, apiKey);
   sim.configure(settings);
   sim.baseline();
@@ -213,6 +214,7 @@ class LlmSimulator {
     if (!this.settings.acceptAnyModel && !this.settings.models.includes(request.model)) {
       return replyError(404, modelNotFound(request.model));
     }
+    if (refusesResponseFormat(this.settings.noResponseFormat, request)) return replyError(400, responseFormatRefused(request));
     // Counted only for requests that get this far: `times` counts attempts at a real answer.
     const plan = this.planner.plan(directives);
     latencyMs = plan.latencyMs ?? latencyMs;
