@@ -264,6 +264,55 @@ describe('pipeline language', () => {
       expect(overridden.status).toBe(201);
       expect(overridden.body.analysis).toMatchObject({ aligned: false });
     });
+
+    const misaligned = (name: string) => {
+      const verdict = JSON.stringify({ intention: 'Publish a reviewed text.', architecture: 'Draft, then review.', aligned: false, feedback: `Nothing publishes ${name}: add a publish step.` });
+      return analysed(name, `Publish a reviewed text. [[sim json='${verdict}']]`, true);
+    };
+
+    it("checks an inline spec's alignment when a run starts: refused with the feedback and nothing started, unless overridden", async () => {
+      const spec = misaligned('inline-misaligned');
+      const refused = await ctx.api.post('/v1/runs', { spec });
+      expect(refused.status).toBe(409);
+      expect(refused.body).toMatchObject({ code: 'failed_precondition', detail: expect.stringContaining('Nothing publishes inline-misaligned') });
+      expect((await ctx.api.get('/v1/runs?pipeline=inline-misaligned')).body.items).toEqual([]);
+
+      const calls = orchestratorCalls().length;
+      const overridden = await ctx.api.post('/v1/runs?override_alignment=true', { spec });
+      expect(overridden.status).toBe(202);
+      expect((await ctx.api.waitForRun(overridden.body.id)).status).toBe('succeeded');
+      // Overridden, the check is not made: the model is not asked again.
+      expect(orchestratorCalls().length).toBe(calls);
+    });
+
+    it('starts an inline spec the orchestrator model finds aligned', async () => {
+      const verdict = JSON.stringify({ intention: 'Draft and review a text.', architecture: 'Draft, then review.', aligned: true, feedback: '' });
+      const started = await ctx.api.post('/v1/runs', { spec: analysed('inline-aligned', `Draft and review a text. [[sim json='${verdict}']]`, true) });
+      expect(started.status).toBe(202);
+    });
+
+    it('checks alignment on validate as registration would, unless overridden; without check_alignment no model is asked', async () => {
+      const spec = misaligned('validate-misaligned');
+      const refused = await ctx.api.post('/v1/pipelines/validate', spec);
+      expect(refused.status).toBe(409);
+      expect(refused.body.detail).toContain('Nothing publishes validate-misaligned');
+      const overridden = await ctx.api.post('/v1/pipelines/validate?override_alignment=true', spec);
+      expect(overridden.status).toBe(200);
+      expect(overridden.body.batches).toEqual([['draft'], ['review']]);
+      expect((await ctx.api.get('/v1/pipelines/validate-misaligned')).status).toBe(404);
+
+      const calls = orchestratorCalls().length;
+      expect((await ctx.api.post('/v1/pipelines/validate', analysed('validate-unchecked', 'Draft and review a text.', false))).status).toBe(200);
+      expect(orchestratorCalls().length).toBe(calls);
+    });
+
+    it('reads override_alignment strictly on every path', async () => {
+      for (const path of ['/v1/pipelines?override_alignment=yes', '/v1/pipelines/validate?override_alignment=yes', '/v1/runs?override_alignment=yes']) {
+        const res = await ctx.api.post(path, path.startsWith('/v1/runs') ? { spec: misaligned('strict') } : misaligned('strict'));
+        expect(res.status).toBe(400);
+        expect(res.body.errors).toEqual([expect.objectContaining({ path: 'override_alignment' })]);
+      }
+    });
   });
 
   describe('compile errors, before a token is spent', () => {

@@ -16,6 +16,7 @@ version: 1
 providers:
   sim:
     base_url: ${h.sim.url}
+    api_key_env: OPENAI_API_KEY
 models:
   priced-model:
     provider: sim

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
-import { DatabaseModule, MessagingModule } from '@trellis/runtime';
+import { DatabaseModule, MessagingModule, RuntimeModule } from '@trellis/runtime';
 import { AdminOrApiKeyGuard, AuditController } from './audit/audit.controller';
 import { AuditInterceptor } from './audit/audit.interceptor';
 import { AuditRepository } from './audit/audit.repository';
@@ -11,6 +11,7 @@ import { ProblemFilter } from './http/problem.filter';
 import { RateLimiter } from './http/rate-limiter';
 import { GATEWAY_MIGRATIONS } from './migrations/initial.migration';
 import { ExperimentsController } from './experiments/experiments.controller';
+import { UpstreamReadiness } from './health/upstream-readiness';
 import { ChatCompletionsService } from './openai/chat-completions.service';
 import { OpenAiController } from './openai/openai.controller';
 import { OpenApiController } from './openapi/openapi.controller';
@@ -45,6 +46,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [
+        RuntimeModule,
         MessagingModule.forService('gateway', config, { rpcTimeoutMs: config.GATEWAY_RPC_TIMEOUT_MS }),
         DatabaseModule.forRoot({
           url: config.DATABASE_URL,
@@ -73,6 +75,7 @@ export class GatewayModule {
         RunEventsService,
         ProductsService,
         ChatCompletionsService,
+        UpstreamReadiness,
       ],
     };
   }

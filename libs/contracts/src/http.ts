@@ -93,8 +93,12 @@ export type CreatedApiKey = z.infer<typeof CreatedApiKey>;
 /** `Idempotency-Key` header of `POST /v1/runs`. */
 export const IdempotencyKey = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
-/** `POST /v1/pipelines?override_alignment=true` registers a pipeline the orchestrator model found misaligned. */
-export const RegisterPipelineQuery = z.strictObject({ override_alignment: z.enum(['true', 'false']).optional() });
+/**
+ * `?override_alignment=true` on `POST /v1/pipelines`, `POST /v1/pipelines/validate` and
+ * `POST /v1/runs` (an inline spec): accept a pipeline the orchestrator model found misaligned
+ * (`orchestrator.check_alignment`).
+ */
+export const OverrideAlignmentQuery = z.strictObject({ override_alignment: z.enum(['true', 'false']).optional() });
 
 /**
  * What an audit record says was done: every state-changing call of the API (PRD NFR4). The

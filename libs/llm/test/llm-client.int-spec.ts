@@ -7,7 +7,7 @@ describe('LlmClient', () => {
   let sut: LlmClient;
 
   beforeAll(async () => {
-    sim = await startSimulator();
+    sim = await startSimulator({ apiKey: 'sim-key' });
     sut = new LlmClient({ baseURL: sim.url, apiKey: 'sim-key' });
   });
   afterAll(() => sim.close());
@@ -96,6 +96,11 @@ describe('LlmClient', () => {
     expect(error.retryAfterMs).toBeUndefined();
   });
 
+  it("classifies the provider's refusal of a wrong key as final unauthorized", async () => {
+    const error = await failure(ask('hi', new LlmClient({ baseURL: sim.url, apiKey: 'sk-not-the-key' })));
+    expect(error).toMatchObject({ status: 401, code: 'unauthorized', retryable: false, providerCode: 'invalid_api_key' });
+  });
+
   it('classifies an unknown model as final not_found', async () => {
     sim.configure({ acceptAnyModel: false });
     const error = await failure(sut.chat({ model: 'gpt-9', messages: [{ role: 'user', content: 'x' }] }));
@@ -127,7 +132,7 @@ describe('LlmClient', () => {
   });
 
   it('classifies its own timeout as retryable', async () => {
-    const impatient = new LlmClient({ baseURL: sim.url, apiKey: 'k', timeoutMs: 100 });
+    const impatient = new LlmClient({ baseURL: sim.url, apiKey: 'sim-key', timeoutMs: 100 });
     const error = await failure(ask('[[sim latency_ms=5000]]', impatient));
     expect(error).toMatchObject({ code: 'timeout', retryable: true });
   });
@@ -167,12 +172,12 @@ describe('LlmClient', () => {
 describe('ProviderRegistry', () => {
   let sim: SimulatorHandle;
   beforeAll(async () => {
-    sim = await startSimulator();
+    sim = await startSimulator({ apiKey: 'sim-key' });
   });
   afterAll(() => sim.close());
 
   it('sends every model to the default provider through one shared client', async () => {
-    const sut = new ProviderRegistry({ defaultProvider: { baseURL: sim.url, apiKey: 'k' } });
+    const sut = new ProviderRegistry({ defaultProvider: { baseURL: sim.url, apiKey: 'sim-key' } });
     const client = sut.clientFor('gpt-4.1');
     expect(sut.clientFor('claude-sonnet-4')).toBe(client);
     await expect(client.chat({ model: 'claude-sonnet-4', messages: [{ role: 'user', content: 'hi' }] })).resolves.toMatchObject({
@@ -181,10 +186,11 @@ describe('ProviderRegistry', () => {
   });
 
   it('sends a catalogued model to its provider and any other to the default one', async () => {
-    const other = await startSimulator();
+    const other = await startSimulator({ apiKey: 'other-key' });
     try {
       const catalog = new ModelCatalog(parseProvidersFile(`version: 1\nproviders:\n  other: { base_url: "${other.url}" }\nmodels:\n  special: { provider: other, price: { input: 1, output: 1 }, context_window: 1000 }\n`));
-      const sut = new ProviderRegistry({ defaultProvider: { baseURL: sim.url, apiKey: 'k' }, providers: { other: { baseURL: other.url, apiKey: 'k' } }, catalog });
+      // Each provider gets its own key: either simulator refuses the other's.
+      const sut = new ProviderRegistry({ defaultProvider: { baseURL: sim.url, apiKey: 'sim-key' }, providers: { other: { baseURL: other.url, apiKey: 'other-key' } }, catalog });
       expect(sut.clientFor('special').provider).toBe('other');
       await sut.clientFor('special').chat({ model: 'special', messages: [{ role: 'user', content: 'hi' }] });
       await sut.clientFor('plain').chat({ model: 'plain', messages: [{ role: 'user', content: 'hi' }] });

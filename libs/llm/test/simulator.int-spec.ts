@@ -364,4 +364,48 @@ describe('LLM simulator', () => {
       expect(records[0]?.id).toBe('chatcmpl-sim' + String(Number(records.at(-1)!.id.slice(-8)) - 9_999).padStart(8, '0'));
     });
   });
+
+  describe('with a required key, as a real provider', () => {
+    const KEY = 'sk-sim-required-0123456789';
+    let keyed: SimulatorHandle;
+
+    beforeAll(async () => {
+      keyed = await startSimulator({ port: 0, apiKey: KEY });
+    });
+    afterAll(() => keyed.close());
+
+    const ask = (apiKey: string) => new OpenAI({ baseURL: keyed.url, apiKey, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] });
+
+    it('answers a request that carries the key', async () => {
+      expect((await ask(KEY)).choices[0]?.message.content).toContain('hi');
+      const models = await fetch(`${keyed.url}/models`, { headers: { authorization: `Bearer ${KEY}` } });
+      expect(models.status).toBe(200);
+    });
+
+    it("refuses another key with OpenAI's 401 invalid_api_key, which the SDK raises as an AuthenticationError", async () => {
+      const refused = await ask('sk-wrong-key-9876543210').catch((err: unknown) => err);
+      expect(refused).toBeInstanceOf(OpenAI.AuthenticationError);
+      expect(refused).toMatchObject({ status: 401, code: 'invalid_api_key', type: 'invalid_request_error' });
+      expect((refused as Error).message).toContain('Incorrect API key provided: sk-***3210');
+      // The refusal is recorded, so a test can tell a key that did not arrive from a call never made.
+      expect(keyed.requests().at(-1)).toMatchObject({ status: 401 });
+    });
+
+    it('refuses a request with no key on every /v1 path, but never its control endpoints', async () => {
+      for (const [path, init] of [
+        ['/v1/chat/completions', { method: 'POST', body: JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }] }) }],
+        ['/v1/models', {}],
+        ['/v1/models/gpt-4.1', {}],
+      ] as const) {
+        const res = await fetch(`${keyed.url.replace(/\/v1$/, '')}${path}`, init);
+        expect(res.status).toBe(401);
+        expect(await res.json()).toEqual({
+          error: { message: expect.stringContaining("You didn't provide an API key"), type: 'invalid_request_error', param: null, code: 'invalid_api_key' },
+        });
+      }
+      const base = keyed.url.replace(/\/v1$/, '');
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/_sim/requests`)).status).toBe(200);
+    });
+  });
 });

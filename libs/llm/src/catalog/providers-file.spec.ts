@@ -57,9 +57,16 @@ describe('providers file', () => {
   });
 });
 
-describe('examples/providers.yaml', () => {
-  it('is a valid providers file', () => {
-    const file = parseProvidersFile(readFileSync(join(__dirname, '../../../../examples/providers.yaml'), 'utf8'));
-    expect(new ModelCatalog(file).providerOf('gpt-4.1')).toBe('sim');
+describe('the example providers files', () => {
+  const example = (name: string) => parseProvidersFile(readFileSync(join(__dirname, '../../../../examples', name), 'utf8'));
+
+  it('examples/providers.yaml is a valid providers file', () => {
+    expect(new ModelCatalog(example('providers.yaml')).providerOf('gpt-4.1')).toBe('sim');
+  });
+
+  it("examples/providers-openai.yaml sends every model, the planner's default one included, to the default provider", () => {
+    const catalog = new ModelCatalog(example('providers-openai.yaml'));
+    expect(catalog.providerOf('gpt-4.1-mini')).toBe('default');
+    expect(catalog.supports('gpt-4.1-mini', 'structured_outputs')).toBe(true);
   });
 });

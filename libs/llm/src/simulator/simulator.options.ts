@@ -27,6 +27,13 @@ export interface SimulatorOptions extends Partial<SimulatorSettings> {
   /** Interface to bind; default 127.0.0.1 (a test tool has no business on other interfaces). */
   host?: string;
   /**
+   * The key every `/v1/*` request must carry as `Authorization: Bearer <key>`, as a real
+   * provider demands one: a request without it, or with another, gets OpenAI's 401
+   * `invalid_api_key`. Unset, any request is answered. The `/_sim/*` control endpoints and
+   * `/healthz` never ask for it.
+   */
+  apiKey?: string;
+  /**
    * In process only: the content of the answer to a valid request, or undefined for the
    * usual answer. Lets a test script answers that depend on the request (a judge scoring
    * round 1 low and round 2 high) while the client still talks HTTP. A `reply` or `json`
