@@ -41,9 +41,9 @@ export class ProductsHandler implements OnApplicationBootstrap {
   private async write(runId: string): Promise<void> {
     const found = await this.runs.snapshot(runId);
     if (!found || found.snapshot.run.status !== 'running') return;
-    const { files, failed } = buildProducts(found.planned.compiled, found.snapshot);
-    // The compiler checked what `from` reads; what is left (a filter failing on a value) loses that file, not the run.
-    for (const f of failed) this.log.warn({ runId, path: f.path, reason: f.message }, 'product not built');
+    const files = buildProducts(found.planned.compiled, found.snapshot);
+    // A file that cannot be built is listed with why; the run keeps its status.
+    for (const f of files) if (f.error !== undefined) this.log.warn({ runId, path: f.path, reason: f.error }, 'product not built');
     const written = await this.products.write(runId, files);
     await this.runs.applyProducts(runId, { type: 'products', products: written });
   }

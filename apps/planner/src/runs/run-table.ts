@@ -27,6 +27,7 @@ const RUN: Columns<RunRecord> = {
   templates: 'json',
   subject: 'text',
   stream: 'bool',
+  actor: 'text',
   version: 'int',
   createdAt: 'time',
   finishedAt: 'time',

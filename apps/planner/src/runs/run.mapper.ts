@@ -17,6 +17,7 @@ export function toRunSummary(run: RunRecord): RunSummary {
     error: run.error,
     createdAt: run.createdAt.toISOString(),
     finishedAt: iso(run.finishedAt),
+    actor: run.actor ?? null,
   };
 }
 

@@ -5,6 +5,7 @@ import { NonRetryableError } from '@trellis/messaging';
 import { Database, isUnstorable, uuidv7, type OutboxRow } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
 import { CompiledPipelines, type PlannedPipeline } from '../pipelines/compiled-pipelines';
+import { PipelineAnalysisService } from '../pipelines/pipeline-analysis.service';
 import { PipelineRepository } from '../pipelines/pipeline.repository';
 import { EventOutbox } from '../platform/event-outbox';
 import { PlannerError } from '../planner.errors';
@@ -22,6 +23,10 @@ export interface StartRequest {
   feature?: string;
   maxRunning?: number;
   stream?: boolean;
+  /** Who starts it: the API key's id (the audit trail's actor). */
+  actor?: string;
+  /** Start an inline spec the orchestrator model found misaligned. */
+  overrideAlignment?: boolean;
 }
 
 type Outcome = { applied: boolean; reason?: string };
@@ -45,6 +50,7 @@ export class RunService {
     private readonly compiler: CompiledPipelines,
     private readonly outbox: EventOutbox,
     private readonly pins: TemplatePins,
+    private readonly analysis: PipelineAnalysisService,
   ) {}
 
   async start(request: StartRequest): Promise<RunView> {
@@ -52,6 +58,8 @@ export class RunService {
     const { compiled } = planned;
     const inputs = resolveInputs(compiled.spec, request.inputs);
     if (!inputs.ok) throw new PlannerError('invalid_argument', `the run's inputs have ${inputs.issues.length} problem(s)`, inputs.issues);
+    // An inline spec gets the alignment check a registered one got at registration.
+    if (request.source) await this.analysis.check(this.db.fork(), compiled, request.overrideAlignment ?? false);
 
     const runId = uuidv7();
     const templates = await this.pins.resolve(compiled, { project: request.project, runId, ...(request.subject ? { subject: request.subject } : {}), ...(request.feature ? { feature: request.feature } : {}) });
@@ -64,6 +72,7 @@ export class RunService {
       templates,
       subject: request.subject ?? null,
       stream: request.stream ?? false,
+      actor: request.actor ?? null,
       createdAt: new Date(),
     });
     const change = decideRunChange(compiled, fresh, { type: 'start' }, fresh.run.createdAt);

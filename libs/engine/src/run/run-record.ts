@@ -29,6 +29,8 @@ export interface RunRecord {
   subject: string | null;
   /** Model answers are streamed as `step.progress` events. */
   stream: boolean;
+  /** Who started it: the API key's id (the gateway's audit trail names the same). */
+  actor: string | null;
   /** Changes applied to the run so far: the optimistic-concurrency token, and a per-run sequence for event ids. */
   version: number;
   createdAt: Date;
@@ -72,7 +74,7 @@ export interface RunSnapshot {
 }
 
 /** What a new run is made of; the rest starts empty. */
-export type NewRun = Pick<RunRecord, 'id' | 'project' | 'pipeline' | 'pipelineVersion' | 'inputs' | 'templates' | 'subject' | 'stream' | 'createdAt'>;
+export type NewRun = Pick<RunRecord, 'id' | 'project' | 'pipeline' | 'pipelineVersion' | 'inputs' | 'templates' | 'subject' | 'stream' | 'actor' | 'createdAt'>;
 
 /** A run that has not started: running, every step pending at attempt 0 on its compiled model. */
 export function newRunSnapshot(pipeline: CompiledPipeline, fields: NewRun): RunSnapshot {
