@@ -1,7 +1,7 @@
 import { Migration } from '@trellis/persistence';
 
 /**
- * The planner's run cache (ADR 0009): each run carries the number of changes applied to it,
+ * The planner's run cache (ADR 0011): each run carries the number of changes applied to it,
  * and a write that expects a version another writer has moved fails the whole transaction
  * with a serialization failure (40001), which makes the planner reload the run and decide
  * again. `expect_rows` is that check, usable inside one multi-statement round trip.

@@ -44,6 +44,8 @@ export class EventOutbox {
         return this.subjects.verifyWork;
       case 'products':
         return this.subjects.productsWork;
+      case 'experiments':
+        return this.subjects.experimentWork;
       case 'event':
         return this.subjects.event(m.contract.entity, m.contract.change, runId);
     }

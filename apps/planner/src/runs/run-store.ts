@@ -18,7 +18,7 @@ export interface RunWrite {
 const CACHED_RUNS = 20_000;
 
 /**
- * The planner's run state in PostgreSQL (ADR 0009). It keeps the runs it wrote last in
+ * The planner's run state in PostgreSQL (ADR 0011). It keeps the runs it wrote last in
  * memory: a change to a cached run costs one round trip, its writes guarded by the version
  * the cache holds, which fails the whole transaction if another planner moved the run;
  * a run not cached, or that moved, is read with a row lock first (two round trips). What it

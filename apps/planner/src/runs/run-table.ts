@@ -3,7 +3,7 @@ import type { RunRecord, RunSnapshot, StepRecord } from '@trellis/engine';
 import { sqlLiteral, sqlTable, type SqlKind } from '@trellis/persistence';
 
 /**
- * The run and step tables, defined once (ADR 0009): every field of the engine's
+ * The run and step tables, defined once (ADR 0011): every field of the engine's
  * `RunRecord`/`StepRecord` has exactly one column here (the mapped type makes a missing or
  * extra one a compile error), named in snake case. Reads, the hot path's writes and the
  * check of the migrated schema (run-table.int-spec.ts) all come from these lists; the
@@ -123,7 +123,7 @@ export class RunSql {
   /**
    * One statement that writes the patches of several runs, each only if the run is still at
    * the version this process last saw, and fails the transaction (40001) unless all are: the
-   * check of the planner's cache (ADR 0009).
+   * check of the planner's cache (ADR 0011).
    */
   updateRunsAt(updates: ReadonlyArray<{ id: string; expected: number; patch: Partial<RunRecord> }>): string {
     const ctes = updates.map(

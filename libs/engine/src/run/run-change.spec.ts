@@ -308,3 +308,35 @@ describe('decideRunChange: products', () => {
     expect(run.snapshot.run).toMatchObject({ status: 'failed', error: { code: 'product_failed' } });
   });
 });
+
+describe('decideRunChange: experiment outcomes', () => {
+  const pitch = { ref: 'pitch', name: 'pitch', category: 'prompt' as const, version: 2, label: null, level: 'project' as const, body: 'Pitch {{ inputs.x }}', variables: ['x'], parameters: {} };
+  const pipeline = compile({ steps: { a: { template: 'pitch', with: { x: 'y' }, verify: { gates: ['json'] } } } });
+
+  it('tells the registry the verdicts, the steps that ended and the run\'s end of a run in an experiment', () => {
+    const run = new Run(pipeline);
+    run.snapshot = { ...run.snapshot, run: { ...run.snapshot.run, templates: [{ ...pitch, experiment: { id: 'exp-1', variant: 'b' } }] } };
+    run.apply({ type: 'start' });
+    expect(run.last.messages.some((m) => m.queue === 'experiments')).toBe(false);
+    run.apply(generated('a', 1, '{}'));
+    run.apply(verified('a', 1, 'accept', 0.9, { stop: 'accepted' }));
+    const outcome = run.last.messages.find((m) => m.queue === 'experiments');
+    expect(outcome?.data).toEqual({
+      runId: RUN_ID,
+      steps: [
+        { stepId: 'a', attempt: 1, verdict: 'accept', score: 0.9 },
+        { stepId: 'a', attempt: 1, status: 'succeeded' },
+      ],
+      run: { status: 'succeeded', usage: { inputTokens: 10, outputTokens: 5 }, cost: 0.01, durationMs: 1000 },
+    });
+  });
+
+  it('sends nothing about a run in no experiment', () => {
+    const run = new Run(pipeline);
+    run.snapshot = { ...run.snapshot, run: { ...run.snapshot.run, templates: [{ ...pitch, experiment: null }] } };
+    run.apply({ type: 'start' });
+    run.apply(generated('a', 1, '{}'));
+    run.apply(verified('a', 1, 'accept', 0.9, { stop: 'accepted' }));
+    expect(run.last.messages.map((m) => m.queue)).not.toContain('experiments');
+  });
+});

@@ -1,4 +1,5 @@
 import {
+  ExperimentOutcome,
   messageIds,
   ProductsRequested,
   RunCompleted,
@@ -47,6 +48,8 @@ export type Outgoing =
   | { queue: 'verify'; id: string; contract: typeof VerifyRequested; data: VerifyRequested }
   /** The planner's own job: write the run's products. */
   | { queue: 'products'; id: string; contract: typeof ProductsRequested; data: ProductsRequested }
+  /** For the template registry: what happened to a run in an experiment. */
+  | { queue: 'experiments'; id: string; contract: typeof ExperimentOutcome; data: ExperimentOutcome }
   /** A public event about the run. */
   | { queue: 'event'; id: string; contract: EventContract; data: unknown };
 
@@ -134,6 +137,8 @@ class Draft {
   private readonly version: number;
   /** The products input: the run ends now, whatever its files. */
   private productsWritten = false;
+  /** What this change tells the registry, for a run in an experiment. */
+  private readonly outcome: ExperimentOutcome = { runId: '', steps: [] };
 
   constructor(
     private readonly pipeline: CompiledPipeline,
@@ -207,6 +212,7 @@ class Draft {
       this.setRun({ inputTokens: this.run.inputTokens + e.judgeUsage.inputTokens, outputTokens: this.run.outputTokens + e.judgeUsage.outputTokens });
     }
     this.setStep(e.stepId, patch);
+    this.outcome.steps.push({ stepId: e.stepId, attempt: e.attempt, verdict: e.verdict, score: e.score });
     return undefined;
   }
 
@@ -272,6 +278,9 @@ class Draft {
   }
 
   change(): RunChange {
+    if (this.run.templates.some((t) => t.experiment !== null) && (this.outcome.steps.length || this.outcome.run)) {
+      this.messages.push({ queue: 'experiments', id: messageIds.experimentOutcome(this.run.id, this.version), contract: ExperimentOutcome, data: { ...this.outcome, runId: this.run.id } });
+    }
     return { applied: true, next: { run: this.run, steps: this.steps }, run: this.runPatch, steps: this.stepPatches, messages: this.messages };
   }
 
@@ -351,6 +360,7 @@ class Draft {
     const step = this.step(stepId);
     if (!step.finishedAt) this.setStep(stepId, { finishedAt: this.now });
     const done = this.step(stepId);
+    this.outcome.steps.push({ stepId, attempt: done.attempt, status });
     this.event(StepCompleted, {
       runId: this.run.id,
       stepId,
@@ -369,14 +379,10 @@ class Draft {
     }
     this.setRun({ status: end.status, error: end.error ?? null, finishedAt: this.now });
     const { run } = this;
-    this.event(RunCompleted, {
-      runId: run.id,
-      status: end.status,
-      usage: { inputTokens: run.inputTokens, outputTokens: run.outputTokens },
-      cost: run.cost,
-      durationMs: this.now.getTime() - run.createdAt.getTime(),
-      ...(end.error ? { error: end.error } : {}),
-    });
+    const usage = { inputTokens: run.inputTokens, outputTokens: run.outputTokens };
+    const durationMs = this.now.getTime() - run.createdAt.getTime();
+    this.outcome.run = { status: end.status, usage, cost: run.cost, durationMs };
+    this.event(RunCompleted, { runId: run.id, status: end.status, usage, cost: run.cost, durationMs, ...(end.error ? { error: end.error } : {}) });
   }
 
   /** The version a run pinned for a template step, with the step's `with`. */
