@@ -75,7 +75,7 @@ describe('fault: a poison message on every consumer', () => {
     expect(run.status).toBe('succeeded');
     const jsm = await jetstreamManager(nc);
     for (const { durable } of expected) {
-      const stream = durable === 'executor-default' || durable === 'verifier-verify' ? s.streams.work : s.streams.events;
+      const stream = s.streams[targets.find((t) => t.durables.includes(durable))!.subject.startsWith(`${s.root}.work.`) ? 'work' : 'events'];
       await waitFor(`${durable} to have consumed everything`, async () => {
         const info = await jsm.consumers.info(stream, durable);
         return info.num_pending === 0 && info.num_ack_pending === 0 && info.num_redelivered === 0;

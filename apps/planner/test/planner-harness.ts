@@ -281,7 +281,7 @@ export class PlannerHarness {
   async stepRows(runId: string): Promise<Record<string, StepRow>> {
     const { rows } = await this.sql.query<StepRow>(
       `select "run_id" as "runId", "step_id" as "stepId", "status", "attempt", "output", "structured", "score"::float8 as "score", "error",
-              jsonb_array_length("iterations") as "iterations"
+              json_array_length("iterations") as "iterations"
          from "planner"."step_run" where "run_id" = $1`,
       [runId],
     );

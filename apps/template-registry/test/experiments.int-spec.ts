@@ -120,7 +120,7 @@ describe('template-registry experiments', () => {
         published.push(
           outcome(5, {
             steps: [{ stepId: 'write', attempt: 2, status: accept ? 'succeeded' : 'failed' }],
-            run: { status: accept ? 'succeeded' : 'failed', usage: { inputTokens: 100, outputTokens: variant === 'a' ? 50 : 30 }, cost: 0, durationMs: 1000 },
+            run: { status: accept ? 'succeeded' : 'failed', usage: { inputTokens: 100, outputTokens: variant === 'a' ? 50 : 30 }, cost: variant === 'a' ? 0.02 : 0.01, durationMs: 1000 },
           }),
         );
       }
@@ -146,7 +146,7 @@ describe('template-registry experiments', () => {
         expect(r.acceptanceRate).toBeCloseTo(e.accepted / e.n, 9);
         expect(r.meanScore).toBeCloseTo(mean(e.scores), 9);
         expect(r.meanOutputTokens).toBe(name === 'a' ? 50 : 30);
-        expect(r.meanCost).toBeNull();
+        expect(r.meanCost).toBeCloseTo(name === 'a' ? 0.02 : 0.01, 9);
       }
       const [comparison] = view.comparisons;
       expect(comparison).toMatchObject({ variant: 'b', control: 'a' });

@@ -2,8 +2,12 @@ import { escapeLiteral, type PoolClient, type QueryResult } from 'pg';
 import { commitWatchers } from './outbox-commits';
 import type { OutboxRow } from './outbox-row';
 
-/** How a value is written as an SQL literal. */
-export type SqlKind = 'text' | 'int' | 'float' | 'bool' | 'json' | 'time';
+/**
+ * How a value is written as an SQL literal. `json` is for `jsonb` columns; `ordered-json` for
+ * `json` columns, which keep the text as written (object keys in their order: a CSV product's
+ * columns, say), where `jsonb` reorders them.
+ */
+export type SqlKind = 'text' | 'int' | 'float' | 'bool' | 'json' | 'ordered-json' | 'time';
 
 /**
  * An SQL literal for `value`. Hot paths send their statements with the simple query protocol,
@@ -25,6 +29,8 @@ export function sqlLiteral(value: unknown, kind: SqlKind): string {
       return value ? 'true' : 'false';
     case 'json':
       return `${escapeLiteral(JSON.stringify(value))}::jsonb`;
+    case 'ordered-json':
+      return `${escapeLiteral(JSON.stringify(value))}::json`;
     case 'time':
       return `${escapeLiteral((value instanceof Date ? value : new Date(String(value))).toISOString())}::timestamptz`;
   }

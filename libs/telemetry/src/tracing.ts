@@ -1,5 +1,5 @@
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { AlwaysOffSampler, NoopSpanProcessor } from '@opentelemetry/sdk-trace';
+import { AlwaysOffSampler, NoopSpanProcessor, ParentBasedSampler } from '@opentelemetry/sdk-trace';
 import {
   context,
   propagation,
@@ -31,11 +31,12 @@ export function startTelemetry(serviceName: string, env: Readonly<Record<string,
     if (!env[signal] && !hasEndpoint) process.env[signal] = 'none';
   }
   // Without an exporter the SDK would install no tracer provider at all, and trace ids would
-  // vanish from logs and from the headers other services continue. A provider that samples
-  // nothing keeps real ids and propagation, and its spans record nothing (non-recording spans
-  // cost next to nothing: no attributes, events or timing are kept). OTEL_TRACES_SAMPLER, when
-  // set, is the user's choice.
-  const silent = { spanProcessors: [new NoopSpanProcessor()], ...(env.OTEL_TRACES_SAMPLER ? {} : { sampler: new AlwaysOffSampler() }) };
+  // vanish from logs and from the headers other services continue. A provider whose own root
+  // spans are not sampled keeps real ids and propagation while recording nothing
+  // (non-recording spans keep no attributes, events or timing): the head of a trace decides
+  // (OpenTelemetry's parent-based sampling), so a caller's sampled trace still goes through.
+  // OTEL_TRACES_SAMPLER, when set, is the user's choice.
+  const silent = { spanProcessors: [new NoopSpanProcessor()], ...(env.OTEL_TRACES_SAMPLER ? {} : { sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }) }) };
   sdk = new NodeSDK({ serviceName, ...(exportsTraces ? {} : silent) });
   sdk.start();
 }

@@ -6,6 +6,7 @@ import { PlannerRunningRuns } from './running-runs.migration';
 import { PlannerRunActor } from './actor.migration';
 import { PlannerRouting } from './routing.migration';
 import { PlannerRunVersion } from './run-version.migration';
+import { PlannerOrderedJson } from './ordered-json.migration';
 
 export class PlannerInitial extends Migration {
   override name = 'PlannerInitial';
@@ -68,4 +69,5 @@ export const PLANNER_MIGRATIONS = [
   { name: 'PlannerRunningRuns', class: PlannerRunningRuns },
   { name: 'PlannerRunActor', class: PlannerRunActor },
   { name: 'PlannerRunVersion', class: PlannerRunVersion },
+  { name: 'PlannerOrderedJson', class: PlannerOrderedJson },
 ];

@@ -12,6 +12,7 @@ const PG_TYPES: Record<string, string[]> = {
   float: ['double precision'],
   bool: ['boolean'],
   json: ['jsonb'],
+  'ordered-json': ['json'],
   time: ['timestamp with time zone'],
 };
 

@@ -5,7 +5,9 @@ import { sqlLiteral, sqlTable, type SqlKind } from '@trellis/persistence';
 /**
  * The run and step tables, defined once (ADR 0011): every field of the engine's
  * `RunRecord`/`StepRecord` has exactly one column here (the mapped type makes a missing or
- * extra one a compile error), named in snake case. Reads, the hot path's writes and the
+ * extra one a compile error), named in snake case. Values a user sees back as they were sent
+ * (inputs, structured outputs and the rounds that keep them) are `json`, which keeps the key
+ * order `jsonb` would lose. Reads, the hot path's writes and the
  * check of the migrated schema (run-table.int-spec.ts) all come from these lists; the
  * migrations create what they describe.
  */
@@ -18,7 +20,7 @@ const RUN: Columns<RunRecord> = {
   pipelineVersion: 'int',
   specHash: 'text',
   status: 'text',
-  inputs: 'json',
+  inputs: 'ordered-json',
   inputTokens: 'int',
   outputTokens: 'int',
   cost: 'float',
@@ -40,7 +42,7 @@ const STEP: Columns<StepRecord> = {
   attempt: 'int',
   model: 'text',
   output: 'text',
-  structured: 'json',
+  structured: 'ordered-json',
   activated: 'bool',
   messages: 'json',
   error: 'json',
@@ -52,7 +54,7 @@ const STEP: Columns<StepRecord> = {
   dispatchedAt: 'time',
   startedAt: 'time',
   finishedAt: 'time',
-  iterations: 'json',
+  iterations: 'ordered-json',
   stopReason: 'text',
 };
 
