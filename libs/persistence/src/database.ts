@@ -89,8 +89,11 @@ export class Database {
     return sqlAtomic(client, this.schema, this.orm.config, statements, outbox);
   }
 
-  /** Reads outside any transaction, in one round trip; one result per statement. */
-  async sqlRead(statements: readonly string[]): Promise<QueryResult[]> {
+  /**
+   * Statements in one round trip on the plain pool, outside the ORM (several in one message run
+   * as one implicit transaction); one result per statement.
+   */
+  async sqlQuery(statements: readonly string[]): Promise<QueryResult[]> {
     const raw = (await this.pool().query(statements.join(';\n'))) as unknown as QueryResult | QueryResult[];
     return Array.isArray(raw) ? raw : [raw];
   }

@@ -3,3 +3,4 @@ export * from './ensure-database';
 export * from './outbox';
 export * from './ids';
 export { isUnstorable, sqlLiteral, sqlTable, SqlTransaction, type SqlKind } from './sql-transaction';
+export { GroupCommit } from './group-commit';

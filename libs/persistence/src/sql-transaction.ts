@@ -76,7 +76,12 @@ export class SqlTransaction {
   async commit(): Promise<void> {
     this.done = true;
     const outbox = outboxInsert(this.schema, this.ormConfig, this.rows);
-    await this.client.query([...this.statements, ...outbox.statements, 'commit'].join(';\n'));
+    try {
+      await this.client.query([...this.statements, ...outbox.statements, 'commit'].join(';\n'));
+    } catch (err) {
+      outbox.failed();
+      throw err;
+    }
     outbox.committed();
   }
 
@@ -92,19 +97,29 @@ export class SqlTransaction {
 }
 
 /**
- * The insert of `rows` into the outbox, and what to do once it committed: when a relay
- * watches this database's commits (ADR 0007), the rows are born leased to this process, by
- * the database clock, and handed to it right after the commit.
+ * The insert of `rows` into the outbox, and what to do once it committed or failed: when a
+ * relay watches this database's commits (ADR 0007), the rows are born leased to this process,
+ * by the database clock, and handed to it right after the commit; and the rows it published
+ * since the last commit are deleted by this one (no round trip of their own while commits
+ * keep coming), or queued again if it fails.
  */
-function outboxInsert(schema: string, ormConfig: object, rows: readonly OutboxRow[]): { statements: string[]; committed: () => void } {
-  if (!rows.length) return { statements: [], committed: () => undefined };
+function outboxInsert(schema: string, ormConfig: object, rows: readonly OutboxRow[]): { statements: string[]; committed: () => void; failed: () => void } {
   const watcher = commitWatchers.get(ormConfig);
+  const published = watcher?.active ? watcher.takePublished() : [];
+  const statements: string[] = [];
+  if (published.length) statements.push(`delete from ${sqlTable(schema, 'outbox')} where "id" in (${published.map((id) => sqlLiteral(id, 'text')).join(', ')})`);
   const lease = watcher?.active ? `now() + interval '${Math.max(0, Math.trunc(watcher.birthLeaseMs))} milliseconds'` : 'null';
-  const values = rows.map((r) => `(${sqlLiteral(r.id, 'text')}, ${sqlLiteral(r.subject, 'text')}, ${sqlLiteral(r.body, 'text')}, ${sqlLiteral(r.headers ?? null, 'json')}, ${lease})`);
+  if (rows.length) {
+    const values = rows.map((r) => `(${sqlLiteral(r.id, 'text')}, ${sqlLiteral(r.subject, 'text')}, ${sqlLiteral(r.body, 'text')}, ${sqlLiteral(r.headers ?? null, 'json')}, ${lease})`);
+    statements.push(`insert into ${sqlTable(schema, 'outbox')} ("id", "subject", "body", "headers", "claimed_until") values ${values.join(', ')}`);
+  }
   return {
-    statements: [`insert into ${sqlTable(schema, 'outbox')} ("id", "subject", "body", "headers", "claimed_until") values ${values.join(', ')}`],
+    statements,
     committed: () => {
-      if (lease !== 'null') watcher?.committed([...rows]);
+      if (rows.length && lease !== 'null') watcher?.committed([...rows]);
+    },
+    failed: () => {
+      if (published.length) watcher?.returnPublished(published);
     },
   };
 }
@@ -117,12 +132,13 @@ function outboxInsert(schema: string, ormConfig: object, rows: readonly OutboxRo
  */
 export async function sqlAtomic(client: PoolClient, schema: string, ormConfig: object, statements: readonly string[], rows: readonly OutboxRow[]): Promise<QueryResult[]> {
   let broken: Error | undefined;
+  const outbox = outboxInsert(schema, ormConfig, rows);
   try {
-    const outbox = outboxInsert(schema, ormConfig, rows);
     const raw = (await client.query([...statements, ...outbox.statements].join(';\n'))) as unknown as QueryResult | QueryResult[];
     outbox.committed();
     return Array.isArray(raw) ? raw : [raw];
   } catch (err) {
+    outbox.failed();
     // A server error aborts the implicit transaction and leaves the connection usable; anything else does not.
     if (!(err instanceof Error && 'code' in err && typeof (err as { code: unknown }).code === 'string' && (err as { severity?: unknown }).severity !== undefined)) {
       broken = err instanceof Error ? err : new Error(String(err));

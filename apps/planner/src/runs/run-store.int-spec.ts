@@ -31,7 +31,7 @@ describe('RunStore', () => {
   beforeAll(async () => {
     testDb = await createTestDatabase();
     db = await openPlannerDatabase(testDb.url);
-    await db.sqlRead([`insert into "planner"."spec" (hash, spec) values ('${pipeline.hash}', '{}')`]);
+    await db.sqlQuery([`insert into "planner"."spec" (hash, spec) values ('${pipeline.hash}', '{}')`]);
   });
   afterAll(async () => {
     await db?.close();
@@ -64,7 +64,7 @@ describe('RunStore', () => {
 
   it('has exactly the columns the table module defines, of the kinds it declares, once migrated', async () => {
     for (const table of [RUN_TABLE, STEP_TABLE]) {
-      const [found] = await db.sqlRead([`select column_name, data_type from information_schema.columns where table_schema = 'planner' and table_name = '${table.name}'`]);
+      const [found] = await db.sqlQuery([`select column_name, data_type from information_schema.columns where table_schema = 'planner' and table_name = '${table.name}'`]);
       const columns = new Map((found?.rows ?? []).map((r) => [r.column_name as string, r.data_type as string]));
       expect([...columns.keys()].sort()).toEqual(table.columns.map(([, , column]) => column).sort());
       for (const [, kind, column] of table.columns) expect(PG_TYPES[kind]).toContain(columns.get(column));

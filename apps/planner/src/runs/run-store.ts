@@ -95,23 +95,23 @@ export class RunStore {
 
   /** A run of a project as stored now, for reading (the cache is for this process's writes). */
   async read(project: string, runId: string): Promise<RunSnapshot | undefined> {
-    const [runs, steps] = await this.db.sqlRead(this.sql.selectRun(project, runId));
+    const [runs, steps] = await this.db.sqlQuery(this.sql.selectRun(project, runId));
     return snapshotsOf(runs?.rows ?? [], steps?.rows ?? []).get(runId);
   }
 
   /** A run as stored now, whatever its project (the planner's own jobs). */
   async readById(runId: string): Promise<RunSnapshot | undefined> {
-    const [runs, steps] = await this.db.sqlRead(this.sql.selectRun(undefined, runId));
+    const [runs, steps] = await this.db.sqlQuery(this.sql.selectRun(undefined, runId));
     return snapshotsOf(runs?.rows ?? [], steps?.rows ?? []).get(runId);
   }
 
   async exists(project: string, runId: string): Promise<boolean> {
-    const [found] = await this.db.sqlRead([this.sql.exists(project, runId)]);
+    const [found] = await this.db.sqlQuery([this.sql.exists(project, runId)]);
     return (found?.rowCount ?? 0) > 0;
   }
 
   async list(query: { project: string; limit: number; before?: string; status?: RunStatus; pipeline?: string }): Promise<RunRecord[]> {
-    const [page] = await this.db.sqlRead([this.sql.list(query)]);
+    const [page] = await this.db.sqlQuery([this.sql.list(query)]);
     return (page?.rows ?? []).map(runOf);
   }
 

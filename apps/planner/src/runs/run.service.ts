@@ -2,14 +2,13 @@ import { Injectable } from '@nestjs/common';
 import type { RunStatus, RunView, SpecSource, StepFailed, StepGenerated, StepVerified } from '@trellis/contracts';
 import { decideRunChange, newRunSnapshot, resolveInputs, type RunInput, type RunSnapshot } from '@trellis/engine';
 import { NonRetryableError } from '@trellis/messaging';
-import { Database, isUnstorable, uuidv7, type OutboxRow } from '@trellis/persistence';
+import { Database, GroupCommit, isUnstorable, uuidv7, type OutboxRow } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
 import { CompiledPipelines, type PlannedPipeline } from '../pipelines/compiled-pipelines';
 import { PipelineAnalysisService } from '../pipelines/pipeline-analysis.service';
 import { PipelineRepository } from '../pipelines/pipeline.repository';
 import { EventOutbox } from '../platform/event-outbox';
 import { PlannerError } from '../planner.errors';
-import { GroupCommit } from './group-commit';
 import { toRunSummary, toRunView } from './run.mapper';
 import { RunStore, type RunWrite } from './run-store';
 import { TemplatePins } from './template-pins';
@@ -148,10 +147,9 @@ export class RunService {
   private async pipelineFor(request: { project: string; pipeline?: string; source?: SpecSource }) {
     if (request.source) return { planned: this.compiler.compile(request.source), version: 0 };
     if (!request.pipeline) throw new PlannerError('invalid_argument', 'give a pipeline name or an inline spec', [{ path: ['pipeline'], message: 'required' }]);
-    const em = this.db.fork();
-    const pipeline = await this.pipelines.latest(em, request.project, request.pipeline);
+    const pipeline = await this.pipelines.latestVersion(this.db, request.project, request.pipeline);
     if (!pipeline) throw new PlannerError('not_found', `no pipeline named "${request.pipeline}"`);
-    return { planned: await this.compiler.byHash(em, pipeline.specHash), version: pipeline.version };
+    return { planned: await this.planned(pipeline.specHash), version: pipeline.version };
   }
 
   private planned(specHash: string): Promise<PlannedPipeline> | PlannedPipeline {
