@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineEvent, type EventContract } from './cloudevent';
 import { ChatMessage, FailureInfo, RunStatus, TokenUsage, RunId } from './common';
 import { StepId } from './pipeline-spec';
+import { GeneratedRequest, RunSource } from './replay';
 import { ExperimentOutcome, ProductsRequested, StepReady, VerifyRequested } from './work';
 
 /**
@@ -22,6 +23,8 @@ export const RunStarted = defineEvent(
     pipelineVersion: z.number().int().nonnegative(),
     inputs: z.record(z.string(), z.unknown()),
     steps: z.array(StepId),
+    /** A replay or fork: the run it replays, the step it was forked from, and how it answers calls. */
+    source: RunSource.optional(),
   }),
 );
 
@@ -84,6 +87,10 @@ export const StepGenerated = defineEvent(
     startedAt: z.string(),
     finishedAt: z.string(),
     executor: z.string(),
+    /** The call that got the answer, beyond `messages`: the model, parameters and response_format asked for, or a tool's arguments (the run's recording; absent from older executors). */
+    request: GeneratedRequest.optional(),
+    /** The answer came from the source run's recording: no model or tool was called. */
+    replayed: z.boolean().optional(),
   }),
 );
 
@@ -176,6 +183,8 @@ export const StepCompleted = defineEvent(
     attempt: z.number().int().nonnegative(),
     output: z.string().optional(),
     error: FailureInfo.optional(),
+    /** Carried over from the source run of a replay: the step did not run again. */
+    reused: z.boolean().optional(),
   }),
 );
 

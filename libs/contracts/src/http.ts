@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ReplayMode, ReplayOverrides } from './replay';
 
 /**
  * The header in which every service's readiness answer names its process id, so a
@@ -29,6 +30,19 @@ export const CreateRunBody = z
   });
 export type CreateRunBody = z.infer<typeof CreateRunBody>;
 
+/**
+ * `POST /v1/runs/{id}/replay`: a new run from a finished one (docs/replay.md). `spec` replays
+ * on another version of the pipeline (a JSON object or YAML text), as a regression check of a
+ * change does.
+ */
+export const ReplayRunBody = z.strictObject({
+  mode: ReplayMode,
+  /** Fork from this step: it, the steps that depend on it and those an override touches run; every other step is carried over. */
+  from: z.string().min(1).max(64).optional(),
+  overrides: ReplayOverrides.extend({ spec: z.unknown().optional() }).optional(),
+});
+export type ReplayRunBody = z.infer<typeof ReplayRunBody>;
+
 export const ListRunsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   before: z.string().optional(),
@@ -56,13 +70,21 @@ export const CreateProjectBody = z.strictObject({
   name: z.string().min(1).max(200).optional(),
   /** Runs this project may have running at once; default `GATEWAY_MAX_RUNNING_RUNS`. */
   maxRunningRuns: z.number().int().min(1).max(100_000).optional(),
+  /** Record every model and tool call of the project's runs, so they can be replayed (default true); off for privacy. */
+  recording: z.boolean().optional(),
 });
 export type CreateProjectBody = z.infer<typeof CreateProjectBody>;
+
+/** `PATCH /v1/projects/{id}`: the fields given change, the others stay. */
+export const UpdateProjectBody = CreateProjectBody.omit({ id: true });
+export type UpdateProjectBody = z.infer<typeof UpdateProjectBody>;
 
 export const ProjectView = z.object({
   id: z.string(),
   name: z.string(),
   maxRunningRuns: z.number().int().nullable(),
+  /** Runs started from now on record their calls (replayable). */
+  recording: z.boolean(),
   createdAt: z.string(),
 });
 export type ProjectView = z.infer<typeof ProjectView>;
@@ -106,12 +128,15 @@ export const OverrideAlignmentQuery = z.strictObject({ override_alignment: z.enu
  */
 export const AuditAction = z.enum([
   'project.create',
+  'project.update',
   'key.create',
   'key.revoke',
   'pipeline.register',
   'run.start',
   'run.cancel',
   'run.resume',
+  'run.replay',
+  'run.import',
   'template.create',
   'template.label',
   'experiment.create',

@@ -2,6 +2,7 @@ export * from './subjects';
 export * from './cloudevent';
 export * from './common';
 export * from './pipeline-spec';
+export * from './replay';
 export * from './work';
 export * from './events';
 export * from './templates';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FailureInfo, RunId, RunStatus, StepStatus, TokenUsage, ChatMessage } from './common';
 import { StopReason, Verdict, Violation } from './events';
+import { RecordedCall, ReplayMode, ReplayOverrides, RunSource } from './replay';
 import {
   CreatedTemplateVersion,
   CreateExperimentBody,
@@ -186,6 +187,12 @@ export const StepView = z.object({
   iterationsUsed: z.number().int().nonnegative().default(0),
   bestScore: z.number().nullable().default(null),
   stopReason: StopReason.nullable().default(null),
+  /** A template step: the registry template it rendered and the version the run pinned. */
+  template: z.object({ name: z.string(), version: z.number().int() }).nullable().default(null),
+  /** A replay: the step was carried over from the source run (output, verdict and usage), not run again. */
+  reused: z.boolean().default(false),
+  /** A replay: the step's answer came from the source run's recording (no model or tool was called). */
+  recorded: z.boolean().default(false),
 });
 export type StepView = z.infer<typeof StepView>;
 
@@ -230,10 +237,14 @@ export const RunView = z.object({
     .default([]),
   /** Files the run produced, served by `GET /v1/runs/{id}/products/{path}`. */
   products: z.array(ProductView).default([]),
+  /** A replay or fork: the run it replays, the step it was forked from, and how it answers calls. */
+  source: RunSource.nullable().default(null),
+  /** Whether the run's model and tool calls are recorded (its project's setting when it started): only a recorded run can be replayed from its answers. */
+  recording: z.boolean().default(true),
 });
 export type RunView = z.infer<typeof RunView>;
 
-export const RunSummary = RunView.omit({ steps: true, inputs: true, products: true, templates: true });
+export const RunSummary = RunView.omit({ steps: true, inputs: true, products: true, templates: true, source: true, recording: true });
 export type RunSummary = z.infer<typeof RunSummary>;
 
 const Project = { project: z.string() };
@@ -270,7 +281,38 @@ export const PlannerRpc = {
       actor: z.string().min(1).max(255).optional(),
       /** Start an inline spec the orchestrator model found misaligned (`check_alignment`). */
       overrideAlignment: z.boolean().optional(),
+      /** Record the run's model and tool calls (the project's setting; default on). */
+      recording: z.boolean().optional(),
     }),
+    RunView,
+  ),
+  /**
+   * A new run from a finished one: every call answered from its recording, live, or both;
+   * from a step on (the steps before it, and those no override touches, carried over); with
+   * other inputs, template versions, models or spec. The source run never changes.
+   */
+  replayRun: method(
+    'planner',
+    'runs.replay',
+    z.object({
+      ...Project,
+      runId: z.string(),
+      mode: ReplayMode,
+      from: z.string().optional(),
+      overrides: ReplayOverrides.extend({ spec: SpecSource.optional() }).optional(),
+      maxRunning: z.number().int().positive().optional(),
+      actor: z.string().min(1).max(255).optional(),
+      recording: z.boolean().optional(),
+    }),
+    RunView,
+  ),
+  /** A finished run as a file: its spec, pinned templates, view and recording. */
+  exportRun: method('planner', 'runs.export', z.object({ ...Project, runId: z.string() }), z.lazy(() => RunExport)),
+  /** A run from an exported file, under a new id, finished as it was: a baseline to replay and diff against. */
+  importRun: method(
+    'planner',
+    'runs.import',
+    z.object({ ...Project, file: z.lazy(() => RunExport), actor: z.string().min(1).max(255).optional() }),
     RunView,
   ),
   getRun: method('planner', 'runs.get', z.object({ ...Project, runId: z.string() }), RunView),
@@ -374,3 +416,21 @@ export const RegistryRpc = {
   /** Moves `production` to the named variant's version, or to the significant winner, and stops the experiment. */
   promoteExperiment: method('registry', 'experiments.promote', z.object({ ...Project, ...Admin, id: z.string(), variant: z.string().optional() }), ExperimentView),
 } as const;
+
+/**
+ * A run as a file (`trellis runs export`): what a pipeline repository keeps as a baseline and
+ * imports again (`trellis runs import`) to replay its changes against, at no token cost.
+ */
+export const RunExport = z.object({
+  format: z.literal('trellis.run'),
+  version: z.literal(1),
+  exportedAt: z.string(),
+  /** The pipeline spec the run ran (JSON, defaults applied). */
+  spec: z.record(z.string(), z.unknown()),
+  /** The registry templates the run pinned, with their bodies. */
+  templates: z.array(ResolvedTemplate),
+  run: RunView,
+  /** Every recorded model and tool call, oldest first. */
+  calls: z.array(RecordedCall),
+});
+export type RunExport = z.infer<typeof RunExport>;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineEvent } from './cloudevent';
 import { ChatMessage, RunId, RunStatus, StepStatus, TokenUsage } from './common';
 import { Gate, StepId } from './pipeline-spec';
+import { ReplayJob } from './replay';
 
 export const OutputFormat = z.enum(['text', 'json', 'markdown', 'csv']);
 export type OutputFormat = z.infer<typeof OutputFormat>;
@@ -69,6 +70,8 @@ export const StepReady = defineEvent(
     previousOutput: z.string().optional(),
     /** The run asked for streaming: the model call is streamed and its text published as `step.progress`. */
     stream: z.boolean().optional(),
+    /** A replayed run: the source's recorded answers for this step and round, used when the request matches (docs/replay.md). */
+    replay: ReplayJob.optional(),
   }),
 );
 export type StepReady = z.infer<typeof StepReady.data>;

@@ -15,9 +15,16 @@ export { initialRunState, FINAL_STEP_STATUSES } from './run/run-state';
 export type { Decision, FinalStepStatus, RunEvent, RunState, StepState, StepVerdict } from './run/run-state';
 export { advanceRun } from './run/advance-run';
 export { decideRunChange, type RunChange, type RunInput, type IgnoredInput, type Outgoing } from './run/run-change';
-export { newRunSnapshot, newStepRecord, stepValue, type NewRun, type RunRecord, type RunSnapshot, type StepRecord } from './run/run-record';
+export { newRunSnapshot, newStepRecord, stepValue, type NewRun, type RunRecord, type RunSnapshot, type StepOrigin, type StepRecord } from './run/run-record';
 export type { IterationRecord } from './run/rounds';
 export { buildProducts, type ProductFile } from './run/products';
+
+export { planReplay, replaySnapshot, pinOf, type ReplayFields, type ReplayPlan, type ReplayPlanResult, type ReplaySource, type ReplayTarget } from './replay/replay-plan';
+export { replayTemplates, pinLookups, type TemplateLookup } from './replay/replay-templates';
+export { specWithModels } from './replay/replay-spec';
+export { requestHash, recordedCallOf, matchRecordedCall, replayMissReason } from './replay/recorded-calls';
+export { diffRuns, jsonChanges } from './replay/run-diff';
+export { textDiff, conversationText } from './replay/text-diff';
 
 export { evaluateGates, evaluateDeterministicGate, isDeterministicGate, combineGates, type GateResult } from './verify/gates';
 export { decideVerdict } from './verify/verdict';

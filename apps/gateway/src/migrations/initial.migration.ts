@@ -1,5 +1,6 @@
 import { Migration, outboxTableSql } from '@trellis/persistence';
 import { GatewayAudit } from './audit.migration';
+import { GatewayRecording } from './recording.migration';
 
 export class GatewayInitial extends Migration {
   override name = 'GatewayInitial';
@@ -36,4 +37,5 @@ export class GatewayInitial extends Migration {
 export const GATEWAY_MIGRATIONS = [
   { name: 'GatewayInitial', class: GatewayInitial },
   { name: 'GatewayAudit', class: GatewayAudit },
+  { name: 'GatewayRecording', class: GatewayRecording },
 ];

@@ -8,6 +8,7 @@ import {
   CreateApiKeyBody,
   CreatedApiKey,
   CreateProjectBody,
+  UpdateProjectBody,
   CreateRunBody,
   ListAuditQuery,
   ListRunsQuery,
@@ -30,7 +31,7 @@ export type RouteAuth = 'apiKey' | 'admin' | 'apiKeyOrAdmin' | 'none';
 
 /** One documented route; the OpenAPI document is built from this table and the zod schemas. */
 export interface RouteDoc {
-  method: 'get' | 'post' | 'put' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** OpenAPI path template, `{param}` style. */
   path: string;
   tag: string;
@@ -62,6 +63,7 @@ export const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output'
   RunView: { schema: RunView, io: 'output' },
   RunList: { schema: ListRuns, io: 'output' },
   CreateProjectBody: { schema: CreateProjectBody, io: 'input' },
+  UpdateProjectBody: { schema: UpdateProjectBody, io: 'input' },
   ProjectView: { schema: ProjectView, io: 'output' },
   CreateApiKeyBody: { schema: CreateApiKeyBody, io: 'input' },
   CreatedApiKey: { schema: CreatedApiKey, io: 'output' },
@@ -83,6 +85,7 @@ const ALIGNMENT = 'With `orchestrator.check_alignment`, a pipeline whose archite
 
 export const ROUTES: RouteDoc[] = [
   { method: 'post', path: '/v1/projects', tag: 'projects', summary: 'Create a project', description: 'With `Authorization: Bearer <TRELLIS_ADMIN_TOKEN>`; 404 when the gateway has no admin token.', auth: 'admin', body: { schema: CreateProjectBody, name: 'CreateProjectBody' }, responses: { 201: { description: 'created', schema: 'ProjectView' } } },
+  { method: 'patch', path: '/v1/projects/{id}', tag: 'projects', summary: "Change a project's settings", description: 'The fields given change (name, `maxRunningRuns`, `recording`); runs started from then on follow them. `recording: false` stops recording the calls of its runs (which then cannot be replayed from their answers).', auth: 'admin', params: ['id'], body: { schema: UpdateProjectBody, name: 'UpdateProjectBody' }, responses: { 200: { description: 'the project', schema: 'ProjectView' } } },
   { method: 'post', path: '/v1/projects/{id}/keys', tag: 'projects', summary: 'Create an API key of the project', description: 'The answer holds the key: the only time it is shown. Only its SHA-256 is stored.', auth: 'admin', params: ['id'], body: { schema: CreateApiKeyBody, name: 'CreateApiKeyBody' }, responses: { 201: { description: 'created', schema: 'CreatedApiKey' } } },
   { method: 'get', path: '/v1/projects/{id}/keys', tag: 'projects', summary: "List the project's keys (prefixes only)", auth: 'admin', params: ['id'], responses: { 200: { description: 'the keys', schema: 'ApiKeyList' } } },
   { method: 'delete', path: '/v1/projects/{id}/keys/{keyId}', tag: 'projects', summary: 'Revoke a key', auth: 'admin', params: ['id', 'keyId'], responses: { 204: { description: 'revoked' } } },

@@ -5,6 +5,7 @@ export interface ProjectRow {
   id: string;
   name: string;
   max_running_runs: number | null;
+  recording: boolean;
   created_at: Date;
 }
 
@@ -28,10 +29,19 @@ export class ProjectRepository {
   }
 
   /** Inserts the project; false when the id is taken. */
-  async insertProject(p: { id: string; name: string; maxRunningRuns: number | null }): Promise<ProjectRow | undefined> {
+  async insertProject(p: { id: string; name: string; maxRunningRuns: number | null; recording: boolean }): Promise<ProjectRow | undefined> {
     const rows = await this.exec<ProjectRow>(
-      `insert into "gateway"."project" (id, name, max_running_runs) values (?, ?, ?) on conflict (id) do nothing returning *`,
-      [p.id, p.name, p.maxRunningRuns],
+      `insert into "gateway"."project" (id, name, max_running_runs, recording) values (?, ?, ?, ?) on conflict (id) do nothing returning *`,
+      [p.id, p.name, p.maxRunningRuns, p.recording],
+    );
+    return rows[0];
+  }
+
+  /** Changes the fields given; undefined when there is no such project. */
+  async updateProject(id: string, p: { name?: string; maxRunningRuns?: number; recording?: boolean }): Promise<ProjectRow | undefined> {
+    const rows = await this.exec<ProjectRow>(
+      `update "gateway"."project" set name = coalesce(?, name), max_running_runs = coalesce(?, max_running_runs), recording = coalesce(?, recording) where id = ? returning *`,
+      [p.name ?? null, p.maxRunningRuns ?? null, p.recording ?? null, id],
     );
     return rows[0];
   }
@@ -62,9 +72,9 @@ export class ProjectRepository {
     );
   }
 
-  async findActiveKeyByHash(hash: string): Promise<(ApiKeyRow & { max_running_runs: number | null }) | undefined> {
-    const rows = await this.exec<ApiKeyRow & { max_running_runs: number | null }>(
-      `select k.id, k.project, k.name, k.prefix, k.rate_limit_per_minute, k.created_at, k.revoked_at, p.max_running_runs
+  async findActiveKeyByHash(hash: string): Promise<(ApiKeyRow & Pick<ProjectRow, 'max_running_runs' | 'recording'>) | undefined> {
+    const rows = await this.exec<ApiKeyRow & Pick<ProjectRow, 'max_running_runs' | 'recording'>>(
+      `select k.id, k.project, k.name, k.prefix, k.rate_limit_per_minute, k.created_at, k.revoked_at, p.max_running_runs, p.recording
        from "gateway"."api_key" k join "gateway"."project" p on p.id = k.project
        where k.hash = ? and k.revoked_at is null`,
       [hash],

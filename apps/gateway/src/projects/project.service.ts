@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import type { ApiKeyView, CreateApiKeyBody, CreateProjectBody, CreatedApiKey, ProjectView } from '@trellis/contracts';
+import type { ApiKeyView, CreateApiKeyBody, CreateProjectBody, CreatedApiKey, ProjectView, UpdateProjectBody } from '@trellis/contracts';
 import { uuidv7 } from '@trellis/persistence';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { GatewayError } from '../http/gateway.errors';
@@ -12,6 +12,8 @@ export interface Principal {
   project: string;
   rateLimitPerMinute: number;
   maxRunningRuns: number;
+  /** The project records its runs' calls (replayable). */
+  recording: boolean;
 }
 
 export const DEFAULT_PROJECT = 'default';
@@ -40,12 +42,20 @@ export class ProjectService implements OnApplicationBootstrap {
       project: row.project,
       rateLimitPerMinute: row.rate_limit_per_minute ?? this.config.GATEWAY_RATE_LIMIT_PER_MINUTE,
       maxRunningRuns: row.max_running_runs ?? this.config.GATEWAY_MAX_RUNNING_RUNS,
+      recording: row.recording,
     };
   }
 
   async createProject(body: CreateProjectBody): Promise<ProjectView> {
-    const row = await this.repo.insertProject({ id: body.id, name: body.name ?? body.id, maxRunningRuns: body.maxRunningRuns ?? null });
+    const row = await this.repo.insertProject({ id: body.id, name: body.name ?? body.id, maxRunningRuns: body.maxRunningRuns ?? null, recording: body.recording ?? true });
     if (!row) throw new GatewayError('conflict', `the project "${body.id}" already exists`);
+    return projectView(row);
+  }
+
+  /** Changes a project's settings; runs started from now on follow them. */
+  async updateProject(id: string, body: UpdateProjectBody): Promise<ProjectView> {
+    const row = await this.repo.updateProject(id, body);
+    if (!row) throw new GatewayError('not_found', `no project "${id}"`);
     return projectView(row);
   }
 
@@ -82,7 +92,7 @@ export class ProjectService implements OnApplicationBootstrap {
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
 
 function projectView(r: ProjectRow): ProjectView {
-  return { id: r.id, name: r.name, maxRunningRuns: r.max_running_runs, createdAt: iso(r.created_at) };
+  return { id: r.id, name: r.name, maxRunningRuns: r.max_running_runs, recording: r.recording, createdAt: iso(r.created_at) };
 }
 
 function keyView(r: ApiKeyRow): ApiKeyView {

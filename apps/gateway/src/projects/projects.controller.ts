@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { CreateApiKeyBody, CreateProjectBody } from '@trellis/contracts';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { CreateApiKeyBody, CreateProjectBody, UpdateProjectBody } from '@trellis/contracts';
 import { Audited, field, resourceOf } from '../audit/audited';
 import { AdminGuard } from '../http/admin.guard';
 import { ProjectService } from './project.service';
@@ -15,6 +15,14 @@ export class ProjectsController {
   @Audited('project.create', ({ body, result }) => resourceOf('projects', field(result, 'id') ?? field(body, 'id')))
   create(@Body() body: unknown) {
     return this.projects.createProject(CreateProjectBody.parse(body ?? {}));
+  }
+
+  /** Changes the settings given (name, running runs, recording); runs started from now on follow them. */
+  @Patch(':id')
+  @HttpCode(200)
+  @Audited('project.update', ({ params }) => resourceOf('projects', params['id']))
+  update(@Param('id') id: string, @Body() body: unknown) {
+    return this.projects.updateProject(id, UpdateProjectBody.parse(body ?? {}));
   }
 
   /** The answer holds the key itself: the only time it is shown. */

@@ -53,6 +53,7 @@ export class RunStarter {
         inputs: body.inputs,
         maxRunning: principal.maxRunningRuns,
         actor: principal.keyId,
+        recording: principal.recording,
         ...(overrideAlignment ? { overrideAlignment } : {}),
         ...(body.subject !== undefined ? { subject: body.subject } : {}),
         ...(body.feature !== undefined ? { feature: body.feature } : {}),

@@ -29,6 +29,7 @@ export class PlannerRpcServer implements OnApplicationBootstrap {
         ...(r.stream !== undefined ? { stream: r.stream } : {}),
         ...(r.actor !== undefined ? { actor: r.actor } : {}),
         ...(r.overrideAlignment !== undefined ? { overrideAlignment: r.overrideAlignment } : {}),
+        ...(r.recording !== undefined ? { recording: r.recording } : {}),
         ...(r.pipeline !== undefined ? { pipeline: r.pipeline } : {}),
         ...(r.source !== undefined ? { source: r.source } : {}),
       }),

@@ -4,6 +4,7 @@ import { createTestDatabase, uniqueToken } from '@trellis/testing';
 import { openPlannerDatabase } from '../planner.schema';
 import { RunStore, type RunWrite } from './run-store';
 import { RUN_TABLE, STEP_TABLE } from './run-table';
+import { STEP_CALL_TABLE } from './step-call-table';
 
 /** The kinds the table module declares, as PostgreSQL names the column types. */
 const PG_TYPES: Record<string, string[]> = {
@@ -40,7 +41,7 @@ describe('RunStore', () => {
 
   /** A started run, inserted. */
   async function started(store: RunStore): Promise<RunSnapshot> {
-    const fresh = newRunSnapshot(pipeline, { id: `01934a5c-0000-7000-8000-${uniqueToken().slice(0, 12).padStart(12, '0')}`, project: 'p', pipeline: 'store', pipelineVersion: 0, inputs: { q: "it's \\ \"quoted\"" }, templates: [], subject: null, stream: false, actor: null, createdAt: new Date('2026-12-04T10:00:00.123Z') });
+    const fresh = newRunSnapshot(pipeline, { id: `01934a5c-0000-7000-8000-${uniqueToken().slice(0, 12).padStart(12, '0')}`, project: 'p', pipeline: 'store', pipelineVersion: 0, inputs: { q: "it's \\ \"quoted\"" }, templates: [], subject: null, stream: false, actor: null, recording: true, createdAt: new Date('2026-12-04T10:00:00.123Z') });
     const change = decideRunChange(pipeline, fresh, { type: 'start' }, new Date('2026-12-04T10:00:00.200Z'));
     if (!change.applied) throw new Error(change.reason);
     await store.insert({ before: fresh, next: change.next, run: change.run, steps: change.steps }, []);
@@ -63,7 +64,7 @@ describe('RunStore', () => {
   }
 
   it('has exactly the columns the table module defines, of the kinds it declares, once migrated', async () => {
-    for (const table of [RUN_TABLE, STEP_TABLE]) {
+    for (const table of [RUN_TABLE, STEP_TABLE, STEP_CALL_TABLE]) {
       const [found] = await db.sqlQuery([`select column_name, data_type from information_schema.columns where table_schema = 'planner' and table_name = '${table.name}'`]);
       const columns = new Map((found?.rows ?? []).map((r) => [r.column_name as string, r.data_type as string]));
       expect([...columns.keys()].sort()).toEqual(table.columns.map(([, , column]) => column).sort());

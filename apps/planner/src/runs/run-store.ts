@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import type { RunStatus } from '@trellis/contracts';
+import type { RecordedCall, RunStatus } from '@trellis/contracts';
 import type { RunRecord, RunSnapshot, StepRecord } from '@trellis/engine';
 import { Database, type OutboxRow } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
 import { runOf, RunSql, snapshotsOf } from './run-table';
+import { callOf, StepCallSql, type StoredCall } from './step-call-table';
 
 /** What one transaction writes: each run's merged patches, from the version it was decided on. */
 export interface RunWrite {
@@ -12,6 +13,8 @@ export interface RunWrite {
   next: RunSnapshot;
   run: Partial<RunRecord>;
   steps: Record<string, Partial<StepRecord>>;
+  /** Calls to add to the run's recording (ADR 0012). */
+  calls?: StoredCall[];
 }
 
 /** How many runs the cache keeps; past it, the least recently used are dropped (and read again if needed). */
@@ -29,9 +32,11 @@ export class RunStore {
   private readonly log = logger('run-store');
   private readonly cache = new Map<string, RunSnapshot>();
   readonly sql: RunSql;
+  private readonly callSql: StepCallSql;
 
   constructor(private readonly db: Database) {
     this.sql = new RunSql(db.schema);
+    this.callSql = new StepCallSql(db.schema);
   }
 
   /**
@@ -79,7 +84,7 @@ export class RunStore {
    * `quota` with the count, which may throw to refuse the run.
    */
   async insert(write: RunWrite, outbox: OutboxRow[], quota?: (running: number) => void): Promise<void> {
-    const statements = this.sql.insert(write.next);
+    const statements = [...this.sql.insert(write.next), ...this.callStatements([write])];
     if (!quota) {
       await this.db.sqlAtomic(statements, outbox);
     } else {
@@ -105,6 +110,12 @@ export class RunStore {
     return snapshotsOf(runs?.rows ?? [], steps?.rows ?? []).get(runId);
   }
 
+  /** A run's recorded calls, oldest first. */
+  async calls(runId: string): Promise<RecordedCall[]> {
+    const [found] = await this.db.sqlQuery([this.callSql.select(runId)]);
+    return (found?.rows ?? []).map(callOf);
+  }
+
   async exists(project: string, runId: string): Promise<boolean> {
     const [found] = await this.db.sqlQuery([this.sql.exists(project, runId)]);
     return (found?.rowCount ?? 0) > 0;
@@ -128,7 +139,13 @@ export class RunStore {
     for (const w of writes) {
       for (const [stepId, patch] of Object.entries(w.steps)) if (Object.keys(patch).length) statements.push(this.sql.updateStep(w.before.run.id, stepId, patch));
     }
+    statements.push(...this.callStatements(writes));
     return statements;
+  }
+
+  private callStatements(writes: readonly RunWrite[]): string[] {
+    const calls = writes.flatMap((w) => w.calls ?? []);
+    return calls.length ? [this.callSql.insert(calls)] : [];
   }
 
   /** Keeps what was just committed; a run that ended is not needed again (a resume reads it). */

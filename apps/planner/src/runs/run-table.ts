@@ -11,7 +11,7 @@ import { sqlLiteral, sqlTable, type SqlKind } from '@trellis/persistence';
  * check of the migrated schema (run-table.int-spec.ts) all come from these lists; the
  * migrations create what they describe.
  */
-type Columns<T> = { readonly [K in keyof T]-?: SqlKind };
+export type Columns<T> = { readonly [K in keyof T]-?: SqlKind };
 
 const RUN: Columns<RunRecord> = {
   id: 'text',
@@ -30,6 +30,9 @@ const RUN: Columns<RunRecord> = {
   subject: 'text',
   stream: 'bool',
   actor: 'text',
+  recording: 'bool',
+  source: 'json',
+  replayCalls: 'ordered-json',
   version: 'int',
   createdAt: 'time',
   finishedAt: 'time',
@@ -56,18 +59,19 @@ const STEP: Columns<StepRecord> = {
   finishedAt: 'time',
   iterations: 'ordered-json',
   stopReason: 'text',
+  origin: 'text',
 };
 
 const snake = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-interface Table<T> {
+export interface Table<T> {
   name: string;
   /** [field, kind, column] in declaration order. */
   columns: ReadonlyArray<readonly [keyof T & string, SqlKind, string]>;
   byField: ReadonlyMap<string, readonly [SqlKind, string]>;
 }
 
-function table<T>(name: string, columns: Columns<T>): Table<T> {
+export function table<T>(name: string, columns: Columns<T>): Table<T> {
   const list = Object.entries(columns).map(([field, kind]) => [field as keyof T & string, kind as SqlKind, snake(field)] as const);
   return { name, columns: list, byField: new Map(list.map(([field, kind, column]) => [field, [kind, column] as const])) };
 }
@@ -76,7 +80,7 @@ export const RUN_TABLE = table<RunRecord>('run', RUN);
 export const STEP_TABLE = table<StepRecord>('step_run', STEP);
 
 /** A row as pg returns it → the record: doubles and ints arrive as numbers, jsonb parsed, timestamptz as Date. */
-function fromRow<T>(t: Table<T>, row: Record<string, unknown>): T {
+export function fromRow<T>(t: Table<T>, row: Record<string, unknown>): T {
   const record: Record<string, unknown> = {};
   for (const [field, kind, column] of t.columns) {
     const value = row[column] ?? null;
@@ -85,11 +89,11 @@ function fromRow<T>(t: Table<T>, row: Record<string, unknown>): T {
   return record as T;
 }
 
-function values<T>(t: Table<T>, record: T): string {
+export function values<T>(t: Table<T>, record: T): string {
   return `(${t.columns.map(([field, kind]) => sqlLiteral((record as Record<string, unknown>)[field], kind)).join(', ')})`;
 }
 
-function names<T>(t: Table<T>): string {
+export function names<T>(t: Table<T>): string {
   return t.columns.map(([, , column]) => `"${column}"`).join(', ');
 }
 
@@ -172,7 +176,7 @@ export class RunSql {
     if (query.before) where.push(`"id" < ${sqlLiteral(query.before, 'text')}`);
     if (query.status) where.push(`"status" = ${sqlLiteral(query.status, 'text')}`);
     if (query.pipeline) where.push(`"pipeline" = ${sqlLiteral(query.pipeline, 'text')}`);
-    const columns = RUN_TABLE.columns.filter(([field]) => field !== 'inputs' && field !== 'templates' && field !== 'products').map(([, , c]) => `"${c}"`);
+    const columns = RUN_TABLE.columns.filter(([field]) => field !== 'inputs' && field !== 'templates' && field !== 'products' && field !== 'replayCalls').map(([, , c]) => `"${c}"`);
     return `select ${columns.join(', ')} from ${this.runs} where ${where.join(' and ')} order by "id" desc limit ${sqlLiteral(query.limit, 'int')}`;
   }
 

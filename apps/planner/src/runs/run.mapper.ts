@@ -1,5 +1,5 @@
-import type { IterationView, RunSummary, RunView, StepView } from '@trellis/contracts';
-import type { CompiledPipeline, IterationRecord, RunRecord, RunSnapshot, StepRecord } from '@trellis/engine';
+import type { IterationView, ResolvedTemplate, RunSummary, RunView, StepView } from '@trellis/contracts';
+import { pinOf, type CompiledPipeline, type CompiledStep, type IterationRecord, type RunRecord, type RunSnapshot, type StepRecord } from '@trellis/engine';
 
 /** Records → the contract's views: the only place both meet. */
 
@@ -29,17 +29,20 @@ export function toRunView({ run, steps }: RunSnapshot, compiled: CompiledPipelin
     templates: run.templates.map((t) => ({ ref: t.ref, name: t.name, version: t.version, label: t.label, level: t.level, experiment: t.experiment })),
     steps: compiled.order.flatMap((id) => {
       const s = Object.prototype.hasOwnProperty.call(steps, id) ? steps[id] : undefined;
-      return s ? [toStepView(s, compiled.steps[id]?.dependsOn ?? [])] : [];
+      return s ? [toStepView(s, compiled.steps[id], run.templates)] : [];
     }),
+    source: run.source,
+    recording: run.recording,
   };
 }
 
-function toStepView(s: StepRecord, dependsOn: string[]): StepView {
+function toStepView(s: StepRecord, spec: CompiledStep | undefined, pins: readonly ResolvedTemplate[]): StepView {
+  const pin = spec?.template ? pinOf(pins, spec.template) : undefined;
   return {
     id: s.stepId,
     status: s.status,
     attempt: s.attempt,
-    dependsOn,
+    dependsOn: spec?.dependsOn ?? [],
     model: s.model,
     output: s.output,
     ...(s.structured !== null && s.structured !== undefined ? { structured: s.structured } : {}),
@@ -56,6 +59,9 @@ function toStepView(s: StepRecord, dependsOn: string[]): StepView {
     iterationsUsed: s.iterations.length,
     bestScore: s.iterations.at(-1)?.best?.score ?? null,
     stopReason: s.stopReason,
+    template: pin ? { name: pin.name, version: pin.version } : null,
+    reused: s.origin === 'reused',
+    recorded: s.origin === 'recorded',
   };
 }
 

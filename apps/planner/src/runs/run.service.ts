@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { RunStatus, RunView, SpecSource, StepFailed, StepGenerated, StepVerified } from '@trellis/contracts';
-import { decideRunChange, newRunSnapshot, resolveInputs, type RunInput, type RunSnapshot } from '@trellis/engine';
+import { decideRunChange, newRunSnapshot, recordedCallOf, resolveInputs, type CompiledPipeline, type RunInput, type RunSnapshot } from '@trellis/engine';
 import { NonRetryableError } from '@trellis/messaging';
 import { Database, GroupCommit, isUnstorable, uuidv7, type OutboxRow } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
@@ -11,6 +11,7 @@ import { EventOutbox } from '../platform/event-outbox';
 import { PlannerError } from '../planner.errors';
 import { toRunSummary, toRunView } from './run.mapper';
 import { RunStore, type RunWrite } from './run-store';
+import type { StoredCall } from './step-call-table';
 import { TemplatePins } from './template-pins';
 
 export interface StartRequest {
@@ -26,6 +27,8 @@ export interface StartRequest {
   actor?: string;
   /** Start an inline spec the orchestrator model found misaligned. */
   overrideAlignment?: boolean;
+  /** Record the run's calls (its project's setting); default on. */
+  recording?: boolean;
 }
 
 type Outcome = { applied: boolean; reason?: string };
@@ -72,15 +75,27 @@ export class RunService {
       subject: request.subject ?? null,
       stream: request.stream ?? false,
       actor: request.actor ?? null,
+      recording: request.recording ?? true,
       createdAt: new Date(),
     });
-    const change = decideRunChange(compiled, fresh, { type: 'start' }, fresh.run.createdAt);
-    if (!change.applied) throw new PlannerError('internal', `a new run did not start: ${change.reason}`);
     // An inline spec is stored first, by its hash (specs are immutable; a run that then fails
     // to start leaves a spec row, as a registration does).
     if (request.source) await this.pipelines.saveSpec(this.db.fork(), compiled.hash, compiled.spec);
-    const { maxRunning } = request;
-    await this.store.insert({ before: fresh, next: change.next, run: change.run, steps: change.steps }, this.outbox.rows(runId, change.messages), maxRunning === undefined ? undefined : (running) => {
+    return this.launch(compiled, fresh, { ...(request.maxRunning !== undefined ? { maxRunning: request.maxRunning } : {}) });
+  }
+
+  /**
+   * Starts a run made ready (a new one, or a replay with its carried-over steps): the engine
+   * decides its start, and the run, its steps, `calls` (a replay's copy of the recording of
+   * its carried-over steps) and its first messages are inserted together, within the
+   * project's quota of running runs.
+   */
+  async launch(compiled: CompiledPipeline, fresh: RunSnapshot, options: { maxRunning?: number; calls?: StoredCall[] } = {}): Promise<RunView> {
+    const change = decideRunChange(compiled, fresh, { type: 'start' }, fresh.run.createdAt);
+    if (!change.applied) throw new PlannerError('internal', `a new run did not start: ${change.reason}`);
+    const { maxRunning } = options;
+    const write = { before: fresh, next: change.next, run: change.run, steps: change.steps, ...(options.calls?.length ? { calls: options.calls } : {}) };
+    await this.store.insert(write, this.outbox.rows(fresh.run.id, change.messages), maxRunning === undefined ? undefined : (running) => {
       if (running >= maxRunning) throw new PlannerError('resource_exhausted', `the project already has ${running} running run(s), its limit is ${maxRunning}`);
     });
     this.outbox.flush();
@@ -212,6 +227,9 @@ export class RunService {
           } else {
             working.set(runId, { before: current, next: change.next, run: { ...change.run }, steps: { ...change.steps } });
           }
+          // The run's recording: the exact call behind each answer it applied (ADR 0012).
+          const call = input.type === 'generated' && current.run.recording ? recordedCallOf(current.steps[input.result.stepId]!, input.result) : undefined;
+          if (call) (working.get(runId)!.calls ??= []).push({ ...call, runId });
           outbox.push(...this.outbox.rows(runId, change.messages));
           outcomes.push({ applied: true });
         }

@@ -36,7 +36,8 @@ export function advanceRun(pipeline: CompiledPipeline, state: RunState, event: R
   if (state.status !== 'running') return ignored(state, `run is ${state.status}`);
   switch (event.type) {
     case 'start': {
-      const started = Object.values(state.steps).some((s) => s.status !== 'pending' || s.attempt > 0);
+      // A replay's carried-over steps start succeeded: they were the source run's, not this one's.
+      const started = Object.values(state.steps).some((s) => s.origin !== 'reused' && (s.status !== 'pending' || s.attempt > 0));
       if (started) return ignored(state, 'run already started');
       const t = new Transition(pipeline, state);
       t.settle();

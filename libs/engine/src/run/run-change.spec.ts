@@ -30,7 +30,7 @@ class Run {
     readonly pipeline: CompiledPipeline,
     inputs: Record<string, unknown> = {},
   ) {
-    this.snapshot = newRunSnapshot(pipeline, { id: RUN_ID, project: 'acme', pipeline: 'p', pipelineVersion: 1, inputs, templates: [], subject: null, stream: false, actor: null, createdAt: new Date(NOW.getTime() - 1000) });
+    this.snapshot = newRunSnapshot(pipeline, { id: RUN_ID, project: 'acme', pipeline: 'p', pipelineVersion: 1, inputs, templates: [], subject: null, stream: false, actor: null, recording: true, createdAt: new Date(NOW.getTime() - 1000) });
   }
 
   apply(input: RunInput): RunChange {

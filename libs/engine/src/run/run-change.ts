@@ -25,6 +25,7 @@ import type { RunRecord, RunSnapshot, StepRecord } from './run-record';
 import { stepValue } from './run-record';
 import type { Decision, RunEvent } from './run-state';
 import { bestRecord, historyOf, recordGenerated, recordVerified, startRound } from './rounds';
+import { replayJobOf } from '../replay/recorded-calls';
 
 /**
  * What can happen to a run, with everything the planner received: a step result carries the
@@ -179,6 +180,7 @@ class Draft {
       ...(e.cost ? { cost: step.cost + e.cost } : {}),
       startedAt: new Date(e.startedAt),
       executor: e.executor,
+      origin: e.replayed ? 'recorded' : null,
       ...(step.iterations.length ? { iterations: recordGenerated(step.iterations, e) } : {}),
     });
     this.setRun({
@@ -248,7 +250,20 @@ class Draft {
 
   announceStart(): void {
     const { run } = this;
-    this.event(RunStarted, { runId: run.id, project: run.project, pipeline: run.pipeline, pipelineVersion: run.pipelineVersion, inputs: run.inputs, steps: this.pipeline.order });
+    this.event(RunStarted, {
+      runId: run.id,
+      project: run.project,
+      pipeline: run.pipeline,
+      pipelineVersion: run.pipelineVersion,
+      inputs: run.inputs,
+      steps: this.pipeline.order,
+      ...(run.source ? { source: run.source } : {}),
+    });
+    // A replay's carried-over steps are done before it starts: said once, as they stand.
+    for (const stepId of this.pipeline.order) {
+      const step = this.step(stepId);
+      if (step.origin === 'reused') this.event(StepCompleted, { runId: run.id, stepId, status: 'succeeded', attempt: step.attempt, ...(step.output !== null ? { output: step.output } : {}), reused: true });
+    }
   }
 
   /** Writes the state machine's decision out: step fields, jobs, events, and the run's end. */
@@ -324,6 +339,8 @@ class Draft {
       ...(loop?.previousOutput !== undefined ? { previousOutput: loop.previousOutput } : {}),
       ...(run.stream ? { stream: true } : {}),
     };
+    const replay = replayJobOf(run, stepId, loop?.round.iteration ?? 1);
+    if (replay) data.replay = replay;
     this.messages.push({ queue: 'step', pool: spec.pool, id: messageIds.stepReady(run.id, stepId, step.attempt), contract: StepReady, data });
     this.event(StepDispatched, { runId: run.id, stepId, attempt: step.attempt, model, pool: spec.pool });
   }

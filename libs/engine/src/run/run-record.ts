@@ -1,4 +1,4 @@
-import type { ChatMessage, FailureInfo, ProductView, ResolvedTemplate, RunStatus, StepStatus, StopReason } from '@trellis/contracts';
+import type { ChatMessage, FailureInfo, ProductView, RecordedCall, ResolvedTemplate, RunSource, RunStatus, StepStatus, StopReason } from '@trellis/contracts';
 import type { CompiledPipeline } from '../spec/compiled-pipeline';
 import { setOwn } from '../util/records';
 import type { IterationRecord } from './rounds';
@@ -31,6 +31,12 @@ export interface RunRecord {
   stream: boolean;
   /** Who started it: the API key's id (the gateway's audit trail names the same). */
   actor: string | null;
+  /** Its model and tool calls are recorded (the project's setting at start). */
+  recording: boolean;
+  /** A replay: the run it replays, the step it was forked from, how it answers calls. */
+  source: RunSource | null;
+  /** A replay that answers from a recording: the source's calls of the steps it runs, pinned at start like its templates. */
+  replayCalls: RecordedCall[];
   /** Changes applied to the run so far: the optimistic-concurrency token, and a per-run sequence for event ids. */
   version: number;
   createdAt: Date;
@@ -65,7 +71,14 @@ export interface StepRecord {
   /** The verification loop's rounds of the current loop (a resume starts a new one), oldest first. */
   iterations: IterationRecord[];
   stopReason: StopReason | null;
+  /**
+   * A replay: `reused`, carried over from the source run without running; `recorded`, its
+   * answer came from the source's recording; null, it ran as any step does.
+   */
+  origin: StepOrigin | null;
 }
+
+export type StepOrigin = 'reused' | 'recorded';
 
 /** A run and its steps, by step id. Treated as immutable: a change yields a new snapshot. */
 export interface RunSnapshot {
@@ -74,7 +87,7 @@ export interface RunSnapshot {
 }
 
 /** What a new run is made of; the rest starts empty. */
-export type NewRun = Pick<RunRecord, 'id' | 'project' | 'pipeline' | 'pipelineVersion' | 'inputs' | 'templates' | 'subject' | 'stream' | 'actor' | 'createdAt'>;
+export type NewRun = Pick<RunRecord, 'id' | 'project' | 'pipeline' | 'pipelineVersion' | 'inputs' | 'templates' | 'subject' | 'stream' | 'actor' | 'recording' | 'createdAt'>;
 
 /** A run that has not started: running, every step pending at attempt 0 on its compiled model. */
 export function newRunSnapshot(pipeline: CompiledPipeline, fields: NewRun): RunSnapshot {
@@ -87,6 +100,8 @@ export function newRunSnapshot(pipeline: CompiledPipeline, fields: NewRun): RunS
     cost: 0,
     error: null,
     products: [],
+    source: null,
+    replayCalls: [],
     version: 0,
     finishedAt: null,
   };
@@ -117,6 +132,7 @@ export function newStepRecord(runId: string, stepId: string, model: string): Ste
     finishedAt: null,
     iterations: [],
     stopReason: null,
+    origin: null,
   };
 }
 

@@ -15,6 +15,8 @@ export interface StepState {
   output?: unknown;
   structured?: unknown;
   score?: number | null;
+  /** A replay: `reused` steps were carried over from the source run and never run here. */
+  origin?: 'reused' | 'recorded' | null;
 }
 
 /** Everything the planner must persist to decide a run's next move. */
