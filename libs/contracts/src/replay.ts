@@ -29,6 +29,7 @@ export const ModelCallRequest = z.object({
   /** The provider's structured-output mode, when it was asked for (`{ type: json_schema, … }` or `{ type: json_object }`). */
   responseFormat: z.record(z.string(), z.unknown()).optional(),
 });
+export type ModelCallRequest = z.infer<typeof ModelCallRequest>;
 
 /** A tool call: the tool and its arguments, rendered and validated. */
 export const ToolCallRequest = z.object({ kind: z.literal('tool'), tool: z.string(), arguments: z.unknown() });

@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ChatMessage, StepOutputSpec, StepReady } from '@trellis/contracts';
-import { renderPrompt, RenderError } from '@trellis/engine';
+import type { ChatMessage, ModelCallRequest, StepOutputSpec, StepReady } from '@trellis/contracts';
+import { matchRecordedCall, renderPrompt, RenderError } from '@trellis/engine';
 import { LlmError, planStructuredOutput, ProviderRegistry, rejectsResponseFormat, type ChatResult, type ResponseFormat, type StructuredOutputPlan } from '@trellis/llm';
 import { logger } from '@trellis/telemetry';
 import { EXECUTOR_CONFIG, type ExecutorConfig } from '../config';
 import { RateLimiter, type LimitRequest } from '../rate-limits/rate-limiter.service';
 import { ProgressReporter } from '../steps/progress-reporter';
+import { recordedAnswer } from '../steps/recorded-answer';
 import { StepError } from '../steps/step.errors';
 import { StepEvents, type GeneratedResult } from '../steps/step-events.publisher';
 import { renderLeaves } from '../steps/render-leaves';
@@ -18,6 +19,13 @@ interface ModelCall {
   plan?: StructuredOutputPlan;
 }
 
+/** A call's answer, and whether it came from a replay's recording rather than the model. */
+interface Answered {
+  call: ModelCall;
+  result: ChatResult;
+  replayed: boolean;
+}
+
 /**
  * One try of a model step: render the messages, wait for the provider's and the model's
  * rate limits, stream the answer (publishing throttled progress), check a JSON answer
@@ -28,6 +36,11 @@ interface ModelCall {
  * refusal says otherwise (`planStructuredOutput`). A provider that refuses `response_format`
  * is asked again at once, in the same try, with the shape in the prompt; the refusal is
  * remembered for the model, recorded on the step, and is not the step's failure.
+ *
+ * A replayed job (`job.replay`) is answered from the source run's recording when its request
+ * is exactly one the source made (no rate limit, no call); otherwise it fails `replay_miss`
+ * or calls the model, as its mode says (`recordedAnswer`). Every result carries the exact
+ * request beyond its messages (model, parameters, response_format): the run's recording.
  */
 @Injectable()
 export class ModelStepService {
@@ -43,14 +56,14 @@ export class ModelStepService {
   async run(job: StepReady, delivery: number, signal: AbortSignal): Promise<GeneratedResult> {
     const startedAt = new Date();
     const json = job.output?.format === 'json' ? job.output : undefined;
-    let answered: { call: ModelCall; result: ChatResult };
+    let answered: Answered;
     try {
       answered = await this.answer(job, this.messages(job), json, delivery, signal);
     } catch (err) {
       if (err instanceof LlmError) throw new StepError(err.toFailureInfo(), err.retryable ? err.retryAfterMs : undefined);
       throw err;
     }
-    const { call, result } = answered;
+    const { call, result, replayed } = answered;
 
     let structured: unknown;
     if (json) {
@@ -70,6 +83,8 @@ export class ModelStepService {
       finishReason: result.finishReason,
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
+      request: { kind: 'model', model: job.model, params: paramsOf(job), ...(call.responseFormat ? { responseFormat: { ...call.responseFormat } } : {}) },
+      ...(replayed ? { replayed } : {}),
     };
   }
 
@@ -78,15 +93,17 @@ export class ModelStepService {
    * `response_format` is asked again at once with instructions, in the same try: the refusal
    * says nothing about whether the step can succeed, so it costs no delivery.
    */
-  private async answer(job: StepReady, messages: ChatMessage[], json: StepOutputSpec | undefined, delivery: number, signal: AbortSignal) {
-    if (!json) {
-      const call: ModelCall = { messages };
-      return { call, result: await this.call(job, call, delivery, signal) };
-    }
+  private async answer(job: StepReady, messages: ChatMessage[], json: StepOutputSpec | undefined, delivery: number, signal: AbortSignal): Promise<Answered> {
+    if (!json) return this.ask(job, { messages }, delivery, signal);
     const remembered = this.providers.responseFormatRejection(job.model);
-    const call = this.jsonCall(job, json, messages, remembered === undefined ? undefined : { message: remembered, now: false });
+    let call = this.jsonCall(job, json, messages, remembered === undefined ? undefined : { message: remembered, now: false });
+    if (job.replay && call.responseFormat && !matchRecordedCall(job.replay, modelRequest(job, call))) {
+      // The source's provider may have refused response_format: then what it recorded is the request with instructions.
+      const asked = this.jsonCall(job, json, messages, { message: 'the provider refused response_format in the source run', now: true });
+      if (matchRecordedCall(job.replay, modelRequest(job, asked))) call = asked;
+    }
     try {
-      return { call, result: await this.call(job, call, delivery, signal) };
+      return await this.ask(job, call, delivery, signal);
     } catch (err) {
       if (!(call.responseFormat && err instanceof LlmError && rejectsResponseFormat(err))) throw err;
       this.providers.rememberResponseFormatRejection(job.model, err.message);
@@ -95,8 +112,15 @@ export class ModelStepService {
         'the provider refused response_format: this model is asked for JSON with instructions from now on',
       );
       const fallback = this.jsonCall(job, json, messages, { message: err.message, now: true });
-      return { call: fallback, result: await this.call(job, fallback, delivery, signal) };
+      return this.ask(job, fallback, delivery, signal);
     }
+  }
+
+  /** The call's answer: the recording's, for a replayed job whose request the source made; else the model's. */
+  private async ask(job: StepReady, call: ModelCall, delivery: number, signal: AbortSignal): Promise<Answered> {
+    const recorded = recordedAnswer(job, modelRequest(job, call));
+    if (recorded) return { call, result: { content: recorded.output, model: recorded.model, usage: recorded.usage, finishReason: recorded.finishReason }, replayed: true };
+    return { call, result: await this.call(job, call, delivery, signal), replayed: false };
   }
 
   private jsonCall(job: StepReady, spec: StepOutputSpec, messages: ChatMessage[], rejection: { message: string; now: boolean } | undefined): ModelCall {
@@ -122,8 +146,7 @@ export class ModelStepService {
         {
           model: job.model,
           messages: call.messages,
-          ...(job.params.temperature !== undefined ? { temperature: job.params.temperature } : {}),
-          ...(job.params.maxTokens !== undefined ? { maxTokens: job.params.maxTokens } : {}),
+          ...paramsOf(job),
           ...(call.responseFormat ? { responseFormat: call.responseFormat } : {}),
         },
         // The deadline is the client's (a timeout is retryable); `signal` is cancellation (final).
@@ -178,4 +201,17 @@ export class ModelStepService {
     if (modelLimits.tpm) out.push({ key: [provider, job.model, 'tpm'], limit: modelLimits.tpm, amount: tokens });
     return out;
   }
+}
+
+/** The sampling parameters the call sends. */
+function paramsOf(job: StepReady): { temperature?: number; maxTokens?: number } {
+  return {
+    ...(job.params.temperature !== undefined ? { temperature: job.params.temperature } : {}),
+    ...(job.params.maxTokens !== undefined ? { maxTokens: job.params.maxTokens } : {}),
+  };
+}
+
+/** The call exactly as it goes to the provider: what a recording is matched against and records. */
+function modelRequest(job: StepReady, call: ModelCall): ModelCallRequest {
+  return { kind: 'model', model: job.model, messages: call.messages, params: paramsOf(job), ...(call.responseFormat ? { responseFormat: { ...call.responseFormat } } : {}) };
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { StepReady, ToolDefinition } from '@trellis/contracts';
 import { RenderError } from '@trellis/engine';
+import { recordedAnswer } from '../steps/recorded-answer';
 import { renderLeaves } from '../steps/render-leaves';
 import { StepError } from '../steps/step.errors';
 import type { GeneratedResult } from '../steps/step-events.publisher';
@@ -10,7 +11,8 @@ import { ToolRegistry } from './tool-registry';
 /**
  * One try of a tool step: render the string leaves of `with` against the step's context,
  * validate them with the tool's schema (a bad argument fails the step naming the field), run
- * the tool, and return its result as the step's output (model `-`, no tokens).
+ * the tool, and return its result as the step's output (model `-`, no tokens). A replayed
+ * job whose arguments the source run's tool got is answered from its recording instead.
  */
 @Injectable()
 export class ToolStepService {
@@ -32,16 +34,19 @@ export class ToolStepService {
       const issues = input.error.issues.map((i) => `with.${i.path.join('.')}: ${i.message}`).join('; ');
       throw StepError.final('tool.invalid_input', `tool "${tool.name}": ${issues}`);
     }
+    const request = { kind: 'tool' as const, tool: tool.name, arguments: input.data };
+    const recorded = recordedAnswer(job, request);
+    const common = { model: '-', messages: [], usage: { inputTokens: 0, outputTokens: 0 }, finishReason: null, request };
+    if (recorded) {
+      return { ...common, output: recorded.output, ...(recorded.structured !== undefined ? { structured: recorded.structured } : {}), startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), replayed: true };
+    }
     const deadline = job.timeoutMs === undefined ? undefined : AbortSignal.timeout(job.timeoutMs);
     const value = await this.invoke(definition, input.data, deadline ? AbortSignal.any([signal, deadline]) : signal, deadline);
     const isText = typeof value === 'string';
     return {
+      ...common,
       output: isText ? value : (JSON.stringify(value) ?? 'null'),
       ...(isText || value === undefined ? {} : { structured: value }),
-      model: '-',
-      messages: [],
-      usage: { inputTokens: 0, outputTokens: 0 },
-      finishReason: null,
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
     };
