@@ -14,6 +14,7 @@ import { TemplatePins } from './runs/template-pins';
 import { RunStore } from './runs/run-store';
 import { ProductsHandler } from './runs/products.handler';
 import { RunRetention } from './runs/run-retention';
+import { ReplayService } from './runs/replay.service';
 import { RunService } from './runs/run.service';
 import { StepResultHandler } from './runs/step-result.handler';
 
@@ -43,6 +44,7 @@ export class PlannerModule {
         ProductStore,
         TemplatePins,
         RunService,
+        ReplayService,
         StepResultHandler,
         ProductsHandler,
         RunRetention,

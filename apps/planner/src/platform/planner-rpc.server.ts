@@ -3,6 +3,7 @@ import { PlannerRpc, type RpcMethod } from '@trellis/contracts';
 import { RpcHost } from '@trellis/runtime';
 import type { z } from 'zod';
 import { PipelineService } from '../pipelines/pipeline.service';
+import { ReplayService } from '../runs/replay.service';
 import { RunService } from '../runs/run.service';
 
 /** The planner's request/reply surface: parse (done by serveRpc), call one service method, return. */
@@ -12,6 +13,7 @@ export class PlannerRpcServer implements OnApplicationBootstrap {
     private readonly rpc: RpcHost,
     private readonly pipelines: PipelineService,
     private readonly runs: RunService,
+    private readonly replays: ReplayService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -34,6 +36,20 @@ export class PlannerRpcServer implements OnApplicationBootstrap {
         ...(r.source !== undefined ? { source: r.source } : {}),
       }),
     );
+    this.serve(PlannerRpc.replayRun, (r) =>
+      this.replays.replay({
+        project: r.project,
+        runId: r.runId,
+        mode: r.mode,
+        ...(r.from !== undefined ? { from: r.from } : {}),
+        ...(r.overrides !== undefined ? { overrides: r.overrides } : {}),
+        ...(r.maxRunning !== undefined ? { maxRunning: r.maxRunning } : {}),
+        ...(r.actor !== undefined ? { actor: r.actor } : {}),
+        ...(r.recording !== undefined ? { recording: r.recording } : {}),
+      }),
+    );
+    this.serve(PlannerRpc.exportRun, (r) => this.replays.export(r.project, r.runId));
+    this.serve(PlannerRpc.importRun, (r) => this.replays.import(r.project, r.file, r.actor));
     this.serve(PlannerRpc.getRun, (r) => this.runs.get(r.project, r.runId));
     this.serve(PlannerRpc.cancelRun, (r) => this.runs.cancel(r.project, r.runId));
     this.serve(PlannerRpc.resumeRun, (r) => this.runs.resume(r.project, r.runId));

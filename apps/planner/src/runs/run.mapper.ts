@@ -83,3 +83,82 @@ function toIterationView(r: IterationRecord): IterationView {
     escalated: r.escalated,
   };
 }
+
+/**
+ * An exported run's view → the records of an imported copy (`trellis runs import`): finished
+ * as it was, under a new id and the importing project. What a view does not keep (the
+ * candidates of earlier rounds, when each round was dispatched, the routes that fired into a
+ * step that did not run) is left empty: an import is a baseline to replay and diff against.
+ */
+export function fromRunView(view: RunView, compiled: CompiledPipeline, fields: Pick<RunRecord, 'id' | 'project' | 'actor' | 'templates'>): RunSnapshot {
+  const date = (s: string | null) => (s === null ? null : new Date(s));
+  const run: RunRecord = {
+    ...fields,
+    pipeline: view.pipeline,
+    pipelineVersion: 0,
+    specHash: compiled.hash,
+    status: view.status,
+    inputs: view.inputs,
+    inputTokens: view.usage.inputTokens,
+    outputTokens: view.usage.outputTokens,
+    cost: view.cost,
+    error: view.error,
+    products: [],
+    subject: null,
+    stream: false,
+    recording: true,
+    source: null,
+    replayCalls: [],
+    version: 0,
+    createdAt: new Date(view.createdAt),
+    finishedAt: date(view.finishedAt),
+  };
+  const steps: Record<string, StepRecord> = {};
+  for (const s of view.steps) {
+    if (!Object.prototype.hasOwnProperty.call(compiled.steps, s.id)) continue;
+    Object.defineProperty(steps, s.id, {
+      enumerable: true,
+      writable: true,
+      configurable: true,
+      value: {
+        runId: fields.id,
+        stepId: s.id,
+        status: s.status,
+        attempt: s.attempt,
+        model: s.model,
+        output: s.output,
+        structured: s.structured ?? null,
+        activated: s.status === 'succeeded' && (compiled.steps[s.id]?.routedFrom.length ?? 0) > 0,
+        messages: s.messages,
+        error: s.error,
+        score: s.score,
+        inputTokens: s.usage.inputTokens,
+        outputTokens: s.usage.outputTokens,
+        cost: s.cost,
+        executor: s.executor,
+        dispatchedAt: date(s.dispatchedAt),
+        startedAt: date(s.startedAt),
+        finishedAt: date(s.finishedAt),
+        iterations: s.iterations.map((r) => ({
+          iteration: r.iteration,
+          attempt: r.attempt,
+          model: r.model,
+          feedbackUsed: r.feedbackUsed,
+          examplesReused: r.examplesReused,
+          escalated: r.escalated,
+          dispatchedAt: s.dispatchedAt ?? view.createdAt,
+          usage: r.usage,
+          ...(r.score !== null ? { score: r.score } : {}),
+          categories: r.categories,
+          violations: r.violations,
+          ...(r.verdict !== null ? { verdict: r.verdict } : {}),
+          ...(r.stop !== null ? { stop: r.stop } : {}),
+          ...(r.judgeUsage !== null ? { judgeUsage: r.judgeUsage } : {}),
+        })),
+        stopReason: s.stopReason,
+        origin: s.reused ? 'reused' : s.recorded ? 'recorded' : null,
+      } satisfies StepRecord,
+    });
+  }
+  return { run, steps };
+}

@@ -134,13 +134,13 @@ export class RunService {
   async get(project: string, runId: string): Promise<RunView> {
     const snapshot = await this.store.read(project, runId);
     if (!snapshot) throw new PlannerError('not_found', `no run with id "${runId}"`);
-    return toRunView(snapshot, (await this.planned(snapshot.run.specHash)).compiled);
+    return toRunView(snapshot, (await this.pipelineOf(snapshot.run.specHash)).compiled);
   }
 
   /** A run as stored, whatever its project (the planner's own jobs). */
   async snapshot(runId: string): Promise<{ snapshot: RunSnapshot; planned: PlannedPipeline } | undefined> {
     const snapshot = await this.store.readById(runId);
-    return snapshot ? { snapshot, planned: await this.planned(snapshot.run.specHash) } : undefined;
+    return snapshot ? { snapshot, planned: await this.pipelineOf(snapshot.run.specHash) } : undefined;
   }
 
   async list(query: { project: string; limit: number; before?: string; status?: RunStatus; pipeline?: string }) {
@@ -164,10 +164,11 @@ export class RunService {
     if (!request.pipeline) throw new PlannerError('invalid_argument', 'give a pipeline name or an inline spec', [{ path: ['pipeline'], message: 'required' }]);
     const pipeline = await this.pipelines.latestVersion(this.db, request.project, request.pipeline);
     if (!pipeline) throw new PlannerError('not_found', `no pipeline named "${request.pipeline}"`);
-    return { planned: await this.planned(pipeline.specHash), version: pipeline.version };
+    return { planned: await this.pipelineOf(pipeline.specHash), version: pipeline.version };
   }
 
-  private planned(specHash: string): Promise<PlannedPipeline> | PlannedPipeline {
+  /** A run's compiled pipeline, by its spec's hash. */
+  pipelineOf(specHash: string): Promise<PlannedPipeline> | PlannedPipeline {
     return this.compiler.cached(specHash) ?? this.compiler.byHash(this.db.fork(), specHash);
   }
 
@@ -209,7 +210,7 @@ export class RunService {
             outcomes.push({ applied: false, reason: 'unknown run' });
             continue;
           }
-          const { compiled } = await this.planned(current.run.specHash);
+          const { compiled } = await this.pipelineOf(current.run.specHash);
           const change = decideRunChange(compiled, current, input, now);
           if (!change.applied) {
             this.log.debug({ runId, input: input.type, reason: change.reason }, 'input ignored');

@@ -1,8 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { RegistryRpc, type ResolvedTemplate } from '@trellis/contracts';
 import { RpcCallError, RpcClient } from '@trellis/messaging';
-import type { CompiledPipeline } from '@trellis/engine';
+import { pinLookups, type CompiledPipeline, type TemplateLookup } from '@trellis/engine';
 import { PlannerError } from '../planner.errors';
+
+/** A reference to ask the registry for, as it will be asked, and the steps that render it. */
+interface Ask {
+  name: string;
+  selector?: string;
+  steps: string[];
+}
 
 /**
  * Pins the registry templates a run needs, in one request at run start: the registry
@@ -15,7 +22,7 @@ export class TemplatePins {
   constructor(private readonly rpc: RpcClient) {}
 
   async resolve(compiled: CompiledPipeline, request: { project: string; runId: string; subject?: string; feature?: string }): Promise<ResolvedTemplate[]> {
-    const byRef = new Map<string, { name: string; selector?: string; steps: string[] }>();
+    const byRef = new Map<string, Ask>();
     for (const step of Object.values(compiled.steps)) {
       if (!step.template) continue;
       const ref = step.template.selector ? `${step.template.name}@${step.template.selector}` : step.template.name;
@@ -23,15 +30,29 @@ export class TemplatePins {
       entry.steps.push(step.id);
       byRef.set(ref, entry);
     }
-    if (byRef.size === 0) return [];
+    return this.ask(compiled, [...byRef.values()], { ...request, subject: request.subject ?? request.runId });
+  }
+
+  /**
+   * A replay's pins that are not the source's (`replayTemplates`): asked without a run, so the
+   * registry records no experiment assignment, and kept under the spec's references.
+   */
+  async lookUp(compiled: CompiledPipeline, lookups: readonly TemplateLookup[], request: { project: string; subject?: string }): Promise<ResolvedTemplate[]> {
+    const asks = lookups.map(({ name, selector, steps }) => ({ name, ...(selector !== undefined ? { selector } : {}), steps }));
+    return pinLookups(lookups, await this.ask(compiled, asks, request));
+  }
+
+  private async ask(compiled: CompiledPipeline, asks: Ask[], request: { project: string; runId?: string; subject?: string; feature?: string }): Promise<ResolvedTemplate[]> {
+    if (asks.length === 0) return [];
+    const byRef = new Map(asks.map((a) => [a.selector ? `${a.name}@${a.selector}` : a.name, a]));
     let answer;
     try {
       answer = await this.rpc.call(RegistryRpc.resolveTemplates, {
         project: request.project,
-        runId: request.runId,
-        subject: request.subject ?? request.runId,
+        ...(request.runId ? { runId: request.runId } : {}),
+        ...(request.subject ? { subject: request.subject } : {}),
         ...(request.feature ? { feature: request.feature } : {}),
-        refs: [...byRef.values()],
+        refs: asks,
       });
     } catch (err) {
       if (err instanceof RpcCallError) throw new PlannerError(err.code === 'invalid_argument' ? 'invalid_argument' : 'unavailable', `the template registry could not resolve the run's templates: ${err.message}`);
