@@ -56,6 +56,8 @@ describe('audited routes', () => {
         'project.create POST /v1/projects',
         'project.update PATCH /v1/projects/{id}',
         'run.cancel POST /v1/runs/{id}/cancel',
+        'run.import POST /v1/runs/import',
+        'run.replay POST /v1/runs/{id}/replay',
         'run.resume POST /v1/runs/{id}/resume',
         'run.start POST /v1/runs',
         'template.create POST /v1/templates',

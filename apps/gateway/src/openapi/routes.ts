@@ -22,6 +22,9 @@ import {
   OverrideAlignmentQuery,
   Problem,
   ProjectView,
+  ReplayRunBody,
+  RunDiff,
+  RunExport,
   RunView,
 } from '@trellis/contracts';
 import { TEMPLATE_ROUTES, TEMPLATE_SCHEMAS } from '../templates/templates.routes';
@@ -62,6 +65,10 @@ export const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output'
   CreateRunBody: { schema: CreateRunBody, io: 'input' },
   RunView: { schema: RunView, io: 'output' },
   RunList: { schema: ListRuns, io: 'output' },
+  ReplayRunBody: { schema: ReplayRunBody, io: 'input' },
+  RunDiff: { schema: RunDiff, io: 'output' },
+  RunExport: { schema: RunExport, io: 'output' },
+  RunExportFile: { schema: RunExport, io: 'input' },
   CreateProjectBody: { schema: CreateProjectBody, io: 'input' },
   UpdateProjectBody: { schema: UpdateProjectBody, io: 'input' },
   ProjectView: { schema: ProjectView, io: 'output' },
@@ -113,6 +120,20 @@ export const ROUTES: RouteDoc[] = [
   },
   { method: 'post', path: '/v1/runs/{id}/cancel', tag: 'runs', summary: 'Cancel a running run', auth: 'apiKey', params: RUN_ID, responses: { 200: { description: 'the run', schema: 'RunView' } } },
   { method: 'post', path: '/v1/runs/{id}/resume', tag: 'runs', summary: 'Re-run failed, cancelled and skipped steps', auth: 'apiKey', params: RUN_ID, responses: { 200: { description: 'the run', schema: 'RunView' } } },
+  {
+    method: 'post', path: '/v1/runs/{id}/replay', tag: 'runs', summary: 'Replay or fork a finished run', auth: 'apiKey', params: RUN_ID,
+    description:
+      'A new run (the source never changes; its view carries `source: { run, from, mode }`). `mode`: `recorded` answers every model and tool call from the source\'s recording (a request that differs fails its step with `replay_miss` and the difference), `live` calls them again, `recorded_else_live` answers from the recording where the request matches and calls the model where it does not. `from`: the step to fork from: it, the steps downstream of it and those an override reaches run; every other step is carried over (`reused`). `overrides`: `inputs` (merged over the source\'s), `templates` (name → selector), `models` (step → model), `spec` (another version of the pipeline, JSON or YAML text). Without `from` and overrides the whole run is replayed. 429 when the project has `maxRunningRuns` running. See docs/replay.md.',
+    body: { schema: ReplayRunBody, name: 'ReplayRunBody' },
+    responses: { 202: { description: 'the new run', schema: 'RunView' } },
+  },
+  {
+    method: 'get', path: '/v1/runs/{id}/diff/{other}', tag: 'runs', summary: 'Two runs compared step by step', auth: 'apiKey', params: ['id', 'other'],
+    description: 'Per step, side by side: status, model, template version, score, rounds, tokens, cost and time; the conversation sent and the output as unified diffs, and a JSON output\'s structural changes. A step is changed when its status, prompt, output, model, template version, score or rounds differ. `summary`: `identical`, and the `changed`, `added` and `removed` steps; `cost` and `durationMs` with their deltas (other - id).',
+    responses: { 200: { description: 'the diff', schema: 'RunDiff' } },
+  },
+  { method: 'get', path: '/v1/runs/{id}/export', tag: 'runs', summary: 'A finished run as a file: spec, pinned templates, view and recording', description: 'What `trellis runs export` saves: a baseline a pipeline repository keeps, to import and replay its changes against at no token cost.', auth: 'apiKey', params: RUN_ID, responses: { 200: { description: 'the file', schema: 'RunExport' } } },
+  { method: 'post', path: '/v1/runs/import', tag: 'runs', summary: 'Import an exported run', description: 'The run, finished as it was, under a new id in the key\'s project, with its recording: a baseline to replay and diff against. Nothing runs and no event is published.', auth: 'apiKey', body: { schema: RunExport, name: 'RunExportFile' }, responses: { 201: { description: 'the imported run', schema: 'RunView' } } },
   { method: 'get', path: '/v1/runs/{id}/products/{path}', tag: 'runs', summary: 'A product file of the run', description: '`path` may contain `/`.', auth: 'apiKey', params: ['id', 'path'], responses: { 200: { description: 'the file, with its content type', contentType: 'application/octet-stream' } } },
 
   { method: 'get', path: '/v1/models', tag: 'openai', summary: "The project's pipelines as models", auth: 'apiKey', openAiErrors: true, responses: { 200: { description: 'models', schema: 'ModelList' } } },

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { PlannerRpc, type CreateRunBody, type RunView } from '@trellis/contracts';
+import { PlannerRpc, type CreateRunBody, type ReplayRunBody, type RunView } from '@trellis/contracts';
 import { canonicalJson } from '@trellis/engine';
 import { RpcCallError, RpcClient } from '@trellis/messaging';
 import { GatewayError } from '../http/gateway.errors';
@@ -10,7 +10,7 @@ import { IdempotencyRepository } from './idempotency.repository';
 
 /**
  * Starts runs for a project: replays an `Idempotency-Key` seen before, enforces the
- * project's limit of running runs, then asks the planner.
+ * project's limit of running runs, then asks the planner. Replays of runs count as runs.
  */
 @Injectable()
 export class RunStarter {
@@ -45,10 +45,27 @@ export class RunStarter {
     }
   }
 
+  /** A replay or fork of one of the project's runs (docs/replay.md): a new run, within the same limit of running runs. */
+  async replay(principal: Principal, runId: string, body: ReplayRunBody): Promise<RunView> {
+    const { spec, ...overrides } = body.overrides ?? {};
+    return this.withinLimit(() =>
+      this.rpc.call(PlannerRpc.replayRun, {
+        project: principal.project,
+        runId,
+        mode: body.mode,
+        maxRunning: principal.maxRunningRuns,
+        actor: principal.keyId,
+        recording: principal.recording,
+        ...(body.from !== undefined ? { from: body.from } : {}),
+        ...(body.overrides ? { overrides: { ...overrides, ...(spec !== undefined ? { spec: specSource(spec) } : {}) } } : {}),
+      }),
+    );
+  }
+
   /** The planner refuses the start, under a per-project lock, when the project has its maximum of runs running. */
-  private async startNow(principal: Principal, body: CreateRunBody, overrideAlignment: boolean): Promise<RunView> {
-    try {
-      return await this.rpc.call(PlannerRpc.startRun, {
+  private startNow(principal: Principal, body: CreateRunBody, overrideAlignment: boolean): Promise<RunView> {
+    return this.withinLimit(() =>
+      this.rpc.call(PlannerRpc.startRun, {
         project: principal.project,
         inputs: body.inputs,
         maxRunning: principal.maxRunningRuns,
@@ -59,7 +76,13 @@ export class RunStarter {
         ...(body.feature !== undefined ? { feature: body.feature } : {}),
         ...(body.stream !== undefined ? { stream: body.stream } : {}),
         ...(body.pipeline !== undefined ? { pipeline: body.pipeline } : { source: specSource(body.spec) }),
-      });
+      }),
+    );
+  }
+
+  private async withinLimit(start: () => Promise<RunView>): Promise<RunView> {
+    try {
+      return await start();
     } catch (err) {
       if (err instanceof RpcCallError && err.code === 'resource_exhausted') throw new GatewayError('too_many_running_runs', err.message, undefined, 5);
       throw err;

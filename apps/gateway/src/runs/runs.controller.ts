@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { CreateRunBody, IdempotencyKey, ListRunsQuery, PlannerRpc } from '@trellis/contracts';
+import { CreateRunBody, IdempotencyKey, ListRunsQuery, PlannerRpc, ReplayRunBody, RunExport } from '@trellis/contracts';
+import { diffRuns } from '@trellis/engine';
 import { RpcClient } from '@trellis/messaging';
 import { Audited, field, resourceOf } from '../audit/audited';
 import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
@@ -71,6 +72,41 @@ export class RunsController {
   @Audited('run.resume', ({ params }) => resourceOf('runs', params['id']))
   resume(@Req() req: AuthenticatedRequest, @Param('id') id: string) {
     return this.rpc.call(PlannerRpc.resumeRun, { project: req.project, runId: id });
+  }
+
+  /**
+   * A new run from a finished one (docs/replay.md): its calls answered from the recording,
+   * live, or both; from a step on; with other inputs, template versions, models or spec.
+   * 202 with the new run; the source never changes.
+   */
+  @Post(':id/replay')
+  @HttpCode(202)
+  @Audited('run.replay', ({ result }) => resourceOf('runs', field(result, 'id')))
+  async replay(@Req() req: AuthenticatedRequest, @Param('id') id: string, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    const run = await this.starter.replay(req.principal, id, ReplayRunBody.parse(body ?? {}));
+    void reply.header('Location', `/v1/runs/${run.id}`);
+    return run;
+  }
+
+  /** Two runs of the project compared step by step. */
+  @Get(':id/diff/:other')
+  async diff(@Req() req: AuthenticatedRequest, @Param('id') id: string, @Param('other') other: string) {
+    const [a, b] = await Promise.all([id, other].map((runId) => this.rpc.call(PlannerRpc.getRun, { project: req.project, runId })));
+    return diffRuns(a!, b!);
+  }
+
+  /** A finished run as a file (spec, pinned templates, view, recording): a baseline to import elsewhere. */
+  @Get(':id/export')
+  export(@Req() req: AuthenticatedRequest, @Param('id') id: string) {
+    return this.rpc.call(PlannerRpc.exportRun, { project: req.project, runId: id });
+  }
+
+  /** An exported run into this project, under a new id, finished as it was. */
+  @Post('import')
+  @HttpCode(201)
+  @Audited('run.import', ({ result }) => resourceOf('runs', field(result, 'id')))
+  import(@Req() req: AuthenticatedRequest, @Body() body: unknown) {
+    return this.rpc.call(PlannerRpc.importRun, { project: req.project, file: RunExport.parse(body ?? {}), actor: req.principal.keyId });
   }
 
   /** One product file of the run, as stored, with its content type. */
