@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { GatewayClient } from './client/gateway-client';
 import { describeError, type Io } from './commands/output';
 import { productsCommand } from './commands/products.command';
+import { diffCommand, exportCommand, importCommand, replayCommand } from './commands/replay.command';
 import { pipelinesCommand, runActionCommand, runsCommand } from './commands/resources.command';
 import { pipelineJsonSchema, type RunView } from '@trellis/contracts';
 import { followRun, runCommand, UsageError } from './commands/run.command';
@@ -22,6 +23,15 @@ Usage:
   trellis validate <file>         compile only: the parallel batches, or every error with line:column
   trellis pipelines [name] [--json]             list the project's pipelines, or show one
   trellis runs [id] [--status s] [--limit n] [--json]   list runs, or show one step by step
+  trellis replay <run> [--mode recorded|live|recorded_else_live] [--from <step>] [--input k=v]...
+                 [--template name@selector]... [--model step=model]... [--spec <file>] [--check]
+                                  a new run from a finished one (docs/replay.md): its calls answered
+                                  from the recording (default with --check) or live where the request
+                                  changed (default otherwise); then its diff against the source.
+                                  --check exits 1 when any prompt, output or status differs
+  trellis diff <a> <b> [--json]   two runs step by step; exit code 0 identical, 1 not
+  trellis runs export <run> [--out <file>]      a finished run as a file (spec, templates, recording)
+  trellis runs import <file>      an exported run into this project, under a new id
   trellis cancel <run>            cancel a running run
   trellis resume <run>            re-run what failed, was cancelled or skipped
   trellis products <run> [--out <dir>]          list a run's product files, or download them
@@ -76,6 +86,12 @@ async function main(argv: string[]): Promise<number> {
       out: { type: 'string', short: 'o' },
       status: { type: 'string' },
       limit: { type: 'string' },
+      mode: { type: 'string' },
+      from: { type: 'string' },
+      template: { type: 'string', multiple: true, default: [] },
+      model: { type: 'string', multiple: true, default: [] },
+      spec: { type: 'string' },
+      check: { type: 'boolean', default: false },
     },
   });
   const one = (what: string) => {
@@ -96,7 +112,37 @@ async function main(argv: string[]): Promise<number> {
       return validateCommand(client, one('file'), io);
     case 'pipelines':
       return pipelinesCommand(client, positionals[0], values.json, io);
+    case 'replay': {
+      const live = !values.plain && process.stdout.isTTY === true && !config.CI;
+      return replayCommand(
+        client,
+        {
+          run: one('run id'),
+          inputs: values.input,
+          templates: values.template,
+          models: values.model,
+          check: values.check,
+          live,
+          color: live && !config.NO_COLOR,
+          ...(values.mode ? { mode: values.mode } : {}),
+          ...(values.from ? { from: values.from } : {}),
+          ...(values.spec ? { spec: values.spec } : {}),
+        },
+        io,
+      );
+    }
+    case 'diff':
+      if (positionals.length !== 2) throw new UsageError('diff takes two run ids');
+      return diffCommand(client, positionals[0]!, positionals[1]!, values.json, io);
     case 'runs':
+      if (positionals[0] === 'export') {
+        if (positionals.length !== 2) throw new UsageError('usage: trellis runs export <run> [--out <file>]');
+        return exportCommand(client, positionals[1]!, values.out, io);
+      }
+      if (positionals[0] === 'import') {
+        if (positionals.length !== 2) throw new UsageError('usage: trellis runs import <file>');
+        return importCommand(client, positionals[1]!, io);
+      }
       return runsCommand(client, positionals[0], { json: values.json, ...(values.status ? { status: values.status } : {}), ...(values.limit ? { limit: values.limit } : {}) }, io);
     case 'cancel':
     case 'resume':

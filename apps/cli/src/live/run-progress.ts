@@ -58,10 +58,10 @@ export class RunProgress {
         Object.assign(step, { status: d.verdict === 'accept' ? 'verified' : `verdict ${d.verdict}`, score: d.score ?? null, note: d.feedback ? String(d.feedback).slice(0, 60) : '' });
         break;
       case 'step.failed':
-        Object.assign(step, { status: 'error', note: d.error?.message ? String(d.error.message).slice(0, 60) : '' });
+        Object.assign(step, { status: 'error', note: d.error?.message ? noteOf(d.error.message) : '' });
         break;
       case 'step.completed':
-        Object.assign(step, { status: d.status, attempt: d.attempt ?? step.attempt, note: d.error?.message ? String(d.error.message).slice(0, 60) : step.note });
+        Object.assign(step, { status: d.status, attempt: d.attempt ?? step.attempt, note: d.error?.message ? noteOf(d.error.message) : d.reused ? 'carried over' : step.note });
         break;
       default:
         return undefined;
@@ -91,4 +91,9 @@ export class RunProgress {
     }
     return { inputTokens, outputTokens };
   }
+}
+
+/** A message as a one-line note: its first line, cut to 60 characters (a replay miss carries a whole diff). */
+function noteOf(message: unknown): string {
+  return String(message).split('\n', 1)[0]!.slice(0, 60);
 }
