@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Client } from 'pg';
+import { subjects } from '@trellis/contracts';
 import { Platform, findOrStartInfrastructure, hermeticEnv, type Infrastructure } from '@trellis/devstack';
 import { deleteNamespace } from '@trellis/messaging';
 import { dropDatabase, ensureDatabaseExists } from '@trellis/persistence';
@@ -62,6 +65,7 @@ export class BenchSession {
       const sim = await SimulatorProcess.start(ROOT_DIR);
       cleanups.unshift(() => sim.stop());
       const apiKey = `bench-${token}`;
+      const adminToken = `bench-admin-${token}`;
       const platform = await Platform.start({
         rootDir: ROOT_DIR,
         // The shell's Trellis settings never change what is measured.
@@ -78,12 +82,17 @@ export class BenchSession {
         env: {
           // The bench submits N runs at once: the per-project quota must not refuse them.
           GATEWAY_MAX_RUNNING_RUNS: '100000',
+          TRELLIS_ADMIN_TOKEN: adminToken,
           ...(options.cpuProfDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(options.cpuProfDir)}` } : {}),
         },
       });
       cleanups.unshift(() => platform.stop());
       const nc = await connect({ servers: infra.natsUrl, name: 'trellis-bench' });
       const api = new ApiClient(platform.gatewayUrl, apiKey);
+      if (!options.recording) {
+        const res = await new ApiClient(platform.gatewayUrl, adminToken).request('PATCH', '/v1/projects/default', { recording: false });
+        if (res.status !== 200) throw new Error(`turning recording off answered ${res.status}: ${JSON.stringify(res.body)}`);
+      }
       const trellis = new TrellisRunner(api, nc, namespace);
       trellis.start();
       for (const w of Object.values(WORKLOADS)) await trellis.register(w, pipelineSpec(w));
@@ -127,6 +136,7 @@ export class BenchSession {
       return all;
     });
     const { finished, problems } = measured.value;
+    const eventsBytes = (await this.eventsBytes()) - measured.eventsBytesBefore;
     const recorded = await this.trellis.readBack(finished);
     problems.push(...checkRecorded(recorded, spec.workload));
     const seen = readSimulator(await this.sim.requests(), spec.workload, tags);
@@ -147,8 +157,10 @@ export class BenchSession {
         dispatchToRequest.push(request.receivedAt - dispatchedAt);
       }
     }
+    const rows = await this.rowBytes(finished.map((f) => f.runId));
     return this.result(spec, 'trellis', {
       ...extra,
+      ...(steps ? { bytesPerStep: { stepCall: Math.round(rows.stepCall / steps), stepRun: Math.round(rows.stepRun / steps), events: Math.round(eventsBytes / steps) } } : {}),
       steps,
       wallMs,
       runLatencies: finished.map((f) => f.completedAt - f.submittedAt),
@@ -208,6 +220,7 @@ export class BenchSession {
     await this.sim.clearRequests();
     const services = this.services();
     for (const p of services) if (p.pid) resetPeakRss(p.pid);
+    const eventsBytesBefore = await this.eventsBytes();
     const before = sampleCpu(groups);
     const startedAt = performance.now();
     const value = await work();
@@ -218,7 +231,29 @@ export class BenchSession {
       const peak = p.pid ? peakRssMiB(p.pid) : undefined;
       if (peak !== undefined) rss[p.name] = round(peak);
     }
-    return { value, elapsedMs, cpu, rss };
+    return { value, elapsedMs, cpu, rss, eventsBytesBefore };
+  }
+
+  /** Bytes the events stream holds now. */
+  private async eventsBytes(): Promise<number> {
+    const jsm = await jetstreamManager(this.nc);
+    return (await jsm.streams.info(subjects(this.namespace).streams.events)).state.bytes;
+  }
+
+  /** Bytes of the rows these runs' steps and recorded calls take (`pg_column_size` of each row). */
+  private async rowBytes(runIds: string[]): Promise<{ stepCall: number; stepRun: number }> {
+    const sql = new Client({ connectionString: this.databaseUrl });
+    await sql.connect();
+    try {
+      const { rows } = await sql.query<{ step_call: string | null; step_run: string | null }>(
+        `select (select sum(pg_column_size(c.*)) from "planner"."step_call" c where c."run_id" = any($1)) as step_call,
+                (select sum(pg_column_size(s.*)) from "planner"."step_run" s where s."run_id" = any($1)) as step_run`,
+        [runIds],
+      );
+      return { stepCall: Number(rows[0]?.step_call ?? 0), stepRun: Number(rows[0]?.step_run ?? 0) };
+    } finally {
+      await sql.end();
+    }
   }
 
   private services() {
@@ -243,7 +278,7 @@ export class BenchSession {
   private result(
     spec: CaseSpec,
     system: CaseResult['system'],
-    m: Pick<CaseResult, 'executors' | 'executorConcurrency' | 'handoffSplitMs' | 'steps' | 'wallMs' | 'problems'> & {
+    m: Pick<CaseResult, 'executors' | 'executorConcurrency' | 'handoffSplitMs' | 'bytesPerStep' | 'steps' | 'wallMs' | 'problems'> & {
       runLatencies: number[];
       handoffs: number[];
       cpu: Record<string, number>;
@@ -269,6 +304,7 @@ export class BenchSession {
       runLatencyMs: distribution(m.runLatencies, 1),
       handoffMs: distribution(m.handoffs, 2),
       ...(m.handoffSplitMs ? { handoffSplitMs: m.handoffSplitMs } : {}),
+      ...(m.bytesPerStep ? { bytesPerStep: m.bytesPerStep } : {}),
       cpuSecondsPer1000Steps,
       cpuTotalPer1000Steps: per1000(total),
       peakRssMiB: m.rss,

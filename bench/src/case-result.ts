@@ -24,6 +24,11 @@ export interface CaseResult {
   cpuSecondsPer1000Steps: Record<string, number>;
   /** Trellis: services + PostgreSQL + NATS + simulator. Baseline: its process + simulator. */
   cpuTotalPer1000Steps: number;
+  /**
+   * Trellis: bytes stored per step, by what holds them: the recording (`step_call` rows), the
+   * step's own row (`step_run`), and the events stream (JetStream bytes added during the case).
+   */
+  bytesPerStep?: { stepCall: number; stepRun: number; events: number };
   /** Peak RSS during the case, MiB, by service process. */
   peakRssMiB: Record<string, number>;
   /** Anything lost, duplicated or failed; the bench fails when any case has one. */

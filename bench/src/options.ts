@@ -24,6 +24,8 @@ export interface BenchOptions {
   out: string | undefined;
   /** A case whose runs have not all finished by then fails. */
   caseTimeoutMs: number;
+  /** Whether the project records its runs' calls (replays, ADR 0012): its cost is measured by running with and without. */
+  recording: boolean;
   echo: boolean;
 }
 
@@ -41,6 +43,7 @@ const DEFAULTS: BenchOptions = {
   cpuProfDir: undefined,
   out: undefined,
   caseTimeoutMs: 180_000,
+  recording: true,
   echo: false,
 };
 
@@ -59,6 +62,7 @@ const USAGE = `npm run bench -- [flags]
   --cases a,b             throughput,latency,handoff,scaling (default all)
   --cpu-prof DIR          V8 CPU profile of every service into DIR
   --out FILE              results file (default bench/results/<timestamp>.json)
+  --recording on|off      whether the bench's project records its runs' calls (default on)
   --echo                  show the services' logs`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -117,6 +121,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--out':
         options.out = value();
         break;
+      case '--recording': {
+        const v = value();
+        if (v !== 'on' && v !== 'off') throw new Error(`--recording is on or off, got ${v}\n${USAGE}`);
+        options.recording = v === 'on';
+        break;
+      }
       case '--echo':
         options.echo = true;
         break;

@@ -47,6 +47,8 @@ export function markdown(cases: readonly CaseResult[]): string {
     const groups = [...new Set(trellis.flatMap((c) => Object.keys(c.cpuSecondsPer1000Steps)))];
     lines.push('', `| CPU s per 1,000 steps | ${groups.join(' | ')} |`, `|---|${groups.map(() => '---:').join('|')}|`);
     for (const c of trellis) lines.push(`| ${c.name} | ${groups.map((g) => fmt(c.cpuSecondsPer1000Steps[g], 3)).join(' | ')} |`);
+    lines.push('', '| bytes per step | step_call (recording) | step_run | events stream |', '|---|---:|---:|---:|');
+    for (const c of trellis) if (c.bytesPerStep) lines.push(`| ${c.name} | ${c.bytesPerStep.stepCall} | ${c.bytesPerStep.stepRun} | ${c.bytesPerStep.events} |`);
     const services = [...new Set(trellis.flatMap((c) => Object.keys(c.peakRssMiB)))];
     lines.push('', `| peak RSS MiB | ${services.join(' | ')} |`, `|---|${services.map(() => '---:').join('|')}|`);
     for (const c of trellis) lines.push(`| ${c.name} | ${services.map((s) => fmt(c.peakRssMiB[s], 0)).join(' | ')} |`);

@@ -1,5 +1,14 @@
 import type { RunDiff, RunView } from '@trellis/contracts';
+import type { SimulatorOptions } from '@trellis/llm';
 import { startTestPlatform, uniqueToken, type TestPlatform } from '@trellis/testing';
+
+/** The judge: 0.6 and "Be specific." on a first draft, 0.9 once the task carries that feedback. */
+function judge(call: Parameters<NonNullable<SimulatorOptions['respond']>>[0]): string | undefined {
+  const format = call.responseFormat as { json_schema?: { name?: string } } | null;
+  if (format?.json_schema?.name !== 'judge_verdict') return undefined;
+  const revised = call.messages.some((m) => m.content.includes('Be specific.'));
+  return JSON.stringify({ score: revised ? 0.9 : 0.6, categories: { clarity: revised ? 0.9 : 0.6 }, violations: [], feedback: revised ? 'Good.' : 'Be specific.' });
+}
 
 /**
  * Replay, fork and diff across every service (docs/replay.md): runs against the model
@@ -60,7 +69,7 @@ describe('replay, fork and diff', () => {
   let sourceBefore: string;
 
   beforeAll(async () => {
-    ctx = await startTestPlatform({ env: { TRELLIS_ADMIN_TOKEN: adminToken } });
+    ctx = await startTestPlatform({ env: { TRELLIS_ADMIN_TOKEN: adminToken }, simulator: { respond: judge } });
     expect((await ctx.api.post('/v1/pipelines', chain)).status).toBe(201);
     expect((await ctx.api.post('/v1/pipelines', templated)).status).toBe(201);
     expect((await ctx.api.post('/v1/templates', { name: 'greeting', body: 'Say hello to {{ inputs.who }}.' })).status).toBe(201);
@@ -139,6 +148,27 @@ describe('replay, fork and diff', () => {
     expect(livePrompts).toHaveLength(1);
     expect(livePrompts[0]).toMatch(/^Summarise briefly: /);
     expect((await diff(source.id, live.id)).summary.changed).toEqual(['c']);
+  });
+
+  it("replays a verification loop on its recording, the judges' answers included, with no model request", async () => {
+    const gated = {
+      version: 1,
+      name: 'judged',
+      steps: {
+        draft: { prompt: 'Draft a tagline for a kettle.', verify: { gates: [{ judge: { rubric: 'Specific and short.', categories: ['clarity'] } }], iterate: { max: 3 } } },
+        polish: { depends_on: ['draft'], prompt: 'Polish: {{ steps.draft.output }}' },
+      },
+    };
+    expect((await ctx.api.post('/v1/pipelines', gated)).status).toBe(201);
+    const { value: run, prompts: live } = await modelCallsDuring(() => start('judged', {}));
+    expect(run.status).toBe('succeeded');
+    expect(run.steps[0]).toMatchObject({ iterationsUsed: 2, score: 0.9 });
+    expect(live).toHaveLength(5); // two drafts, two judgements, the polish
+    const { value: replayed, prompts } = await modelCallsDuring(() => replay(run.id, { mode: 'recorded' }));
+    expect(prompts).toEqual([]);
+    expect(replayed.status).toBe('succeeded');
+    expect(replayed.steps[0]).toMatchObject({ iterationsUsed: 2, score: 0.9, recorded: true });
+    expect((await diff(run.id, replayed.id)).summary.identical).toBe(true);
   });
 
   it('answers 400 for a replay of a step the pipeline does not have, and 404 for a run of another project', async () => {

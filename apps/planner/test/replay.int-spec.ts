@@ -149,6 +149,32 @@ describe('planner: recordings and replays', () => {
     expect((await h.job(replay.id, 'a')).replay?.calls).toHaveLength(1);
   });
 
+  it("records a verdict's judge calls, and a replay's verification job carries them", async () => {
+    const gated = { version: 1, name: 'gated', steps: { g: { prompt: 'Draft a tagline', verify: { gates: [{ judge: { rubric: 'Short.', categories: [] } }] } } } };
+    const judgeCall = {
+      call: 'judge.0',
+      request: { kind: 'model' as const, model: 'judge', messages: [{ role: 'user' as const, content: 'Judge the tagline' }], params: { temperature: 0 } },
+      answer: { output: '{"score":1}', model: 'judge', usage: { inputTokens: 3, outputTokens: 2 }, finishReason: 'stop' },
+    };
+    const judged = async (run: RunView, replayed: boolean) => {
+      await answer(await h.job(run.id, 'g'), { replayed });
+      await h.verified(await h.verifyJob(run.id, 'g'), { verdict: 'accept', score: 1, categories: {}, violations: [], iteration: 1, calls: [judgeCall] });
+      return waitFor('the run to end', async () => {
+        const view = await h.call(PlannerRpc.getRun, { runId: run.id });
+        return view.status !== 'running' && view;
+      });
+    };
+    const run = await judged(await h.startInline(gated), false);
+    expect(run.status).toBe('succeeded');
+    expect((await h.call(PlannerRpc.exportRun, { runId: run.id })).calls.map((c) => [c.call, c.iteration])).toEqual([
+      ['generate', 1],
+      ['judge.0', 1],
+    ]);
+    const replay = await h.call(PlannerRpc.replayRun, { runId: run.id, mode: 'recorded' });
+    await answer(await h.job(replay.id, 'g'), { replayed: true });
+    expect((await h.verifyJob(replay.id, 'g')).replay).toEqual({ mode: 'recorded', calls: [{ hash: requestHash(judgeCall.request), request: judgeCall.request, answer: judgeCall.answer }] });
+  });
+
   it('never changes the source run', async () => {
     expect(JSON.stringify(await h.call(PlannerRpc.getRun, { runId: source.id }))).toBe(sourceBefore);
   });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineEvent, type EventContract } from './cloudevent';
 import { ChatMessage, FailureInfo, RunStatus, TokenUsage, RunId } from './common';
 import { StepId } from './pipeline-spec';
-import { GeneratedRequest, RunSource } from './replay';
+import { GeneratedRequest, JudgeCall, RunSource } from './replay';
 import { ExperimentOutcome, ProductsRequested, StepReady, VerifyRequested } from './work';
 
 /**
@@ -169,6 +169,8 @@ export const StepVerified = defineEvent(
     judgeUsage: TokenUsage.optional(),
     /** Time the verification took, ms. */
     durationMs: z.number().nonnegative().optional(),
+    /** The judges' calls, exact request and answer (the run's recording). */
+    calls: z.array(JudgeCall).optional(),
   }),
 );
 

@@ -52,12 +52,16 @@ export const CallAnswer = z.object({
 });
 export type CallAnswer = z.infer<typeof CallAnswer>;
 
+/** Which call of a step attempt: `generate`, the step's own (its model or tool); `judge.<i>`, the judge of its i-th gate. */
+export const CallName = z.string().regex(/^(generate|judge\.\d+)$/, '`generate` or `judge.<gate index>`');
+
 /** One call of a run, recorded: which step, attempt and round of its verification loop made it, the request and the answer. */
 export const RecordedCall = z.object({
   stepId: StepId,
   attempt: z.number().int().positive(),
   /** The verification loop's round (1 for a step without gates). */
   iteration: z.number().int().positive(),
+  call: CallName,
   request: CallRequest,
   answer: CallAnswer,
   /** When the answer arrived (ISO 8601). */
@@ -65,13 +69,18 @@ export const RecordedCall = z.object({
 });
 export type RecordedCall = z.infer<typeof RecordedCall>;
 
+/** A judge's call as the verifier reports it in `step.verified`: which gate's, the exact request and the answer. */
+export const JudgeCall = z.object({ call: CallName, request: ModelCallRequest, answer: CallAnswer });
+export type JudgeCall = z.infer<typeof JudgeCall>;
+
 /** A recorded answer as a replayed job carries it: the request, its hash, and the answer. */
 export const ReplayCall = z.object({ hash: z.string(), request: CallRequest, answer: CallAnswer });
 export type ReplayCall = z.infer<typeof ReplayCall>;
 
 /**
- * The part of a step job that makes it a replay: the source's answers for this step and round
- * (oldest first), and what to do when the request matches none of them.
+ * The part of a step job (or a verification job, for its judges) that makes it a replay: the
+ * source's answers for this step and round (oldest first), and what to do when a request
+ * matches none of them.
  */
 export const ReplayJob = z.object({
   mode: z.enum(['recorded', 'recorded_else_live']),

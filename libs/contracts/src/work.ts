@@ -138,6 +138,8 @@ export const VerifyRequested = defineEvent(
     escalated: z.boolean().optional(),
     /** The next stronger model, when escalation is on and still possible; absent: no escalation. */
     escalateTo: z.string().optional(),
+    /** A replayed run: the source's recorded judge answers for this step and round, used when a judge's request matches (docs/replay.md). */
+    replay: ReplayJob.optional(),
   }),
 );
 export type VerifyRequested = z.infer<typeof VerifyRequested.data>;

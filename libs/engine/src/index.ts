@@ -22,7 +22,7 @@ export { buildProducts, type ProductFile } from './run/products';
 export { planReplay, replaySnapshot, pinOf, type ReplayFields, type ReplayPlan, type ReplayPlanResult, type ReplaySource, type ReplayTarget } from './replay/replay-plan';
 export { replayTemplates, pinLookups, type TemplateLookup } from './replay/replay-templates';
 export { specWithModels } from './replay/replay-spec';
-export { requestHash, recordedCallOf, matchRecordedCall, replayMissReason } from './replay/recorded-calls';
+export { requestHash, callsToRecord, matchRecordedCall, replayMissReason } from './replay/recorded-calls';
 export { diffRuns, jsonChanges } from './replay/run-diff';
 export { textDiff, conversationText } from './replay/text-diff';
 

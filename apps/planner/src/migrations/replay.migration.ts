@@ -18,9 +18,10 @@ export class PlannerReplay extends Migration {
       "step_id" varchar(64) not null,
       "attempt" int not null,
       "iteration" int not null,
+      "call" varchar(32) not null,
       "request" json not null,
       "answer" json not null,
       "at" timestamptz not null,
-      primary key ("run_id", "step_id", "attempt"));`);
+      primary key ("run_id", "step_id", "attempt", "call"));`);
   }
 }

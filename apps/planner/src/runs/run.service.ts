@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { RunStatus, RunView, SpecSource, StepFailed, StepGenerated, StepVerified } from '@trellis/contracts';
-import { decideRunChange, newRunSnapshot, recordedCallOf, resolveInputs, type CompiledPipeline, type RunInput, type RunSnapshot } from '@trellis/engine';
+import { callsToRecord, decideRunChange, newRunSnapshot, resolveInputs, type CompiledPipeline, type RunInput, type RunSnapshot } from '@trellis/engine';
 import { NonRetryableError } from '@trellis/messaging';
 import { Database, GroupCommit, isUnstorable, uuidv7, type OutboxRow } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
@@ -228,9 +228,9 @@ export class RunService {
           } else {
             working.set(runId, { before: current, next: change.next, run: { ...change.run }, steps: { ...change.steps } });
           }
-          // The run's recording: the exact call behind each answer it applied (ADR 0012).
-          const call = input.type === 'generated' && current.run.recording ? recordedCallOf(current.steps[input.result.stepId]!, input.result) : undefined;
-          if (call) (working.get(runId)!.calls ??= []).push({ ...call, runId });
+          // The run's recording: the exact calls behind each result it applied (ADR 0012).
+          const calls = callsToRecord(current, input, now);
+          if (calls.length) (working.get(runId)!.calls ??= []).push(...calls.map((c) => ({ ...c, runId })));
           outbox.push(...this.outbox.rows(runId, change.messages));
           outcomes.push({ applied: true });
         }

@@ -9,7 +9,8 @@ export interface StoredCall extends RecordedCall {
 
 /**
  * The recording of a run's calls (ADR 0012), defined once like the run tables: one row per
- * step attempt whose answer the run applied, with the exact request and the answer. The
+ * call of a step attempt whose result the run applied (its generation, and each judge of its
+ * verdict), with the exact request and the answer. The
  * request and answer are `json` (text as sent: cheaper to write than `jsonb`, and never
  * queried inside). Rows go with their run (`on delete cascade`), so retention deletes them.
  */
@@ -18,6 +19,7 @@ const CALL: Columns<StoredCall> = {
   stepId: 'text',
   attempt: 'int',
   iteration: 'int',
+  call: 'text',
   request: 'ordered-json',
   answer: 'ordered-json',
   at: 'time',
@@ -39,7 +41,7 @@ export class StepCallSql {
 
   /** A run's calls, oldest first. */
   select(runId: string): string {
-    return `select * from ${this.calls} where "run_id" = ${sqlLiteral(runId, 'text')} order by "at", "step_id", "attempt"`;
+    return `select * from ${this.calls} where "run_id" = ${sqlLiteral(runId, 'text')} order by "at", "step_id", "attempt", "call"`;
   }
 }
 

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { GateOutcome, JudgeGateSpec, VerifyRequested } from '@trellis/contracts';
-import { LlmError, type ProviderRegistry } from '@trellis/llm';
+import type { GateOutcome, JudgeCall, JudgeGateSpec, ModelCallRequest, ReplayJob, VerifyRequested } from '@trellis/contracts';
+import { matchRecordedCall, replayMissReason } from '@trellis/engine';
+import { LlmError, type ChatRequest, type ChatResult, type ProviderRegistry } from '@trellis/llm';
 import { VERIFIER_CONFIG, type VerifierConfig } from '../config';
 import { JUDGE_SCHEMA_NAME, judgeResponseSchema, parseJudgeAnswer } from './judge-answer';
 import { judgeMessages } from './judge-prompt';
-import { JudgeFailedError, JudgeRetryableError } from './verification.errors';
+import { JudgeFailedError, JudgeRetryableError, ReplayMissError } from './verification.errors';
 
 /** The judge's provider registry, or null when no model endpoint is configured. */
 export const JUDGE_PROVIDERS = Symbol('JUDGE_PROVIDERS');
@@ -12,7 +13,9 @@ export const JUDGE_PROVIDERS = Symbol('JUDGE_PROVIDERS');
 /**
  * The `judge` gate (DESIGN §10): the rubric, the categories and the candidate go to the judge
  * model with a JSON-schema `response_format`; the answer's score, categories and violations
- * become the gate's outcome, its feedback goes to the next round.
+ * become the gate's outcome, its feedback goes to the next round. The call itself (exact
+ * request and answer) goes with the verdict, for the run's recording; a replayed job's judge
+ * is answered from the source's recording when its request matches (docs/replay.md).
  */
 @Injectable()
 export class JudgeGate {
@@ -26,28 +29,45 @@ export class JudgeGate {
     return gate.model ?? job.judgeModel ?? this.config.VERIFIER_JUDGE_MODEL ?? job.model;
   }
 
-  async evaluate(gate: JudgeGateSpec, job: VerifyRequested, signal?: AbortSignal): Promise<GateOutcome> {
+  /** `index`: the gate's place in the step's gates, which names its call in the recording (`judge.<index>`). */
+  async evaluate(gate: JudgeGateSpec, index: number, job: VerifyRequested, signal?: AbortSignal): Promise<{ outcome: GateOutcome; call: JudgeCall }> {
     const model = this.modelFor(gate, job);
     if (!model) throw new JudgeFailedError('a judge gate has no model: set the gate\'s `model`, the pipeline\'s defaults.verify.judge_model or VERIFIER_JUDGE_MODEL', { code: 'judge_model_missing' });
-    if (!this.providers) throw new JudgeFailedError('a judge gate needs a model endpoint: set OPENAI_BASE_URL on the verifier', { code: 'judge_provider_missing' });
+    const chat: ChatRequest = {
+      model,
+      messages: judgeMessages(gate, job.messages, job.output),
+      temperature: 0,
+      responseFormat: { type: 'json_schema', name: JUDGE_SCHEMA_NAME, schema: judgeResponseSchema(gate.categories), strict: true },
+    };
+    const request: ModelCallRequest = { kind: 'model', model, messages: chat.messages, params: { temperature: 0 }, responseFormat: { ...chat.responseFormat } };
+    const replayed = job.replay ? this.recorded(job.replay, job, request) : undefined;
+    const result = replayed ?? (await this.ask(chat, signal));
+    const call: JudgeCall = { call: `judge.${index}`, request, answer: { output: result.content, model: result.model, usage: result.usage, finishReason: result.finishReason } };
+    return { outcome: this.outcomeOf(gate, model, result), call };
+  }
 
-    let result;
+  /** A replayed job's judge answer from the source's recording; a miss fails the step in `recorded` mode, and is asked live otherwise. */
+  private recorded(replay: ReplayJob, job: Pick<VerifyRequested, 'stepId' | 'iteration'>, request: ModelCallRequest): ChatResult | undefined {
+    const found = matchRecordedCall(replay, request);
+    if (found) return { content: found.answer.output, model: found.answer.model, usage: found.answer.usage, finishReason: found.answer.finishReason };
+    if (replay.mode === 'recorded') throw new ReplayMissError(replayMissReason(replay, request, { stepId: job.stepId, iteration: job.iteration ?? 1 }));
+    return undefined;
+  }
+
+  private async ask(chat: ChatRequest, signal?: AbortSignal): Promise<ChatResult> {
+    const { model } = chat;
+    if (!this.providers) throw new JudgeFailedError('a judge gate needs a model endpoint: set OPENAI_BASE_URL on the verifier', { code: 'judge_provider_missing' });
     try {
-      result = await this.providers.clientFor(model).chat(
-        {
-          model,
-          messages: judgeMessages(gate, job.messages, job.output),
-          temperature: 0,
-          responseFormat: { type: 'json_schema', name: JUDGE_SCHEMA_NAME, schema: judgeResponseSchema(gate.categories), strict: true },
-        },
-        signal ? { signal } : {},
-      );
+      return await this.providers.clientFor(model).chat(chat, signal ? { signal } : {});
     } catch (err) {
       if (!(err instanceof LlmError)) throw err;
       const message = `judge ${model}: ${err.message}`;
       if (!err.retryable) throw new JudgeFailedError(message, { code: `judge.${err.code}`, cause: err });
       throw new JudgeRetryableError(message, { code: `judge.${err.code}`, cause: err, ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }) });
     }
+  }
+
+  private outcomeOf(gate: JudgeGateSpec, model: string, result: ChatResult): GateOutcome {
     if (result.finishReason === 'length') {
       throw new JudgeRetryableError(`judge ${model}: the answer was cut off at the token limit`, { code: 'judge_malformed_answer' });
     }

@@ -9,3 +9,8 @@ export class JudgeRetryableError extends RetryableError {}
 
 /** The judge cannot work at all (no provider configured, the model refused the request): the step fails at once. */
 export class JudgeFailedError extends NonRetryableError {}
+
+/** A replayed job's judge asked what the source run's recording does not have (`recorded` mode): the step fails with `replay_miss` and the difference. */
+export class ReplayMissError extends Error {
+  override readonly name = 'ReplayMissError';
+}

@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { StepFailed, StepVerified, subjects, type Gate, type GateOutcome, type TokenUsage, type VerifyRequested } from '@trellis/contracts';
+import { StepFailed, StepVerified, subjects, type FailureInfo, type Gate, type GateOutcome, type JudgeCall, type TokenUsage, type VerifyRequested } from '@trellis/contracts';
 import { combineGates, decideRound, evaluateDeterministicGate, legacyPolicy } from '@trellis/engine';
 import { EventPublisher } from '@trellis/messaging';
 import { logger } from '@trellis/telemetry';
 import { VERIFIER_CONFIG, type VerifierConfig } from '../config';
 import { JudgeGate } from './judge.gate';
 import { SchemaGate } from './schema.gate';
+import { ReplayMissError } from './verification.errors';
 
 /**
  * Scores one candidate against its step's gates, applies the iteration loop's stop rules
@@ -31,7 +32,15 @@ export class VerificationService {
     const startedAt = performance.now();
     const iteration = job.iteration ?? 1;
     // Judges run side by side; outcomes keep the gates' order.
-    const outcomes = await Promise.all(job.gates.map((gate) => this.evaluate(gate, job, signal)));
+    let evaluated: Array<{ outcome: GateOutcome; call?: JudgeCall }>;
+    try {
+      evaluated = await Promise.all(job.gates.map((gate, index) => this.evaluate(gate, index, job, signal)));
+    } catch (err) {
+      if (err instanceof ReplayMissError) return this.failWith(job, { code: 'replay_miss', message: err.message, retryable: false });
+      throw err;
+    }
+    const outcomes = evaluated.map((e) => e.outcome);
+    const calls = evaluated.flatMap((e) => (e.call ? [e.call] : []));
     const result = combineGates(outcomes);
     const decision = decideRound(
       job.policy ?? legacyPolicy(job.acceptAt),
@@ -67,29 +76,29 @@ export class VerificationService {
         ...(decision.feedback ? { feedback: decision.feedback } : {}),
         ...(decision.escalateTo ? { escalateTo: decision.escalateTo } : {}),
         ...(judgeUsage ? { judgeUsage } : {}),
+        ...(calls.length ? { calls } : {}),
       },
       { subject: this.subjects.event('step', 'verified', job.runId), id: `step-verified.${job.runId}.${job.stepId}.${job.attempt}` },
     );
   }
 
   /** A job that exhausted its deliveries (the judge kept failing): its step fails with the reason, instead of waiting forever. */
-  async fail(job: VerifyRequested, reason: string): Promise<void> {
+  fail(job: VerifyRequested, reason: string): Promise<void> {
+    return this.failWith(job, { code: 'verification_failed', message: `step "${job.stepId}" could not be verified: ${reason}`, retryable: false });
+  }
+
+  private async failWith(job: VerifyRequested, error: FailureInfo): Promise<void> {
     await this.publisher.publish(
       StepFailed,
-      {
-        runId: job.runId,
-        stepId: job.stepId,
-        attempt: job.attempt,
-        error: { code: 'verification_failed', message: `step "${job.stepId}" could not be verified: ${reason}`, retryable: false },
-      },
+      { runId: job.runId, stepId: job.stepId, attempt: job.attempt, error },
       { subject: this.subjects.event('step', 'failed', job.runId), id: `step-failed.${job.runId}.${job.stepId}.${job.attempt}.verify` },
     );
   }
 
-  private async evaluate(gate: Gate, job: VerifyRequested, signal?: AbortSignal): Promise<GateOutcome> {
-    if (gate === 'schema') return this.schema.evaluate(job.output, job.outputSchema);
-    if (typeof gate === 'object' && 'judge' in gate) return this.judge.evaluate(gate.judge, job, signal);
-    return evaluateDeterministicGate(job.output, gate)!;
+  private async evaluate(gate: Gate, index: number, job: VerifyRequested, signal?: AbortSignal): Promise<{ outcome: GateOutcome; call?: JudgeCall }> {
+    if (gate === 'schema') return { outcome: this.schema.evaluate(job.output, job.outputSchema) };
+    if (typeof gate === 'object' && 'judge' in gate) return this.judge.evaluate(gate.judge, index, job, signal);
+    return { outcome: evaluateDeterministicGate(job.output, gate)! };
   }
 }
 

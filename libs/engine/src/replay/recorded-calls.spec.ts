@@ -1,5 +1,7 @@
-import type { CallRequest, ReplayJob, StepGenerated } from '@trellis/contracts';
-import { matchRecordedCall, recordedCallOf, replayJobOf, replayMissReason, requestHash } from './recorded-calls';
+import type { CallRequest, ReplayJob, StepGenerated, StepVerified } from '@trellis/contracts';
+import { newRunSnapshot } from '../run/run-record';
+import { compilePipeline } from '../spec/compile-pipeline';
+import { callsToRecord, matchRecordedCall, recordedCallOf, replayJobOf, replayMissReason, requestHash } from './recorded-calls';
 
 const request: CallRequest = {
   kind: 'model',
@@ -86,6 +88,7 @@ describe('recordedCallOf', () => {
       stepId: 'b',
       attempt: 2,
       iteration: 2,
+      call: 'generate',
       request: { ...request, responseFormat: { type: 'json_object' } },
       answer: { output: '{"n":1}', structured: { n: 1 }, model: 'gpt-4.1-2026', usage: answer.usage, finishReason: 'stop' },
       at: '2026-12-05T12:00:01.000Z',
@@ -105,7 +108,13 @@ describe('recordedCallOf', () => {
 });
 
 describe('replayJobOf', () => {
-  const calls = [1, 2].map((iteration) => ({ stepId: 'b', attempt: iteration, iteration, request, answer, at: '' }));
+  const calls = [1, 2].map((iteration) => ({ stepId: 'b', attempt: iteration, iteration, call: 'generate', request, answer, at: '' }));
+
+  it("carries a verification job the judges' answers, and a step job its generation's", () => {
+    const judged = { source: { run: 'r', from: null, mode: 'recorded' as const }, replayCalls: [calls[0]!, { ...calls[0]!, call: 'judge.1', request: { ...request, model: 'judge' } as CallRequest }] };
+    expect(replayJobOf(judged, 'b', 1, 'judge')?.calls.map((c) => c.request.kind === 'model' && c.request.model)).toEqual(['judge']);
+    expect(replayJobOf(judged, 'b', 1)?.calls.map((c) => c.request.kind === 'model' && c.request.model)).toEqual(['gpt-4.1']);
+  });
   const run = (mode: 'recorded' | 'live' | 'recorded_else_live') => ({ source: { run: 'r', from: null, mode }, replayCalls: [...calls, { ...calls[0]!, stepId: 'c' }] });
 
   it("carries the source's answers for the step's round, with their hashes", () => {
@@ -115,5 +124,29 @@ describe('replayJobOf', () => {
   it('carries nothing for a live replay or a run that is no replay', () => {
     expect(replayJobOf(run('live'), 'b', 1)).toBeUndefined();
     expect(replayJobOf({ source: null, replayCalls: [] }, 'b', 1)).toBeUndefined();
+  });
+});
+
+describe('callsToRecord', () => {
+  const pipeline = (() => {
+    const r = compilePipeline({ json: { version: 1, name: 'p', steps: { b: { prompt: 'x' } } } }, { defaultModel: 'm', defaultPool: 'default' });
+    if (!r.ok) throw new Error('compile');
+    return r.pipeline;
+  })();
+  const run = (recording: boolean) => newRunSnapshot(pipeline, { id: 'r', project: 'p', pipeline: 'p', pipelineVersion: 1, inputs: {}, templates: [], subject: null, stream: false, actor: null, recording, createdAt: new Date(0) });
+  const generated: StepGenerated = { runId: 'r', stepId: 'b', attempt: 1, output: 'o', model: 'm', messages: request.messages, usage: answer.usage, finishReason: 'stop', startedAt: '', finishedAt: '2026-12-05T12:00:00.000Z', executor: 'e', request: { kind: 'model', model: 'm', params: {} } };
+  const judgeCall = { call: 'judge.0', request: { ...request, model: 'judge' } as Extract<CallRequest, { kind: 'model' }>, answer };
+  const verified: StepVerified = { runId: 'r', stepId: 'b', attempt: 1, verdict: 'accept', score: 1, categories: {}, violations: [], iteration: 1, calls: [judgeCall] };
+
+  it("records a generation's call and a verdict's judge calls", () => {
+    expect(callsToRecord(run(true), { type: 'generated', result: generated }, new Date(0)).map((c) => [c.call, c.request.kind === 'model' && c.request.model])).toEqual([['generate', 'm']]);
+    expect(callsToRecord(run(true), { type: 'verified', result: verified }, new Date(0))).toEqual([
+      { stepId: 'b', attempt: 1, iteration: 1, call: 'judge.0', request: judgeCall.request, answer, at: '1970-01-01T00:00:00.000Z' },
+    ]);
+  });
+
+  it('records nothing for a run that does not record, or an input that is no result', () => {
+    expect(callsToRecord(run(false), { type: 'generated', result: generated }, new Date(0))).toEqual([]);
+    expect(callsToRecord(run(true), { type: 'cancel' }, new Date(0))).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { CallAnswer, CallRequest, RecordedCall, ReplayCall, ReplayJob, StepGenerated } from '@trellis/contracts';
-import type { RunRecord, StepRecord } from '../run/run-record';
+import type { CallAnswer, CallRequest, RecordedCall, ReplayCall, ReplayJob, StepGenerated, StepVerified } from '@trellis/contracts';
+import type { RunRecord, RunSnapshot, StepRecord } from '../run/run-record';
+import { getOwn } from '../util/records';
 import { canonicalJson } from '../spec/spec-hash';
 import { conversationText, textDiff } from './text-diff';
 
@@ -18,6 +19,23 @@ export function requestHash(request: CallRequest): string {
 }
 
 /**
+ * What a result the run applied adds to its recording (nothing when the run does not record):
+ * a generation's call, or a verdict's judge calls. `before` is the run as the result found it.
+ */
+export function callsToRecord(
+  before: RunSnapshot,
+  input: { type: 'generated'; result: StepGenerated } | { type: 'verified'; result: StepVerified } | { type: string },
+  now: Date,
+): RecordedCall[] {
+  if (!before.run.recording || (input.type !== 'generated' && input.type !== 'verified') || !('result' in input)) return [];
+  const step = getOwn(before.steps, input.result.stepId);
+  if (!step) return [];
+  if (input.type === 'verified') return recordedJudgeCallsOf(step, input.result as StepVerified, now);
+  const call = recordedCallOf(step, input.result as StepGenerated);
+  return call ? [call] : [];
+}
+
+/**
  * The call a `step.generated` result records, or undefined when it carries no request (an
  * older executor) or the step is not the one it belongs to. `step` is the step as it stood
  * before the result (the round of its verification loop it answers).
@@ -32,20 +50,30 @@ export function recordedCallOf(step: Pick<StepRecord, 'iterations'>, e: StepGene
     usage: e.usage,
     finishReason: e.finishReason,
   };
-  const iteration = step.iterations.find((r) => r.attempt === e.attempt)?.iteration ?? 1;
-  return { stepId: e.stepId, attempt: e.attempt, iteration, request, answer, at: e.finishedAt };
+  return { stepId: e.stepId, attempt: e.attempt, iteration: roundOf(step, e.attempt), call: 'generate', request, answer, at: e.finishedAt };
+}
+
+/** The judges' calls a `step.verified` verdict records (none from an older verifier), at `at`. */
+export function recordedJudgeCallsOf(step: Pick<StepRecord, 'iterations'>, e: StepVerified, at: Date): RecordedCall[] {
+  const iteration = e.iteration ?? roundOf(step, e.attempt);
+  return (e.calls ?? []).map((c) => ({ stepId: e.stepId, attempt: e.attempt, iteration, call: c.call, request: c.request, answer: c.answer, at: at.toISOString() }));
+}
+
+function roundOf(step: Pick<StepRecord, 'iterations'>, attempt: number): number {
+  return step.iterations.find((r) => r.attempt === attempt)?.iteration ?? 1;
 }
 
 /**
- * What a replayed step's job carries: the source's answers for this step and round, oldest
- * first (several when the source resumed the step), in `recorded` or `recorded_else_live`
- * mode. A live replay, or a run that is no replay, carries nothing.
+ * What a replayed step's job (`generate`) or verification job (`judge`) carries: the source's
+ * answers to those calls for this step and round, oldest first (several when the source
+ * resumed the step), in `recorded` or `recorded_else_live` mode. A live replay, or a run that
+ * is no replay, carries nothing.
  */
-export function replayJobOf(run: Pick<RunRecord, 'source' | 'replayCalls'>, stepId: string, iteration: number): ReplayJob | undefined {
+export function replayJobOf(run: Pick<RunRecord, 'source' | 'replayCalls'>, stepId: string, iteration: number, of: 'generate' | 'judge' = 'generate'): ReplayJob | undefined {
   const mode = run.source?.mode;
   if (mode === undefined || mode === 'live') return undefined;
   const calls: ReplayCall[] = run.replayCalls
-    .filter((c) => c.stepId === stepId && c.iteration === iteration)
+    .filter((c) => c.stepId === stepId && c.iteration === iteration && (of === 'generate' ? c.call === 'generate' : c.call.startsWith('judge.')))
     .map((c) => ({ hash: requestHash(c.request), request: c.request, answer: c.answer }));
   return { mode, calls };
 }

@@ -152,6 +152,7 @@ describe('replaySnapshot and the start of a replay', () => {
     stepId,
     attempt: 1,
     iteration: 1,
+    call: 'generate',
     request: { kind: 'model', model: 'm', messages: [{ role: 'user', content: `prompt of ${stepId}` }], params: {} },
     answer: { output: `${stepId}!`, model: 'm', usage: { inputTokens: 10, outputTokens: 5 }, finishReason: 'stop' },
     at: NOW.toISOString(),

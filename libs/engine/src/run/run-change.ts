@@ -370,6 +370,8 @@ class Draft {
       ...(this.spec(stepId).output?.schema ? { outputSchema: this.spec(stepId).output!.schema } : {}),
       ...(escalateTo !== undefined ? { escalateTo } : {}),
     };
+    const replay = replayJobOf(run, stepId, round?.iteration ?? 1, 'judge');
+    if (replay) data.replay = replay;
     this.messages.push({ queue: 'verify', id: messageIds.verifyRequested(run.id, stepId, step.attempt), contract: VerifyRequested, data });
   }
 
