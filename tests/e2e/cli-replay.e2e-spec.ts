@@ -1,16 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { REPO_ROOT, startTestPlatform, uniqueToken, type TestPlatform } from '@trellis/testing';
+import { REPO_ROOT, runProcess, startTestPlatform, uniqueToken, type ProcessResult, type TestPlatform } from '@trellis/testing';
 
 const CLI = resolve(REPO_ROOT, 'dist/apps/cli/src/main.js');
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /**
  * The regression check of docs/replay.md as a pipeline repository's CI runs it: a baseline run
@@ -36,20 +29,12 @@ steps:
     prompt: "Write the brief from {{ steps.outline.output }} after {{ steps.greet.output }}"
 `;
 
-  const trellis = (...args: string[]): Promise<Result> =>
-    new Promise((done, fail) => {
-      const child = spawn(process.execPath, [CLI, ...args], {
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, TRELLIS_URL: ctx.platform.gatewayUrl, TRELLIS_API_KEY: ctx.apiKey, CI: 'true' },
-        cwd: REPO_ROOT,
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', fail);
-      child.on('close', (code) => done({ code, stdout, stderr }));
+  const trellis = (...args: string[]): Promise<ProcessResult> =>
+    runProcess(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TRELLIS_URL: ctx.platform.gatewayUrl, TRELLIS_API_KEY: ctx.apiKey, CI: 'true' },
+      cwd: REPO_ROOT,
     });
-  const runId = (r: Result) => /run ([0-9a-f-]{36})/.exec(r.stderr)?.[1] ?? '';
+  const runId = (r: ProcessResult) => /run ([0-9a-f-]{36})/.exec(r.stderr)?.[1] ?? '';
 
   let baseline: string;
 

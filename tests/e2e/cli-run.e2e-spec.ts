@@ -1,17 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { REPO_ROOT, startTestPlatform, type TestPlatform } from '@trellis/testing';
+import { REPO_ROOT, runProcess, startTestPlatform, type ProcessResult, type TestPlatform } from '@trellis/testing';
 
 const CLI = resolve(REPO_ROOT, 'dist/apps/cli/src/main.js');
 const EXAMPLE = resolve(REPO_ROOT, 'examples/fan-out-fan-in.yaml');
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /**
  * The `trellis` CLI against the whole platform, as a user runs it: on a terminal (a pseudo-
@@ -25,16 +18,7 @@ describe('trellis CLI', () => {
     const e: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TRELLIS_URL: ctx.platform.gatewayUrl, TRELLIS_API_KEY: ctx.apiKey, TERM: 'xterm', ...extra };
     return e;
   };
-  const exec = (file: string, args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Result> =>
-    new Promise((done, fail) => {
-      const child = spawn(file, args, { env: env(extra), cwd: REPO_ROOT });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', fail);
-      child.on('close', (code) => done({ code, stdout, stderr }));
-    });
+  const exec = (file: string, args: string[], extra: NodeJS.ProcessEnv = {}): Promise<ProcessResult> => runProcess(file, args, { env: env(extra), cwd: REPO_ROOT });
   const trellis = (...args: string[]) => exec(process.execPath, [CLI, ...args]);
   /** In a pseudo-terminal: `script -qec` runs the command with a tty as stdout and returns its exit code. */
   const trellisTty = (...args: string[]) => exec('script', ['-qec', [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' '), '/dev/null']);
