@@ -7,3 +7,4 @@ export * from './nats-server';
 export * from './tcp-proxy';
 export * from './stream-messages';
 export * from './model-calls';
+export { CHROMIUM_MISSING, startBrowser, type TestBrowser } from './browser';
