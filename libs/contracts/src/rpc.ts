@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FailureInfo, RunId, RunStatus, StepStatus, TokenUsage, ChatMessage } from './common';
+import { FailureInfo, RunId, RunIdPrefix, RunStatus, StepStatus, TokenUsage, ChatMessage } from './common';
 import { StopReason, Verdict, Violation } from './events';
 import {
   CreatedTemplateVersion,
@@ -266,7 +266,18 @@ export const PlannerRpc = {
   listRuns: method(
     'planner',
     'runs.list',
-    z.object({ ...Project, ...Page, status: RunStatus.optional(), pipeline: z.string().optional() }),
+    z.object({
+      ...Project,
+      ...Page,
+      status: RunStatus.optional(),
+      pipeline: z.string().optional(),
+      createdFrom: z.iso.datetime({ offset: true }).optional(),
+      createdTo: z.iso.datetime({ offset: true }).optional(),
+      /** A run id, or its first characters. */
+      id: RunIdPrefix.optional(),
+      /** Text one of the run's input values contains, case-insensitively. */
+      input: z.string().min(1).max(200).optional(),
+    }),
     z.object({ items: z.array(RunSummary), next: z.string().nullable() }),
   ),
 } as const;

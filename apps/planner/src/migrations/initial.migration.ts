@@ -4,6 +4,7 @@ import { PlannerIterations } from './iterations.migration';
 import { PlannerStream } from './stream.migration';
 import { PlannerRunningRuns } from './running-runs.migration';
 import { PlannerRouting } from './routing.migration';
+import { PlannerRunList } from './run-list.migration';
 
 export class PlannerInitial extends Migration {
   override name = 'PlannerInitial';
@@ -64,4 +65,5 @@ export const PLANNER_MIGRATIONS = [
   { name: 'PlannerIterations', class: PlannerIterations },
   { name: 'PlannerStream', class: PlannerStream },
   { name: 'PlannerRunningRuns', class: PlannerRunningRuns },
+  { name: 'PlannerRunList', class: PlannerRunList },
 ];

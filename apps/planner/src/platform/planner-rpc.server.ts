@@ -41,6 +41,10 @@ export class PlannerRpcServer implements OnApplicationBootstrap {
         ...(r.before !== undefined ? { before: r.before } : {}),
         ...(r.status !== undefined ? { status: r.status } : {}),
         ...(r.pipeline !== undefined ? { pipeline: r.pipeline } : {}),
+        ...(r.createdFrom !== undefined ? { createdFrom: new Date(r.createdFrom) } : {}),
+        ...(r.createdTo !== undefined ? { createdTo: new Date(r.createdTo) } : {}),
+        ...(r.id !== undefined ? { id: r.id } : {}),
+        ...(r.input !== undefined ? { input: r.input } : {}),
       }),
     );
   }
