@@ -1,9 +1,12 @@
-import { Suspense } from 'react';
+import { lazy, Suspense } from 'react';
 import { Navigate, NavLink, Route, Routes } from 'react-router';
 import { SignInPage } from './auth/sign-in.page';
 import { useSession } from './auth/session';
 import { RunsPage } from './runs/runs.page';
 import { ErrorBoundary } from './ui/error-boundary';
+
+// The run page (the graph, Markdown) loads when first visited.
+const RunPage = lazy(() => import('./runs/run.page'));
 
 const NAV = [
   ['/runs', 'Runs'],
@@ -36,6 +39,7 @@ export function App() {
             <Routes>
               <Route path="/" element={<Navigate to="/runs" replace />} />
               <Route path="/runs" element={<RunsPage />} />
+              <Route path="/runs/:id" element={<RunPage />} />
               <Route path="*" element={<p>There is no page here. <NavLink to="/runs">See the runs.</NavLink></p>} />
             </Routes>
           </Suspense>

@@ -106,5 +106,8 @@ export type CreatedApiKey = z.infer<typeof CreatedApiKey>;
 /** `Idempotency-Key` header of `POST /v1/runs`. */
 export const IdempotencyKey = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
+/** `{version}` of `GET /v1/pipelines/{name}/versions/{version}`. */
+export const PipelineVersion = z.coerce.number().int().positive();
+
 /** `POST /v1/pipelines?override_alignment=true` registers a pipeline the orchestrator model found misaligned. */
 export const RegisterPipelineQuery = z.strictObject({ override_alignment: z.enum(['true', 'false']).optional() });

@@ -127,6 +127,10 @@ export const PipelineView = z.object({
 });
 export type PipelineView = z.infer<typeof PipelineView>;
 
+/** A pipeline version as listed: without its spec, plan and analysis. */
+export const PipelineSummary = PipelineView.omit({ spec: true, plan: true, analysis: true });
+export type PipelineSummary = z.infer<typeof PipelineSummary>;
+
 /** One round of a step's verification loop (generate → verify), as the run reports it. */
 export const IterationView = z.object({
   iteration: z.number().int().positive(),
@@ -237,8 +241,11 @@ export const PlannerRpc = {
     PipelineView,
   ),
   validatePipeline: method('planner', 'pipelines.validate', z.object({ ...Project, source: SpecSource }), PlanView),
-  listPipelines: method('planner', 'pipelines.list', z.object(Project), z.object({ items: z.array(PipelineView.omit({ spec: true, plan: true, analysis: true })) })),
-  getPipeline: method('planner', 'pipelines.get', z.object({ ...Project, name: z.string() }), PipelineView),
+  listPipelines: method('planner', 'pipelines.list', z.object(Project), z.object({ items: z.array(PipelineSummary) })),
+  /** Every version of one pipeline, newest first. */
+  listPipelineVersions: method('planner', 'pipelines.versions', z.object({ ...Project, name: z.string() }), z.object({ items: z.array(PipelineSummary) })),
+  /** The newest version, or the one asked for. */
+  getPipeline: method('planner', 'pipelines.get', z.object({ ...Project, name: z.string(), version: z.number().int().positive().optional() }), PipelineView),
   startRun: method(
     'planner',
     'runs.start',

@@ -18,7 +18,8 @@ export class PlannerRpcServer implements OnApplicationBootstrap {
     this.serve(PlannerRpc.validatePipeline, (r) => Promise.resolve(this.pipelines.validate(r.source)));
     this.serve(PlannerRpc.registerPipeline, (r) => this.pipelines.register(r.project, r.source, r.overrideAlignment));
     this.serve(PlannerRpc.listPipelines, (r) => this.pipelines.list(r.project));
-    this.serve(PlannerRpc.getPipeline, (r) => this.pipelines.get(r.project, r.name));
+    this.serve(PlannerRpc.listPipelineVersions, (r) => this.pipelines.versions(r.project, r.name));
+    this.serve(PlannerRpc.getPipeline, (r) => this.pipelines.get(r.project, r.name, r.version));
     this.serve(PlannerRpc.startRun, (r) =>
       this.runs.start({
         project: r.project,
