@@ -202,7 +202,7 @@ describe('console: runs', () => {
     expect(first).toMatch(/^1\b/);
     for (const text of ['0.60', 'accuracy 0.55', 'clarity 0.70', 'major', 'precision', 'no price given', 'retry', 'name the price in euros.']) expect(first).toContain(text);
     expect(first).not.toContain('kept');
-    for (const text of ['0.92', 'accuracy 0.95', 'none', 'accept', 'kept']) expect(second).toContain(text);
+    for (const text of ['0.92', 'accuracy 0.95', 'no violations', 'accept', 'kept']) expect(second).toContain(text);
     await run.getByRole('heading', { name: /Iterations.*2 used.*accepted/ }).waitFor();
     expect(h.browser.problems).toEqual([]);
   });
@@ -226,8 +226,11 @@ describe('console: runs', () => {
     // The skipped step says why on the node, and in full in its panel.
     expect(await node(run, 'act', 'skipped').innerText()).toContain('condition_false');
     await run.locator('.react-flow__edge-text', { hasText: 'on_false' }).waitFor();
-    await node(run, 'act', 'skipped').click();
+    // By keyboard: a node is a button; Enter opens its panel and moves the focus there.
+    await node(run, 'act', 'skipped').focus();
+    await run.keyboard.press('Enter');
     await run.getByRole('note', { name: 'Reason' }).filter({ hasText: 'Skipped: condition "inputs.go" is false' }).waitFor();
+    expect(await run.evaluate(() => document.activeElement?.id)).toBe('step-title');
     expect(h.browser.problems).toEqual([]);
   });
 

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { RunView } from '@trellis/contracts';
 import { useApi } from '../auth/session';
+import { formatCount } from '../ui/format';
 import { ErrorMessage } from '../ui/query-state';
 
 /**
@@ -37,7 +38,7 @@ export function ProductsList({ run }: { run: RunView }) {
               {p.path}
             </button>{' '}
             <span className="muted">
-              {p.contentType}, {p.size.toLocaleString('en-US')} bytes
+              {p.contentType}, {formatCount(p.size)} bytes
             </span>
           </li>
         ))}

@@ -1,57 +1,53 @@
-import { memo } from 'react';
+import { memo, useMemo, type CSSProperties } from 'react';
 import type { StepView } from '@trellis/contracts';
 import { elapsed, formatDuration } from '../ui/format';
+
+/** A custom property's value in a React style object. */
+const vars = (values: Record<string, number>) => Object.fromEntries(Object.entries(values).map(([k, v]) => [`--${k}`, v])) as CSSProperties;
 
 /**
  * The steps on a time axis (a Gantt chart): each bar from dispatch to the end (or to now while it
  * runs), in the order the steps started; steps that never ran are listed last, without a bar.
  * Each row's name is a button that opens the step, so the list doubles as keyboard access to
- * every step of a large run.
+ * every step of a large run. The axis is two CSS variables (`--span`, `--now`): the clock moves
+ * the bars without re-rendering a single row; a row renders again only when its step changes.
  */
 export const RunTimeline = memo(function RunTimeline({ steps, runStart, runEnd, selected, onSelect, now }: { steps: StepView[]; runStart: string; runEnd: string | null; selected: string | null; onSelect(id: string): void; now: number }) {
   const t0 = Date.parse(runStart);
-  const t1 = runEnd ? Date.parse(runEnd) : now;
-  const span = Math.max(1, t1 - t0);
-  const start = (s: StepView) => s.dispatchedAt ?? s.startedAt;
-  const ordered = [...steps].sort((a, b) => {
-    const sa = start(a);
-    const sb = start(b);
-    if (sa && sb) return Date.parse(sa) - Date.parse(sb);
-    return sa ? -1 : sb ? 1 : 0;
-  });
+  const span = Math.max(1, (runEnd ? Date.parse(runEnd) : now) - t0);
+  const ordered = useMemo(() => {
+    const start = (s: StepView) => (s.dispatchedAt ?? s.startedAt ? Date.parse((s.dispatchedAt ?? s.startedAt)!) : Infinity);
+    return [...steps].sort((a, b) => start(a) - start(b));
+  }, [steps]);
   return (
-    <div className="timeline" role="region" aria-label="Timeline of the steps">
+    <div className="timeline" role="region" aria-label="Timeline of the steps" style={vars({ span, now: span })}>
       <div className="timeline-axis" aria-hidden="true">
         <span>0</span>
         <span>{formatDuration(span / 2)}</span>
         <span>{formatDuration(span)}</span>
       </div>
       <ol className="timeline-rows">
-        {ordered.map((s) => {
-          const from = start(s);
-          const left = from ? ((Date.parse(from) - t0) / span) * 100 : 0;
-          const width = from ? ((elapsed(from, s.finishedAt, t1) ?? 0) / span) * 100 : 0;
-          return (
-            <li key={s.id} className={s.id === selected ? 'selected' : undefined}>
-              <button type="button" className="link timeline-name" onClick={() => onSelect(s.id)} aria-pressed={s.id === selected} title={s.id}>
-                {s.id}
-              </button>
-              <span className="timeline-track">
-                {from && (
-                  <span
-                    className={`timeline-bar bar-${s.status}`}
-                    style={{ left: `${Math.max(0, Math.min(100, left))}%`, width: `${Math.max(0.4, Math.min(100 - left, width))}%` }}
-                    title={`${s.id}: ${s.status}, ${formatDuration(elapsed(from, s.finishedAt, t1))}`}
-                  />
-                )}
-              </span>
-              <span className="timeline-time">
-                {s.status} {from ? formatDuration(elapsed(from, s.finishedAt, t1)) : ''}
-              </span>
-            </li>
-          );
-        })}
+        {ordered.map((s) => (
+          <TimelineRow key={s.id} step={s} t0={t0} selected={s.id === selected} onSelect={onSelect} />
+        ))}
       </ol>
     </div>
+  );
+});
+
+const TimelineRow = memo(function TimelineRow({ step: s, t0, selected, onSelect }: { step: StepView; t0: number; selected: boolean; onSelect(id: string): void }) {
+  const from = s.dispatchedAt ?? s.startedAt;
+  const bar = from ? { start: Date.parse(from) - t0, ...(s.finishedAt ? { end: Date.parse(s.finishedAt) - t0 } : {}) } : null;
+  const took = from && s.finishedAt ? formatDuration(elapsed(from, s.finishedAt)) : '';
+  return (
+    <li className={selected ? 'selected' : undefined}>
+      <button type="button" className="link timeline-name" onClick={() => onSelect(s.id)} aria-pressed={selected} title={s.id}>
+        {s.id}
+      </button>
+      <span className="timeline-track">{bar && <span className={`timeline-bar bar-${s.status}`} style={vars(bar)} title={`${s.id}: ${s.status}${took ? `, ${took}` : ''}`} />}</span>
+      <span className="timeline-time">
+        {s.status} {took}
+      </span>
+    </li>
   );
 });

@@ -15,8 +15,11 @@ import { StepPanel } from './step-panel';
 import { useRunEvents } from './use-run-events';
 import { ProductsList } from './products-list';
 
-/** While events stream, the whole run is refetched at most this often (tokens, costs, rounds). */
-const REFETCH_INTERVAL_MS = 2_000;
+/**
+ * While events stream, the whole run is refetched at most this often (tokens, costs, rounds,
+ * products): every 2 s for a small run, less often for a large one, whose every answer is large.
+ */
+const refetchInterval = (steps: number) => Math.min(10_000, Math.max(2_000, steps * 20));
 
 type SpecSteps = Record<string, { verify?: unknown; template?: string }>;
 
@@ -58,7 +61,7 @@ export default function RunPage() {
         void queryClient.invalidateQueries({ queryKey: key });
       };
       if (events.some((e) => e.type === 'dev.trellis.run.completed')) refetch();
-      else refetchTimer.current ??= setTimeout(refetch, REFETCH_INTERVAL_MS);
+      else refetchTimer.current ??= setTimeout(refetch, refetchInterval(queryClient.getQueryData<RunView>(key)?.steps.length ?? 0));
     },
     [queryClient, key, gated],
   );
@@ -126,9 +129,10 @@ function RunBody(props: {
   // The layout depends on the graph's shape only, never on statuses: computed once per run.
   const shape = run.steps.map((s) => `${s.id}<${s.dependsOn.join(',')}`).join(';');
   const layout = useMemo(() => {
+    if (props.planPending) return null;
     const routes = (plan?.steps ?? []).flatMap((s) => s.routedFrom.map((r) => ({ from: r.from, to: s.id, when: r.when })));
     return layoutGraph(run.steps, routes);
-  }, [shape, plan]);
+  }, [shape, plan, props.planPending]);
 
   const now = useNow(run.status === 'running');
   const cancel = useMutation({ mutationFn: () => api.post<RunView>(`/v1/runs/${run.id}/cancel`), onSuccess: props.onCancelled });
@@ -217,11 +221,7 @@ function RunBody(props: {
 
       <div className={`run-work${step ? ' with-panel' : ''}`}>
         <div className="run-views">
-          {props.planPending ? (
-            <p className="muted">Loading the graph…</p>
-          ) : (
-            <RunGraph layout={layout} steps={run.steps} selected={selected} onSelect={onSelect} onRendered={markGraphRendered} />
-          )}
+          {layout ? <RunGraph layout={layout} steps={run.steps} selected={selected} onSelect={onSelect} onRendered={markGraphRendered} /> : <p className="muted">Loading the graph…</p>}
           <div className="legend" aria-label="Legend">
             <span className="legend-edge depends_on">depends_on</span>
             <span className="legend-edge on_false">on_false</span>

@@ -152,15 +152,9 @@ function Iterations({ step, verdicts }: { step: StepView; verdicts: StepVerified
         <thead>
           <tr>
             <th scope="col">Round</th>
-            <th scope="col">Model</th>
-            <th scope="col" className="num">
-              Score
-            </th>
-            <th scope="col">Categories</th>
-            <th scope="col">Violations</th>
+            <th scope="col">Score</th>
             <th scope="col">Verdict</th>
-            <th scope="col">Feedback</th>
-            <th scope="col">Kept</th>
+            <th scope="col">Violations and feedback</th>
           </tr>
         </thead>
         <tbody>
@@ -170,24 +164,28 @@ function Iterations({ step, verdicts }: { step: StepView; verdicts: StepVerified
             return (
               <tr key={it.attempt} className={kept ? 'kept' : undefined}>
                 <td>
-                  {it.iteration}
-                  <span className="muted"> (attempt {it.attempt})</span>
+                  <strong>{it.iteration}</strong> <span className="muted">attempt {it.attempt}</span>
+                  <div className="muted">
+                    {it.model}
+                    {it.escalated && ' (escalated)'}
+                  </div>
                 </td>
                 <td>
-                  {it.model}
-                  {it.escalated && <span className="muted"> escalated</span>}
-                </td>
-                <td className="num">{formatScore(it.score)}</td>
-                <td>
+                  <strong>{formatScore(it.score)}</strong>
                   {Object.entries(it.categories).map(([name, score]) => (
-                    <div key={name}>
+                    <div key={name} className="muted">
                       {name} {formatScore(score)}
                     </div>
                   ))}
                 </td>
                 <td>
+                  {it.verdict ?? '—'}
+                  {it.stop && <div className="muted">{it.stop.replace('_', ' ')}</div>}
+                  {kept && <div className="kept-mark">kept</div>}
+                </td>
+                <td>
                   {it.violations.length === 0 ? (
-                    <span className="muted">none</span>
+                    <span className="muted">no violations</span>
                   ) : (
                     <ul className="violations">
                       {it.violations.map((viol, i) => (
@@ -197,13 +195,12 @@ function Iterations({ step, verdicts }: { step: StepView; verdicts: StepVerified
                       ))}
                     </ul>
                   )}
+                  {v?.feedback && (
+                    <div className="feedback">
+                      <span className="muted">feedback:</span> {v.feedback}
+                    </div>
+                  )}
                 </td>
-                <td>
-                  {it.verdict ?? '—'}
-                  {it.stop && <div className="muted">{it.stop.replace('_', ' ')}</div>}
-                </td>
-                <td>{v?.feedback ?? (it.feedbackUsed ? '' : <span className="muted">—</span>)}</td>
-                <td>{kept ? <strong>kept</strong> : ''}</td>
               </tr>
             );
           })}

@@ -23,9 +23,11 @@ export function formatTokens(usage: { inputTokens: number; outputTokens: number 
   return `${formatCount(usage.inputTokens + usage.outputTokens)} (${formatCount(usage.inputTokens)} in, ${formatCount(usage.outputTokens)} out)`;
 }
 
+const COUNT = new Intl.NumberFormat('en-US');
+
 export function formatCount(n: number | null | undefined): string {
   if (n === null || n === undefined) return '—';
-  return n.toLocaleString('en-US');
+  return COUNT.format(n);
 }
 
 /** USD with enough digits to tell small model costs apart. */
