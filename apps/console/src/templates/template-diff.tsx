@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'react';
 import type { TemplateVersionView } from '@trellis/contracts';
 import { bodyText, sideBySide } from './side-by-side';
+import { VersionSelect } from './version-select';
 
 /** Any two versions side by side: the body, then the model parameters. */
 export function TemplateDiff({ versions }: { versions: TemplateVersionView[] }) {
@@ -16,21 +17,9 @@ export function TemplateDiff({ versions }: { versions: TemplateVersionView[] }) 
       <h2 id="diff-title">Compare versions</h2>
       <div className="row">
         <label htmlFor="diff-from">From version</label>
-        <select id="diff-from" value={from} onChange={(e) => setFrom(e.target.value)}>
-          {versions.map((v) => (
-            <option key={v.version} value={v.version}>
-              v{v.version}
-            </option>
-          ))}
-        </select>
+        <VersionSelect id="diff-from" value={from} onChange={setFrom} versions={versions} />
         <label htmlFor="diff-to">To version</label>
-        <select id="diff-to" value={to} onChange={(e) => setTo(e.target.value)}>
-          {versions.map((v) => (
-            <option key={v.version} value={v.version}>
-              v{v.version}
-            </option>
-          ))}
-        </select>
+        <VersionSelect id="diff-to" value={to} onChange={setTo} versions={versions} />
         <span className="muted" role="status">
           {changed === 0 ? 'identical' : `${changed} changed line${changed > 1 ? 's' : ''}`}
         </span>

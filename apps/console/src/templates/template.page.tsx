@@ -8,6 +8,7 @@ import { MessagesView } from '../ui/content';
 import { formatTime } from '../ui/format';
 import { ErrorMessage, QueryState } from '../ui/query-state';
 import { TemplateDiff } from './template-diff';
+import { VersionSelect } from './version-select';
 
 const ADMIN_HEADER = 'x-trellis-admin-token';
 
@@ -152,13 +153,7 @@ function Labels({ lookup, feature }: { lookup: TemplateLookup; feature: string |
         </div>
         <div className="field">
           <label htmlFor="label-version">Version</label>
-          <select id="label-version" value={version} onChange={(e) => setVersion(e.target.value)}>
-            {t.versions.map((v) => (
-              <option key={v.version} value={v.version}>
-                v{v.version}
-              </option>
-            ))}
-          </select>
+          <VersionSelect id="label-version" value={version} onChange={setVersion} versions={t.versions} />
         </div>
         <div className="field">
           <label htmlFor="label-admin">Admin token</label>
@@ -201,14 +196,7 @@ function RenderPreview({ name, versions, feature }: { name: string; versions: Te
       <form onSubmit={submit} className="render-form">
         <div className="field">
           <label htmlFor="render-version">Render version</label>
-          <select id="render-version" value={selector} onChange={(e) => setSelector(e.target.value)}>
-            <option value="latest">latest</option>
-            {versions.map((v) => (
-              <option key={v.version} value={v.version}>
-                v{v.version}
-              </option>
-            ))}
-          </select>
+          <VersionSelect id="render-version" value={selector} onChange={setSelector} versions={versions} latest />
         </div>
         {(chosen?.variables ?? []).map((v) => (
           <div className="field" key={v}>
