@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Platform, findOrStartInfrastructure, type Infrastructure } from '@trellis/devstack';
+import { Platform, findOrStartInfrastructure, hermeticEnv, type Infrastructure } from '@trellis/devstack';
 import { deleteNamespace } from '@trellis/messaging';
 import { dropDatabase, ensureDatabaseExists } from '@trellis/persistence';
 import { ApiClient } from '@trellis/testing';
@@ -64,11 +64,14 @@ export class BenchSession {
       const apiKey = `bench-${token}`;
       const platform = await Platform.start({
         rootDir: ROOT_DIR,
+        // The shell's Trellis settings never change what is measured.
+        inherit: hermeticEnv(process.env),
         databaseUrl,
         natsUrl: infra.natsUrl,
         namespace,
         apiKey,
         openaiBaseUrl: sim.url,
+        openaiApiKey: sim.apiKey,
         executors: 1,
         logLevel: 'warn',
         echo: options.echo,
@@ -84,7 +87,7 @@ export class BenchSession {
       const trellis = new TrellisRunner(api, nc, namespace);
       trellis.start();
       for (const w of Object.values(WORKLOADS)) await trellis.register(w, pipelineSpec(w));
-      return new BenchSession(options, infra, databaseUrl, namespace, sim, platform, nc, trellis, new BaselineRunner(sim.url, MODEL));
+      return new BenchSession(options, infra, databaseUrl, namespace, sim, platform, nc, trellis, new BaselineRunner(sim.url, sim.apiKey, MODEL));
     } catch (err) {
       for (const c of cleanups) await c().catch(() => undefined);
       throw err;

@@ -1,29 +1,33 @@
-import { freePort, serviceScript, ServiceProcess } from '@trellis/devstack';
+import { randomBytes } from 'node:crypto';
+import { freePort, hermeticEnv, serviceScript, ServiceProcess } from '@trellis/devstack';
 import type { SimulatedRequest } from '@trellis/llm';
 
 /**
- * The simulator as its own process (as a real model endpoint would be), so its CPU is read
- * apart from the bench's and the services', and driven over its admin endpoints.
+ * The simulator as its own process (as a real model endpoint would be, demanding a key), so
+ * its CPU is read apart from the bench's and the services', and driven over its admin endpoints.
  */
 export class SimulatorProcess {
   private constructor(
     readonly process: ServiceProcess,
     /** Base URL for an OpenAI client, ending in `/v1`. */
     readonly url: string,
+    /** The key it demands on `/v1/*` (its admin endpoints ask for none). */
+    readonly apiKey: string,
   ) {}
 
   static async start(rootDir: string): Promise<SimulatorProcess> {
     const port = await freePort();
+    const apiKey = `sk-sim-${randomBytes(12).toString('base64url')}`;
     const proc = new ServiceProcess({
       name: 'simulator',
       script: serviceScript(rootDir, 'simulator'),
       port,
       readyPath: '/healthz',
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, SIM_PORT: String(port), SIM_HOST: '127.0.0.1', SIM_LATENCY_MS: '0' },
+      env: { ...hermeticEnv(process.env), SIM_PORT: String(port), SIM_HOST: '127.0.0.1', SIM_LATENCY_MS: '0', SIM_API_KEY: apiKey },
     });
     proc.start();
     await proc.waitReady();
-    return new SimulatorProcess(proc, `${proc.url}/v1`);
+    return new SimulatorProcess(proc, `${proc.url}/v1`, apiKey);
   }
 
   get pid(): number | undefined {

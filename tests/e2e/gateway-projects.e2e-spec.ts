@@ -242,9 +242,34 @@ describe('gateway projects, keys, limits and events', () => {
       expect(doc.body.openapi).toBe('3.1.0');
       const paths = Object.keys(doc.body.paths);
       for (const p of ['/v1/runs', '/v1/runs/{id}/events', '/v1/chat/completions', '/v1/models', '/v1/projects/{id}/keys', '/v1/pipelines/validate']) expect(paths).toContain(p);
+    });
+
+    it('serves /docs with every file from the gateway itself: no URL of another origin, a CSP of this origin only', async () => {
       const docs = await fetch(`${ctx.platform.gatewayUrl}/docs`);
-      expect(docs.headers.get('content-type')).toContain('text/html');
-      expect(await docs.text()).toContain('openapi.json');
+      expect(docs.status).toBe(200);
+      expect(docs.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(docs.headers.get('content-security-policy')).toContain("script-src 'self';");
+      const page = await docs.text();
+      const urls = [...page.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+      expect(urls).toEqual(['docs/assets/swagger-ui.css', 'docs/assets/swagger-ui-bundle.js', 'docs/assets/docs.js']);
+      expect(page).not.toMatch(/https?:\/\//);
+      const types: Record<string, string> = {};
+      for (const url of urls) {
+        const asset = await fetch(new URL(url, `${ctx.platform.gatewayUrl}/docs`));
+        expect(asset.status).toBe(200);
+        types[url] = asset.headers.get('content-type')!;
+        const text = await asset.text();
+        if (url.endsWith('.css')) expect(text.match(/url\((?!"?data:)[^)]*\)/g)).toBeNull(); // icons are data: URLs
+        if (url.endsWith('docs.js')) expect(text).toContain("new URL('openapi.json', document.baseURI)");
+      }
+      expect(types).toEqual({
+        'docs/assets/swagger-ui.css': 'text/css; charset=utf-8',
+        'docs/assets/swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+        'docs/assets/docs.js': 'text/javascript; charset=utf-8',
+      });
+      const unknown = await fetch(`${ctx.platform.gatewayUrl}/docs/assets/package.json`);
+      expect(unknown.status).toBe(404);
+      expect((await fetch(`${ctx.platform.gatewayUrl}/docs/assets/..%2Fpackage.json`)).status).toBe(404);
     });
   });
 });

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunView } from '@trellis/contracts';
+import type { RunView, StepGenerated } from '@trellis/contracts';
 import { REPO_ROOT, startTestPlatform, waitFor, modelCalls, type TestPlatform } from '@trellis/testing';
+import { readSse } from '../../apps/gateway/test/sse-client';
 
 /**
  * Pipeline language v1 through the whole platform: the examples as they are, routing and
@@ -75,6 +76,12 @@ describe('pipeline language', () => {
         ['changes.csv', 'text/csv; charset=utf-8'],
         ['announce.txt', 'text/plain; charset=utf-8'],
       ]);
+      // The CSV is written from the step's rows: a header, then one CRLF-ended record per row.
+      const rows = (step(run, 'table').structured as { rows: Array<{ kind: string; summary: string }> }).rows;
+      expect(rows.length).toBeGreaterThan(0);
+      const csv = await ctx.api.get(`/v1/runs/${run.id}/products/changes.csv`);
+      expect(csv.status).toBe(200);
+      expect(csv.body).toBe(['kind,summary', ...rows.map((r) => `${r.kind},${r.summary}`), ''].join('\r\n'));
     });
 
     it('translate-review: an accepted translation takes on_success; the fallback never runs', async () => {
@@ -121,6 +128,36 @@ describe('pipeline language', () => {
     });
   });
 
+  describe('products', () => {
+    it('writes CSV from rows, quoting commas, quotes and line breaks, and lists a product that cannot be CSV with its error', async () => {
+      const people = [
+        { name: 'Smith, Jane', quote: 'she said "hi"', note: 'line one\nline two', active: true },
+        { name: 'Ada', quote: '', note: 'plain', active: false },
+      ];
+      const id = await runInline({
+        steps: { data: { tool: 'transform', with: { expression: 'data', data: { people, nested: [{ name: 'x', tags: ['a', 'b'] }] } } } },
+        products: [
+          { path: 'people.csv', from: 'steps.data.output.people' },
+          { path: 'nested.csv', from: 'steps.data.output.nested' },
+        ],
+      });
+      const run = await ctx.api.waitForRun(id);
+      expect(run.status).toBe('succeeded');
+      const refusal = 'product "nested.csv" (csv): row 1 of steps.data.output.nested, column "tags", is an array; CSV needs an array of objects whose values are text, numbers, booleans or null';
+      expect(run.products).toEqual([
+        { path: 'people.csv', contentType: 'text/csv; charset=utf-8', size: expect.any(Number) },
+        { path: 'nested.csv', contentType: 'text/csv; charset=utf-8', size: 0, error: refusal },
+      ]);
+      const csv = await ctx.api.get(`/v1/runs/${id}/products/people.csv`);
+      expect(csv.status).toBe(200);
+      expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+      expect(csv.body).toBe('name,quote,note,active\r\n"Smith, Jane","she said ""hi""","line one\nline two",true\r\nAda,,plain,false\r\n');
+      const unbuilt = await ctx.api.get(`/v1/runs/${id}/products/nested.csv`);
+      expect(unbuilt.status).toBe(404);
+      expect(unbuilt.body.detail).toContain(refusal);
+    });
+  });
+
   describe('cancel and resume', () => {
     it('cancels a run in flight: dispatch stops and the step is cancelled', async () => {
       const id = await runInline({ steps: { slow: { prompt: 'slow [[sim latency_ms=5000]]' }, next: { prompt: 'next', depends_on: ['slow'] } } });
@@ -148,6 +185,49 @@ describe('pipeline language', () => {
         ['flaky', 2],
       ]);
       expect(ctx.simulator.requests().filter((r) => JSON.stringify(r.messages).includes('first of resume') && !JSON.stringify(r.messages).includes('flaky'))).toHaveLength(1);
+    });
+  });
+
+  describe('structured outputs', () => {
+    it("asks a model the catalog does not know for its structured-output mode, falls back to instructions where the provider refuses it, and the run's events say which", async () => {
+      ctx.simulator.configure({ noResponseFormat: ['refusing-llm'] });
+      const schema = { type: 'object', required: ['title'], properties: { title: { type: 'string' } } };
+      const output = { format: 'json', schema };
+      const id = await runInline({
+        steps: {
+          outline: { model: 'local-llm', prompt: 'Outline the structured e2e', output },
+          first: { model: 'refusing-llm', prompt: `Title after {{ steps.outline.output.title }} [[sim json='{"title":"one"}']]`, output, depends_on: ['outline'] },
+          second: { model: 'refusing-llm', prompt: `Title after {{ steps.first.output.title }} [[sim json='{"title":"two"}']]`, output, depends_on: ['first'] },
+        },
+      });
+      const run = await ctx.api.waitForRun(id);
+      expect(run.status).toBe('succeeded');
+      expect(run.steps.map((s) => [s.id, s.attempt, s.structured])).toEqual([
+        ['outline', 1, { title: 'simulated title' }],
+        ['first', 1, { title: 'one' }],
+        ['second', 1, { title: 'two' }],
+      ]);
+      expect(step(run, 'second').messages?.at(-1)?.content).toMatch(/^Title after one [\s\S]*JSON Schema/);
+      const calls = (model: string) => ctx.simulator.requests().filter((r) => r.model === model).map((r) => [r.status, r.responseFormat?.type ?? null]);
+      expect(calls('local-llm')).toEqual([[200, 'json_schema']]);
+      expect(calls('refusing-llm')).toEqual([
+        [400, 'json_schema'],
+        [200, null],
+        [200, null],
+      ]);
+
+      const events = await readSse(`${ctx.platform.gatewayUrl}/v1/runs/${id}/events`, { authorization: `Bearer ${ctx.apiKey}` });
+      const asked = Object.fromEntries(
+        events.events
+          .filter((e) => e.event === 'dev.trellis.step.generated')
+          .map((e) => JSON.parse(e.data).data as StepGenerated)
+          .map((g) => [g.stepId, g.structuredOutput]),
+      );
+      expect(asked).toEqual({
+        outline: { mode: 'response_format', type: 'json_schema', strict: false },
+        first: { mode: 'instructions', reason: 'rejected', message: expect.stringContaining("'response_format' of type 'json_schema' is not supported") },
+        second: { mode: 'instructions', reason: 'remembered', message: expect.stringContaining("'response_format' of type 'json_schema' is not supported") },
+      });
     });
   });
 
@@ -183,6 +263,55 @@ describe('pipeline language', () => {
       const overridden = await ctx.api.post('/v1/pipelines?override_alignment=true', spec);
       expect(overridden.status).toBe(201);
       expect(overridden.body.analysis).toMatchObject({ aligned: false });
+    });
+
+    const misaligned = (name: string) => {
+      const verdict = JSON.stringify({ intention: 'Publish a reviewed text.', architecture: 'Draft, then review.', aligned: false, feedback: `Nothing publishes ${name}: add a publish step.` });
+      return analysed(name, `Publish a reviewed text. [[sim json='${verdict}']]`, true);
+    };
+
+    it("checks an inline spec's alignment when a run starts: refused with the feedback and nothing started, unless overridden", async () => {
+      const spec = misaligned('inline-misaligned');
+      const refused = await ctx.api.post('/v1/runs', { spec });
+      expect(refused.status).toBe(409);
+      expect(refused.body).toMatchObject({ code: 'failed_precondition', detail: expect.stringContaining('Nothing publishes inline-misaligned') });
+      expect((await ctx.api.get('/v1/runs?pipeline=inline-misaligned')).body.items).toEqual([]);
+
+      const calls = orchestratorCalls().length;
+      const overridden = await ctx.api.post('/v1/runs?override_alignment=true', { spec });
+      expect(overridden.status).toBe(202);
+      expect((await ctx.api.waitForRun(overridden.body.id)).status).toBe('succeeded');
+      // Overridden, the check is not made: the model is not asked again.
+      expect(orchestratorCalls().length).toBe(calls);
+    });
+
+    it('starts an inline spec the orchestrator model finds aligned', async () => {
+      const verdict = JSON.stringify({ intention: 'Draft and review a text.', architecture: 'Draft, then review.', aligned: true, feedback: '' });
+      const started = await ctx.api.post('/v1/runs', { spec: analysed('inline-aligned', `Draft and review a text. [[sim json='${verdict}']]`, true) });
+      expect(started.status).toBe(202);
+    });
+
+    it('checks alignment on validate as registration would, unless overridden; without check_alignment no model is asked', async () => {
+      const spec = misaligned('validate-misaligned');
+      const refused = await ctx.api.post('/v1/pipelines/validate', spec);
+      expect(refused.status).toBe(409);
+      expect(refused.body.detail).toContain('Nothing publishes validate-misaligned');
+      const overridden = await ctx.api.post('/v1/pipelines/validate?override_alignment=true', spec);
+      expect(overridden.status).toBe(200);
+      expect(overridden.body.batches).toEqual([['draft'], ['review']]);
+      expect((await ctx.api.get('/v1/pipelines/validate-misaligned')).status).toBe(404);
+
+      const calls = orchestratorCalls().length;
+      expect((await ctx.api.post('/v1/pipelines/validate', analysed('validate-unchecked', 'Draft and review a text.', false))).status).toBe(200);
+      expect(orchestratorCalls().length).toBe(calls);
+    });
+
+    it('reads override_alignment strictly on every path', async () => {
+      for (const path of ['/v1/pipelines?override_alignment=yes', '/v1/pipelines/validate?override_alignment=yes', '/v1/runs?override_alignment=yes']) {
+        const res = await ctx.api.post(path, path.startsWith('/v1/runs') ? { spec: misaligned('strict') } : misaligned('strict'));
+        expect(res.status).toBe(400);
+        expect(res.body.errors).toEqual([expect.objectContaining({ path: 'override_alignment' })]);
+      }
     });
   });
 

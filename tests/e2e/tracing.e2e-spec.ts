@@ -72,9 +72,12 @@ describe('tracing', () => {
       const inTrace = collector.spans.filter((s) => s.traceId === start.traceId);
       const modelCalls = inTrace.filter((s) => s.service === 'executor' && s.name.startsWith('chat '));
       const plannerSpans = inTrace.filter((s) => s.service === 'planner');
-      // Spans arrive in batches from each process: wait until both model calls and the planner
-      // applying both results have been exported.
-      return modelCalls.length >= 2 && plannerSpans.length >= 3 ? inTrace : undefined;
+      // Spans arrive in batches from each process, in no particular order: wait until both model
+      // calls and the planner applying both results have been exported, and every parent with them
+      // (a planner span can arrive before the executor's batch holding its parent).
+      const ids = new Set(inTrace.map((s) => s.spanId));
+      const complete = inTrace.every((s) => !s.parentSpanId || ids.has(s.parentSpanId));
+      return modelCalls.length >= 2 && plannerSpans.length >= 3 && complete ? inTrace : undefined;
     });
     // Both steps' model calls, and the planner applying both results, hang off the same trace.
     expect(trace.filter((s) => s.service === 'executor' && s.name.startsWith('chat ')).length).toBe(2);

@@ -29,9 +29,10 @@ Usage:
                                   the registry: a new version only where something changed
   trellis schema                  print the JSON Schema of pipeline files (for editors)
 
-Environment: TRELLIS_URL (default http://127.0.0.1:3000), TRELLIS_API_KEY, TRELLIS_ADMIN_TOKEN; for \`up\`:
-DATABASE_URL, NATS_URL, OPENAI_BASE_URL, OPENAI_API_KEY, PORT. Output is plain lines when
-stdout is not a terminal or CI is set.
+Environment: TRELLIS_URL (default http://127.0.0.1:3000), TRELLIS_API_KEY, TRELLIS_ADMIN_TOKEN. \`up\` passes
+its whole environment to every service (docs/configuration.md): DATABASE_URL, NATS_URL, PORT,
+OPENAI_BASE_URL, OPENAI_API_KEY, TRELLIS_PROVIDERS, TRELLIS_ADMIN_TOKEN, tuning variables…
+Output is plain lines when stdout is not a terminal or CI is set.
 `;
 
 const io: Io = { out: process.stdout, err: process.stderr };

@@ -17,6 +17,8 @@ import { connectNats, decodeEvent, deleteNamespace, EventPublisher, type NatsCon
 import { createTestNamespace, REPO_ROOT, testEnv, uniqueToken } from '@trellis/testing';
 import type { z } from 'zod';
 
+const SIMULATOR_KEY = `sk-sim-${uniqueToken()}`;
+
 /** What the executors said about steps, in arrival order. */
 export interface SeenEvents {
   generated: StepGenerated[];
@@ -42,7 +44,8 @@ export class ExecutorHarness {
 
   static async start(options: { simulatorLatencyMs?: number } = {}): Promise<ExecutorHarness> {
     const ns = createTestNamespace();
-    const sim = await startSimulator({ port: 0, ...(options.simulatorLatencyMs ? { latencyMs: options.simulatorLatencyMs } : {}) });
+    // A key, as a provider demands: executors get it as OPENAI_API_KEY (a providers file names that variable).
+    const sim = await startSimulator({ port: 0, apiKey: SIMULATOR_KEY, ...(options.simulatorLatencyMs ? { latencyMs: options.simulatorLatencyMs } : {}) });
     const nc = await connectNats({ servers: testEnv.natsUrl, name: 'executor-test' });
     const harness = new ExecutorHarness(ns, nc, sim, new EventPublisher(nc, { source: 'trellis/test' }));
     const contracts = new Map(EVENT_CONTRACTS.map((c) => [c.type, c]));
@@ -68,10 +71,11 @@ export class ExecutorHarness {
       port: await freePort(),
       echo: process.env.TRELLIS_TEST_ECHO === '1',
       env: {
-        PATH: process.env.PATH,
+        ...testEnv.inherited,
         NATS_URL: testEnv.natsUrl,
         TRELLIS_NAMESPACE: this.ns,
         OPENAI_BASE_URL: this.sim.url,
+        OPENAI_API_KEY: SIMULATOR_KEY,
         LOG_LEVEL: process.env.TRELLIS_TEST_LOG_LEVEL ?? 'warn',
         EXECUTOR_ID: name,
         ...env,

@@ -16,12 +16,17 @@ version: 1
 providers:
   sim:
     base_url: ${h.sim.url}
+    api_key_env: OPENAI_API_KEY
 models:
   priced-model:
     provider: sim
     price: { input: 2, output: 8 }
     context_window: 128000
     capabilities: [structured_outputs]
+  listed-without-structured-outputs:
+    provider: sim
+    price: { input: 0, output: 0 }
+    context_window: 8192
 `);
     // A short ack wait: heartbeats must keep calls longer than it alive.
     await h.startExecutor({ TRELLIS_PROVIDERS: providers, EXECUTOR_ACK_WAIT_MS: '1000', EXECUTOR_PROGRESS_INTERVAL_MS: '250' });
@@ -106,20 +111,88 @@ models:
     expect(info.num_redelivered).toBe(0);
   });
 
-  it('asks for a JSON-schema answer where the catalog allows it and publishes it parsed', async () => {
+  it('asks for a strict JSON-schema answer where the catalog allows it and the schema qualifies, and publishes it parsed', async () => {
     const marker = uniqueToken('m');
-    const schema = { type: 'object', required: ['title', 'tags'], properties: { title: { type: 'string' }, tags: { type: 'array', items: { type: 'string' } } } };
+    const schema = {
+      type: 'object',
+      additionalProperties: false,
+      required: ['title', 'tags'],
+      properties: { title: { type: 'string' }, tags: { type: 'array', items: { type: 'string' } } },
+    };
     const job = await h.publishJob({ model: 'priced-model', prompt: `Title ${marker}`, output: { format: 'json', schema } });
     const [generated] = await waitFor('the result', () => h.generatedFor(job).length === 1 && h.generatedFor(job));
-    expect(h.requestsFor(marker)[0]!.responseFormat).toMatchObject({ type: 'json_schema' });
+    expect(h.requestsFor(marker)[0]!.responseFormat).toEqual({ type: 'json_schema', json_schema: { name: job.stepId, schema, strict: true } });
     expect(generated!.structured).toEqual(JSON.parse(generated!.output));
     expect(generated!.structured).toMatchObject({ title: expect.any(String), tags: expect.any(Array) });
+    expect(generated!.structuredOutput).toEqual({ mode: 'response_format', type: 'json_schema', strict: true });
+  });
+
+  it('asks a model without a catalog entry for a JSON-schema answer, as it is, and publishes the parsed object', async () => {
+    const marker = uniqueToken('m');
+    // Optional fields and no additionalProperties: strict mode would refuse it, so it goes without.
+    const schema = { type: 'object', required: ['title'], properties: { title: { type: 'string' }, pages: { type: 'integer', minimum: 1 } } };
+    const job = await h.publishJob({ model: 'uncatalogued-model', prompt: `Title ${marker}`, output: { format: 'json', schema } });
+    const [generated] = await waitFor('the result', () => h.generatedFor(job).length === 1 && h.generatedFor(job));
+    const [request] = h.requestsFor(marker);
+    expect(request!.responseFormat).toEqual({ type: 'json_schema', json_schema: { name: job.stepId, schema } });
+    // The prompt is left as written: the schema travels in response_format.
+    expect(request!.messages).toEqual([{ role: 'user', content: `Title ${marker}` }]);
+    expect(generated!.structured).toEqual({ title: 'simulated title', pages: 1 });
+    expect(generated!.structuredOutput).toEqual({ mode: 'response_format', type: 'json_schema', strict: false });
+  });
+
+  it('asks for JSON mode, with instructions, for a JSON step without a schema', async () => {
+    const marker = uniqueToken('m');
+    const job = await h.publishJob({ model: 'uncatalogued-model', prompt: `Facts ${marker}`, output: { format: 'json' } });
+    const [generated] = await waitFor('the result', () => h.generatedFor(job).length === 1 && h.generatedFor(job));
+    const [request] = h.requestsFor(marker);
+    expect(request!.responseFormat).toEqual({ type: 'json_object' });
+    expect(request!.messages[0]!.content).toContain('Answer with JSON only');
+    expect(generated!.structured).toMatchObject({ simulated: true, model: 'uncatalogued-model' });
+    expect(generated!.structuredOutput).toEqual({ mode: 'response_format', type: 'json_object' });
+  });
+
+  it("asks again at once with instructions when the provider refuses response_format, records why, and asks the model that way from then on", async () => {
+    h.sim.configure({ noResponseFormat: ['refusing-model'] });
+    const schema = { type: 'object', required: ['title'], properties: { title: { type: 'string' } } };
+    const firstMarker = uniqueToken('m');
+    // One try only: the refusal must neither fail the step nor cost a delivery.
+    const first = await h.publishJob({
+      model: 'refusing-model',
+      prompt: `Title ${firstMarker} [[sim json='{"title":"Asked in the prompt"}']]`,
+      output: { format: 'json', schema },
+      retry: { attempts: 1, initialMs: 0, maxMs: 0 },
+    });
+    const [generated] = await waitFor('the result', () => h.generatedFor(first).length === 1 && h.generatedFor(first));
+    const requests = h.requestsFor(firstMarker);
+    expect(requests.map((r) => [r.status, r.responseFormat?.type ?? null])).toEqual([
+      [400, 'json_schema'],
+      [200, null],
+    ]);
+    expect(requests[1]!.messages.at(-1)!.content).toContain(`The JSON must be valid against this JSON Schema:\n${JSON.stringify(schema)}`);
+    expect(generated!.structured).toEqual({ title: 'Asked in the prompt' });
+    expect(generated!.messages).toEqual(requests[1]!.messages);
+    expect(generated!.structuredOutput).toEqual({
+      mode: 'instructions',
+      reason: 'rejected',
+      message: expect.stringContaining("'response_format' of type 'json_schema' is not supported with this model"),
+    });
+    expect(h.failedFor(first)).toEqual([]);
+
+    // The next step with that model goes straight to instructions.
+    const secondMarker = uniqueToken('m');
+    const second = await h.publishJob({ model: 'refusing-model', prompt: `Again ${secondMarker} [[sim json='{"title":"Straight away"}']]`, output: { format: 'json', schema } });
+    const [again] = await waitFor('the second result', () => h.generatedFor(second).length === 1 && h.generatedFor(second));
+    expect(h.requestsFor(secondMarker).map((r) => [r.status, r.responseFormat])).toEqual([[200, null]]);
+    expect(again!.structured).toEqual({ title: 'Straight away' });
+    expect(again!.structuredOutput).toEqual({ mode: 'instructions', reason: 'remembered', message: generated!.structuredOutput!.message });
   });
 
   it('retries an answer that does not fit the schema, then fails the step naming the field', async () => {
     const marker = uniqueToken('m');
     const schema = { type: 'object', required: ['title'], properties: { title: { type: 'string' } } };
     const job = await h.publishJob({
+      model: 'listed-without-structured-outputs',
       prompt: `Title ${marker} [[sim json='{"name":"x"}']]`,
       output: { format: 'json', schema },
       retry: { attempts: 2, initialMs: 100, maxMs: 100 },
@@ -129,7 +202,7 @@ models:
     expect(failed!.error.message).toMatch(/title/);
     const requests = h.requestsFor(marker);
     expect(requests).toHaveLength(2);
-    // Not in the catalog: the schema travels in the prompt instead.
+    // The catalog lists the model without structured_outputs: the schema travels in the prompt instead.
     expect(requests[0]!.responseFormat).toBeNull();
     expect(JSON.stringify(requests[0]!.messages)).toContain('JSON Schema');
   });

@@ -20,6 +20,7 @@ version: 1
 providers:
   sim:
     base_url: ${h.sim.url}
+    api_key_env: OPENAI_API_KEY
     rpm: ${LIMIT}
 models:
   limited-model:

@@ -1,6 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
-import { DatabaseModule, MessagingModule } from '@trellis/runtime';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { DatabaseModule, MessagingModule, RuntimeModule } from '@trellis/runtime';
+import { AdminOrApiKeyGuard, AuditController } from './audit/audit.controller';
+import { AuditInterceptor } from './audit/audit.interceptor';
+import { AuditRepository } from './audit/audit.repository';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { AdminGuard } from './http/admin.guard';
 import { ApiKeyGuard } from './http/auth.guard';
@@ -8,6 +11,7 @@ import { ProblemFilter } from './http/problem.filter';
 import { RateLimiter } from './http/rate-limiter';
 import { GATEWAY_MIGRATIONS } from './migrations/initial.migration';
 import { ExperimentsController } from './experiments/experiments.controller';
+import { UpstreamReadiness } from './health/upstream-readiness';
 import { ChatCompletionsService } from './openai/chat-completions.service';
 import { OpenAiController } from './openai/openai.controller';
 import { OpenApiController } from './openapi/openapi.controller';
@@ -24,13 +28,14 @@ import { RunsController } from './runs/runs.controller';
 import { AdminToken } from './templates/admin-token';
 import { TemplatesController } from './templates/templates.controller';
 
-/** Every controller of the gateway; `openapi.document.spec.ts` checks each route is documented. */
+/** Every controller of the gateway; generated-docs.spec.ts checks each route is documented, audited-routes.spec.ts that each non-GET one is audited. */
 export const GATEWAY_CONTROLLERS = [
   ProjectsController,
   PipelinesController,
   RunsController,
   TemplatesController,
   ExperimentsController,
+  AuditController,
   OpenAiController,
   OpenApiController,
 ];
@@ -41,6 +46,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [
+        RuntimeModule,
         MessagingModule.forService('gateway', config, { rpcTimeoutMs: config.GATEWAY_RPC_TIMEOUT_MS }),
         DatabaseModule.forRoot({
           url: config.DATABASE_URL,
@@ -54,8 +60,11 @@ export class GatewayModule {
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: ProblemFilter },
+        { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
         ApiKeyGuard,
         AdminGuard,
+        AdminOrApiKeyGuard,
+        AuditRepository,
         AdminToken,
         RateLimiter,
         ProjectRepository,
@@ -66,6 +75,7 @@ export class GatewayModule {
         RunEventsService,
         ProductsService,
         ChatCompletionsService,
+        UpstreamReadiness,
       ],
     };
   }

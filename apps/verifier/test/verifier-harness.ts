@@ -45,7 +45,8 @@ export class VerifierHarness {
 
   static async start(env: NodeJS.ProcessEnv = {}): Promise<VerifierHarness> {
     const ns = createTestNamespace();
-    const sim = await startSimulator({ port: 0, respond: judgeFromCandidate });
+    const simulatorKey = `sk-sim-${uniqueToken()}`;
+    const sim = await startSimulator({ port: 0, respond: judgeFromCandidate, apiKey: simulatorKey });
     const nc = await connectNats({ servers: testEnv.natsUrl, name: 'verifier-test' });
     const harness = new VerifierHarness(ns, nc, sim, new EventPublisher(nc, { source: 'trellis/test' }));
     const contracts = new Map(EVENT_CONTRACTS.map((c) => [c.type, c]));
@@ -64,10 +65,11 @@ export class VerifierHarness {
       port: await freePort(),
       echo: process.env.TRELLIS_TEST_ECHO === '1',
       env: {
-        PATH: process.env.PATH,
+        ...testEnv.inherited,
         NATS_URL: testEnv.natsUrl,
         TRELLIS_NAMESPACE: ns,
         OPENAI_BASE_URL: sim.url,
+        OPENAI_API_KEY: simulatorKey,
         VERIFIER_JUDGE_MODEL: 'sim-judge',
         LOG_LEVEL: process.env.TRELLIS_TEST_LOG_LEVEL ?? 'warn',
         ...env,

@@ -11,10 +11,11 @@ export class BaselineRunner {
 
   constructor(
     baseURL: string,
+    apiKey: string,
     private readonly model: string,
   ) {
     // One attempt per call, as Trellis's executor makes: retries would hide failures here.
-    this.client = new OpenAI({ baseURL, apiKey: 'sim', maxRetries: 0 });
+    this.client = new OpenAI({ baseURL, apiKey, maxRetries: 0 });
   }
 
   /** Runs every tag at once; resolves with each run's latency in ms, in the order of `tags`. */

@@ -42,6 +42,29 @@ export const StepProgress = defineEvent(
   z.object({ ...StepRef, outputTokens: z.number().int().nonnegative(), delta: z.string() }),
 );
 
+/**
+ * How a JSON step asked the model for its shape. `response_format`: the provider's
+ * structured-output mode (`json_schema` for a step with a schema, `strict` when the schema
+ * meets OpenAI's strict rules; `json_object` without one). `instructions`: the schema and
+ * example in the prompt, because the model catalog lists the model without
+ * `structured_outputs` (`catalog`), the provider rejected `response_format` on this call
+ * (`rejected`) or earlier in the executor's life (`remembered`), or the step has no schema and
+ * its example is not a JSON object, which JSON mode cannot give (`not_an_object`). Either way
+ * the answer was validated against the schema.
+ */
+export const StructuredOutputRequest = z.object({
+  mode: z.enum(['response_format', 'instructions']),
+  /** response_format: the type sent. */
+  type: z.enum(['json_schema', 'json_object']).optional(),
+  /** json_schema: whether strict mode was asked for. */
+  strict: z.boolean().optional(),
+  /** instructions: why. */
+  reason: z.enum(['catalog', 'rejected', 'remembered', 'not_an_object']).optional(),
+  /** rejected, remembered: the provider's answer to `response_format`. */
+  message: z.string().optional(),
+});
+export type StructuredOutputRequest = z.infer<typeof StructuredOutputRequest>;
+
 export const StepGenerated = defineEvent(
   'step',
   'generated',
@@ -50,6 +73,8 @@ export const StepGenerated = defineEvent(
     output: z.string(),
     /** The parsed value of a JSON output, validated against the step's schema. */
     structured: z.unknown().optional(),
+    /** A JSON step: how the shape was asked for (absent on other steps and from older executors). */
+    structuredOutput: StructuredOutputRequest.optional(),
     model: z.string(),
     messages: z.array(ChatMessage),
     usage: TokenUsage,

@@ -109,5 +109,73 @@ export const IdempotencyKey = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/,
 /** `{version}` of `GET /v1/pipelines/{name}/versions/{version}`. */
 export const PipelineVersion = z.coerce.number().int().positive();
 
-/** `POST /v1/pipelines?override_alignment=true` registers a pipeline the orchestrator model found misaligned. */
-export const RegisterPipelineQuery = z.strictObject({ override_alignment: z.enum(['true', 'false']).optional() });
+/**
+ * `?override_alignment=true` on `POST /v1/pipelines`, `POST /v1/pipelines/validate` and
+ * `POST /v1/runs` (an inline spec): accept a pipeline the orchestrator model found misaligned
+ * (`orchestrator.check_alignment`).
+ */
+export const OverrideAlignmentQuery = z.strictObject({ override_alignment: z.enum(['true', 'false']).optional() });
+
+/**
+ * What an audit record says was done: every state-changing call of the API (PRD NFR4). The
+ * first token names the resource kind, the second the change.
+ */
+export const AuditAction = z.enum([
+  'project.create',
+  'key.create',
+  'key.revoke',
+  'pipeline.register',
+  'run.start',
+  'run.cancel',
+  'run.resume',
+  'template.create',
+  'template.label',
+  'experiment.create',
+  'experiment.start',
+  'experiment.stop',
+  'experiment.promote',
+  'chat.complete',
+]);
+export type AuditAction = z.infer<typeof AuditAction>;
+
+/**
+ * One state-changing call: who (an API key's id, or `admin` for the admin token), in which
+ * project, what (action and resource), when, and how it ended. Never key material, prompts,
+ * inputs or bodies.
+ */
+export const AuditRecord = z.object({
+  id: z.string(),
+  at: z.string(),
+  /** The project the call acted in: the key's project, or for the admin token the project it named. */
+  project: z.string().nullable(),
+  /** The API key's id, or `admin`. */
+  actor: z.string(),
+  action: AuditAction,
+  /** `<kind>/<id>` of what it acted on (`runs/<id>`, `pipelines/<name>`, `templates/<name>`, `experiments/<id>`, `projects/<id>`, `keys/<id>`), when known. */
+  resource: z.string().nullable(),
+  outcome: z.enum(['success', 'error']),
+  /** The HTTP status of the answer. */
+  status: z.number().int(),
+  /** The problem's `code` when the call failed. */
+  error: z.string().nullable(),
+});
+export type AuditRecord = z.infer<typeof AuditRecord>;
+
+/** `GET /v1/audit`: newest first, a page at a time (`before` = the last id of the previous page). */
+export const ListAuditQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  before: z.uuid().optional(),
+  action: AuditAction.optional(),
+  actor: z.string().min(1).max(255).optional(),
+  resource: z.string().min(1).max(400).optional(),
+  /** Records at or after this instant (ISO 8601 with an offset). */
+  since: z.iso.datetime({ offset: true }).optional(),
+  /** Records before this instant. */
+  until: z.iso.datetime({ offset: true }).optional(),
+  /** Admin token only (a key sees its own project). */
+  project: z.string().min(1).max(63).optional(),
+});
+export type ListAuditQuery = z.infer<typeof ListAuditQuery>;
+
+export const AuditList = z.object({ items: z.array(AuditRecord), next: z.string().nullable() });
+export type AuditList = z.infer<typeof AuditList>;

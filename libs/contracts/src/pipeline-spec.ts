@@ -236,7 +236,8 @@ export const PipelineSpec = z.strictObject({
   /**
    * The pipeline's orchestrator model: at registration it writes the pipeline's intention and
    * architecture; with `check_alignment` a pipeline whose architecture does not serve its
-   * intention is refused (unless the registration overrides the check).
+   * intention is refused on registration, validation and an inline run (unless the request
+   * overrides the check).
    */
   orchestrator: z.strictObject({ model: ModelName, check_alignment: z.boolean().default(false) }).optional(),
   products: z.array(ProductSpec).default([]),

@@ -70,6 +70,12 @@ const method = <Req extends z.ZodType, Res extends z.ZodType>(service: string, n
   response,
 });
 
+/**
+ * A service's readiness to answer: served after every other method of the service, so an
+ * answer means they are all served. The gateway's readiness waits on it (docs/operations.md).
+ */
+const ping = (service: string) => method(service, 'ping', z.object({}), z.object({}));
+
 /** The pipeline source as a user sent it: YAML text (positions for errors) or a JSON object. */
 export const SpecSource = z.union([
   z.object({ yaml: z.string().max(1_000_000) }),
@@ -191,6 +197,8 @@ export const ProductView = z.object({
   path: z.string(),
   contentType: z.string(),
   size: z.number().int().nonnegative(),
+  /** Why the product could not be built (e.g. a csv product whose rows hold nested values); it then has no content. */
+  error: z.string().optional(),
 });
 export type ProductView = z.infer<typeof ProductView>;
 
@@ -208,6 +216,8 @@ export const RunView = z.object({
   error: FailureInfo.nullable(),
   createdAt: z.string(),
   finishedAt: z.string().nullable(),
+  /** Who started the run: the API key's id (as in the audit trail); null for runs started before it was recorded. */
+  actor: z.string().nullable().default(null),
   steps: z.array(StepView),
   /** The template versions (and experiment variants) the run pinned at start. */
   templates: z
@@ -234,13 +244,14 @@ const Project = { project: z.string() };
 const Page = { limit: z.number().int().min(1).max(200).default(50), before: z.string().optional() };
 
 export const PlannerRpc = {
+  ping: ping('planner'),
   registerPipeline: method(
     'planner',
     'pipelines.register',
     z.object({ ...Project, source: SpecSource, overrideAlignment: z.boolean().default(false) }),
     PipelineView,
   ),
-  validatePipeline: method('planner', 'pipelines.validate', z.object({ ...Project, source: SpecSource }), PlanView),
+  validatePipeline: method('planner', 'pipelines.validate', z.object({ ...Project, source: SpecSource, overrideAlignment: z.boolean().default(false) }), PlanView),
   listPipelines: method('planner', 'pipelines.list', z.object(Project), z.object({ items: z.array(PipelineSummary) })),
   /** Every version of one pipeline, newest first. */
   listPipelineVersions: method('planner', 'pipelines.versions', z.object({ ...Project, name: z.string() }), z.object({ items: z.array(PipelineSummary) })),
@@ -262,6 +273,10 @@ export const PlannerRpc = {
       maxRunning: z.number().int().positive().optional(),
       /** Stream model answers as `step.progress` events. */
       stream: z.boolean().optional(),
+      /** Who started it: the API key's id (the audit trail's actor). */
+      actor: z.string().min(1).max(255).optional(),
+      /** Start an inline spec the orchestrator model found misaligned (`check_alignment`). */
+      overrideAlignment: z.boolean().optional(),
     }),
     RunView,
   ),
@@ -325,6 +340,7 @@ const Admin = { admin: z.boolean().default(false) };
 const TemplatePlacement = { level: TemplateLevel.optional(), feature: FeatureName.optional() };
 
 export const RegistryRpc = {
+  ping: ping('registry'),
   /**
    * Everything a run needs in one request, at run start. Without a selector a running
    * experiment picks a variant for `subject` (default `runId`), else `production`, else the

@@ -48,7 +48,7 @@ export const StepReady = defineEvent(
       .optional(),
     /** A tool step: the tool's name and its arguments (string leaves are Liquid templates). */
     tool: z.object({ name: z.string(), with: z.record(z.string(), z.unknown()).default({}) }).optional(),
-    /** The answer's expected shape: JSON is requested with a JSON-schema `response_format` where the model supports it, and validated. */
+    /** The answer's expected shape: JSON is asked for with the provider's structured-output mode unless the catalog says the model lacks it, and validated. */
     output: StepOutputSpec.optional(),
     /** How often a retryable failure of this step is tried, and how long to wait between tries. */
     retry: RetryPolicy.optional(),

@@ -8,12 +8,22 @@ export type ServiceName = (typeof SERVICES)[number];
 export interface PlatformOptions {
   /** The repository root: service entry points are under `dist/`. */
   rootDir: string;
+  /**
+   * The environment every service starts from, before the platform's own values (database,
+   * NATS, namespace, API key, model endpoint, ports) go on top. `trellis up` gives the
+   * caller's whole environment, as a process supervisor does, so every variable a service
+   * reads reaches it (ADR 0009); tests and the bench give {@link hermeticEnv}, so that a
+   * variable in a developer's shell never changes what they prove or measure.
+   */
+  inherit: NodeJS.ProcessEnv;
   databaseUrl: string;
   natsUrl: string;
   namespace: string;
   apiKey: string;
   /** The default model provider (the simulator, in development and tests). */
   openaiBaseUrl: string;
+  /** Its key (the simulator's, when the platform runs one); unset, whatever `inherit` holds. */
+  openaiApiKey?: string;
   executors?: number;
   gatewayPort?: number;
   /** Extra variables for every service, then per service. */
@@ -100,15 +110,14 @@ export class Platform {
       port,
       echo: o.echo ?? false,
       env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
+        ...o.inherit,
         DATABASE_URL: o.databaseUrl,
         NATS_URL: o.natsUrl,
         TRELLIS_NAMESPACE: o.namespace,
         TRELLIS_API_KEY: o.apiKey,
         OPENAI_BASE_URL: o.openaiBaseUrl,
+        ...(o.openaiApiKey !== undefined ? { OPENAI_API_KEY: o.openaiApiKey } : {}),
         LOG_LEVEL: o.logLevel ?? 'info',
-        ...passThrough(process.env),
         ...o.env,
         ...o.serviceEnv?.[service],
         ...extra,
@@ -122,7 +131,13 @@ export class Platform {
 
 const rank = (name: string) => ['gateway', 'executor', 'verifier', 'template-registry', 'planner'].findIndex((s) => name.startsWith(s));
 
-/** OpenTelemetry settings reach every service unchanged. */
-function passThrough(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('OTEL_')));
+/**
+ * What a platform that must not depend on its caller's shell (a test's, the bench's) takes
+ * from it: where programs and the home directory are, and the OpenTelemetry settings. Not the
+ * test runner's own variables (`NODE_OPTIONS=--experimental-vm-modules`, `JEST_WORKER_ID`),
+ * and not a Trellis setting a developer happens to have exported (`TRELLIS_ADMIN_TOKEN`,
+ * `EXECUTOR_CONCURRENCY`, `OPENAI_API_KEY`): those a test sets explicitly when it means them.
+ */
+export function hermeticEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => k === 'PATH' || k === 'HOME' || k.startsWith('OTEL_')));
 }

@@ -10,6 +10,7 @@ export { resolveInputs, type ResolveInputsResult } from './inputs/resolve-inputs
 export { renderPrompt, type PromptScope } from './render/render-prompt';
 export { templateVariables } from './render/template-variables';
 export { RenderError, type RenderErrorReason } from './render/render-error';
+export { productContent, ProductError, type ProductFormat } from './render/product-content';
 
 export { initialRunState, FINAL_STEP_STATUSES } from './run/run-state';
 export type { Decision, FinalStepStatus, RunEvent, RunState, StepState, StepVerdict } from './run/run-state';

@@ -7,8 +7,10 @@ export {
   type ChatOptions,
   type ChatResult,
   type JsonSchemaResponseFormat,
+  type JsonObjectResponseFormat,
+  type ResponseFormat,
 } from './client/llm-client';
-export { LlmError, type LlmErrorCode, type LlmErrorOptions } from './client/llm.errors';
+export { LlmError, rejectsResponseFormat, type LlmErrorCode, type LlmErrorOptions } from './client/llm.errors';
 export { ProviderRegistry, resolveProviders, type ProviderConfig, type ProviderRegistryOptions } from './client/provider-registry';
 export {
   ProvidersFile,
@@ -21,6 +23,7 @@ export {
   loadProvidersFile,
 } from './catalog/providers-file';
 export { ModelCatalog, DEFAULT_PROVIDER } from './catalog/model-catalog';
+export { planStructuredOutput, type StructuredOutputInput, type StructuredOutputPlan } from './catalog/structured-output-plan';
 
 export { startSimulator } from './simulator/simulator';
 export {

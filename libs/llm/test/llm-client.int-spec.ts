@@ -1,4 +1,4 @@
-import { LlmClient, LlmError, ModelCatalog, ProviderRegistry, parseProvidersFile, startSimulator, type SimulatorHandle } from '@trellis/llm';
+import { LlmClient, LlmError, ModelCatalog, ProviderRegistry, parseProvidersFile, rejectsResponseFormat, startSimulator, type SimulatorHandle } from '@trellis/llm';
 import { eventually } from './helpers';
 
 // LlmClient and its error taxonomy against the simulator over real HTTP.
@@ -7,7 +7,7 @@ describe('LlmClient', () => {
   let sut: LlmClient;
 
   beforeAll(async () => {
-    sim = await startSimulator();
+    sim = await startSimulator({ apiKey: 'sim-key' });
     sut = new LlmClient({ baseURL: sim.url, apiKey: 'sim-key' });
   });
   afterAll(() => sim.close());
@@ -63,6 +63,22 @@ describe('LlmClient', () => {
     expect(sim.requests()[0]?.responseFormat).toEqual({ type: 'json_schema', json_schema: { name: 'verdict', schema, strict: true } });
   });
 
+  it('sends JSON mode as json_object', async () => {
+    const result = await sut.chat({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'Answer in JSON' }], responseFormat: { type: 'json_object' } });
+    expect(JSON.parse(result.content)).toMatchObject({ simulated: true });
+    expect(sim.requests()[0]?.responseFormat).toEqual({ type: 'json_object' });
+  });
+
+  it("tells a provider's refusal of response_format from any other 400", async () => {
+    sim.configure({ noResponseFormat: ['plain-model'] });
+    const refused = await failure(
+      sut.chat({ model: 'plain-model', messages: [{ role: 'user', content: 'x' }], responseFormat: { type: 'json_schema', name: 'n', schema: { type: 'object' } } }),
+    );
+    expect(refused).toMatchObject({ status: 400, code: 'bad_request', retryable: false });
+    expect(rejectsResponseFormat(refused)).toBe(true);
+    expect(rejectsResponseFormat(await failure(ask('[[sim status=400]]')))).toBe(false);
+  });
+
   it('classifies a 429 as retryable and honours Retry-After', async () => {
     const error = await failure(ask('[[sim status=429 retry_after=2]]'));
     expect(error).toMatchObject({ status: 429, code: 'rate_limited', retryable: true, retryAfterMs: 2000, providerCode: 'rate_limit_exceeded' });
@@ -78,6 +94,11 @@ describe('LlmClient', () => {
     const error = await failure(ask('[[sim status=400]]'));
     expect(error).toMatchObject({ status: 400, code: 'bad_request', retryable: false });
     expect(error.retryAfterMs).toBeUndefined();
+  });
+
+  it("classifies the provider's refusal of a wrong key as final unauthorized", async () => {
+    const error = await failure(ask('hi', new LlmClient({ baseURL: sim.url, apiKey: 'sk-not-the-key' })));
+    expect(error).toMatchObject({ status: 401, code: 'unauthorized', retryable: false, providerCode: 'invalid_api_key' });
   });
 
   it('classifies an unknown model as final not_found', async () => {
@@ -111,7 +132,7 @@ describe('LlmClient', () => {
   });
 
   it('classifies its own timeout as retryable', async () => {
-    const impatient = new LlmClient({ baseURL: sim.url, apiKey: 'k', timeoutMs: 100 });
+    const impatient = new LlmClient({ baseURL: sim.url, apiKey: 'sim-key', timeoutMs: 100 });
     const error = await failure(ask('[[sim latency_ms=5000]]', impatient));
     expect(error).toMatchObject({ code: 'timeout', retryable: true });
   });
@@ -151,12 +172,12 @@ describe('LlmClient', () => {
 describe('ProviderRegistry', () => {
   let sim: SimulatorHandle;
   beforeAll(async () => {
-    sim = await startSimulator();
+    sim = await startSimulator({ apiKey: 'sim-key' });
   });
   afterAll(() => sim.close());
 
   it('sends every model to the default provider through one shared client', async () => {
-    const sut = new ProviderRegistry({ defaultProvider: { baseURL: sim.url, apiKey: 'k' } });
+    const sut = new ProviderRegistry({ defaultProvider: { baseURL: sim.url, apiKey: 'sim-key' } });
     const client = sut.clientFor('gpt-4.1');
     expect(sut.clientFor('claude-sonnet-4')).toBe(client);
     await expect(client.chat({ model: 'claude-sonnet-4', messages: [{ role: 'user', content: 'hi' }] })).resolves.toMatchObject({
@@ -165,10 +186,11 @@ describe('ProviderRegistry', () => {
   });
 
   it('sends a catalogued model to its provider and any other to the default one', async () => {
-    const other = await startSimulator();
+    const other = await startSimulator({ apiKey: 'other-key' });
     try {
       const catalog = new ModelCatalog(parseProvidersFile(`version: 1\nproviders:\n  other: { base_url: "${other.url}" }\nmodels:\n  special: { provider: other, price: { input: 1, output: 1 }, context_window: 1000 }\n`));
-      const sut = new ProviderRegistry({ defaultProvider: { baseURL: sim.url, apiKey: 'k' }, providers: { other: { baseURL: other.url, apiKey: 'k' } }, catalog });
+      // Each provider gets its own key: either simulator refuses the other's.
+      const sut = new ProviderRegistry({ defaultProvider: { baseURL: sim.url, apiKey: 'sim-key' }, providers: { other: { baseURL: other.url, apiKey: 'other-key' } }, catalog });
       expect(sut.clientFor('special').provider).toBe('other');
       await sut.clientFor('special').chat({ model: 'special', messages: [{ role: 'user', content: 'hi' }] });
       await sut.clientFor('plain').chat({ model: 'plain', messages: [{ role: 'user', content: 'hi' }] });
@@ -177,6 +199,16 @@ describe('ProviderRegistry', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('remembers a refusal of response_format for the model it was about, and no other', () => {
+    const catalog = new ModelCatalog(parseProvidersFile(`version: 1\nproviders:\n  other: { base_url: "${sim.url}" }\nmodels:\n  special: { provider: other, price: { input: 1, output: 1 }, context_window: 1000 }\n`));
+    const sut = new ProviderRegistry({ defaultProvider: { baseURL: sim.url, apiKey: 'k' }, providers: { other: { baseURL: sim.url, apiKey: 'k' } }, catalog });
+    sut.rememberResponseFormatRejection('special', 'no response_format here');
+    expect(sut.responseFormatRejection('special')).toBe('no response_format here');
+    expect(sut.responseFormatRejection('plain')).toBeUndefined();
+    // A registry of its own (another executor process) knows nothing of it.
+    expect(new ProviderRegistry({ defaultProvider: { baseURL: sim.url, apiKey: 'k' }, catalog }).responseFormatRejection('special')).toBeUndefined();
   });
 
   it('rejects a bad provider configuration when built, not on the first call', () => {

@@ -45,26 +45,30 @@ describe('simulator main', () => {
     return { child, output, exited };
   }
 
-  it('prints its URL, serves the API and the admin endpoints, and stops on SIGTERM even mid-request', async () => {
-    const { child, output, exited } = run({ SIM_PORT: '0', SIM_LATENCY_MS: '5' });
+  it('prints its URL, serves the API (to SIM_API_KEY only) and the admin endpoints, and stops on SIGTERM even mid-request', async () => {
+    const { child, output, exited } = run({ SIM_PORT: '0', SIM_LATENCY_MS: '5', SIM_API_KEY: 'sk-main-key-123456' });
+    const headers = { authorization: 'Bearer sk-main-key-123456' };
     const url = await eventually(() => /listening on (http:\/\/\S+\/v1)/.exec(output.stdout)?.[1], 10_000);
     const base = url.replace(/\/v1$/, '');
 
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
     expect(await (await fetch(`${base}/_sim/config`)).json()).toMatchObject({ latencyMs: 5 });
-    const completion = await fetch(`${url}/chat/completions`, {
-      method: 'POST',
-      body: JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'ping' }] }),
-    });
+    const body = JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'ping' }] });
+    expect((await fetch(`${url}/chat/completions`, { method: 'POST', body })).status).toBe(401);
+    const completion = await fetch(`${url}/chat/completions`, { method: 'POST', headers, body });
     expect(completion.status).toBe(200);
-    const recorded = (await (await fetch(`${base}/_sim/requests`)).json()) as { data: Array<{ messages: unknown }> };
-    expect(recorded.data.map((r) => r.messages)).toEqual([[{ role: 'user', content: 'ping' }]]);
+    const recorded = (await (await fetch(`${base}/_sim/requests`)).json()) as { data: Array<{ messages: unknown; status: number }> };
+    expect(recorded.data.map((r) => [r.status, r.messages])).toEqual([
+      [401, []],
+      [200, [{ role: 'user', content: 'ping' }]],
+    ]);
 
     const slow = fetch(`${url}/chat/completions`, {
       method: 'POST',
+      headers,
       body: JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: '[[sim latency_ms=60000]]' }] }),
     }).catch((err: unknown) => err);
-    await eventually(async () => ((await (await fetch(`${base}/_sim/requests`)).json()) as { data: unknown[] }).data.length === 2);
+    await eventually(async () => ((await (await fetch(`${base}/_sim/requests`)).json()) as { data: unknown[] }).data.length === 3);
     child.kill('SIGTERM');
     expect(await exited).toEqual([0, null]);
     // The in-flight request was cut, not awaited for a minute (fetch's TypeError comes from another realm under jest).

@@ -190,6 +190,37 @@ describe('LLM simulator', () => {
       expect((await post('/chat/completions', body)).status).toBe(200);
     });
 
+    it('refuses response_format for the models configured so, as OpenAI words it, and records what was sent', async () => {
+      sim.configure({ noResponseFormat: ['plain-model'] });
+      const format = { type: 'json_schema' as const, json_schema: { name: 'x', schema: { type: 'object', properties: { a: { type: 'string' } } } } };
+      const refused = await openai.chat.completions
+        .create({ model: 'plain-model', messages: [{ role: 'user', content: 'JSON [[sim status=429 times=1]]' }], response_format: format })
+        .catch((err: unknown) => err);
+      expect(refused).toMatchObject({ status: 400, param: 'response_format', type: 'invalid_request_error' });
+      expect((refused as Error).message).toMatch(/'response_format' of type 'json_schema' is not supported with this model/);
+      await expect(
+        openai.chat.completions.create({ model: 'plain-model', messages: [{ role: 'user', content: 'JSON' }], response_format: { type: 'json_object' } }),
+      ).rejects.toMatchObject({ status: 400 });
+
+      // The same model without response_format, and another model with it, are answered; the
+      // refused request did not use up the directive's `times`.
+      const plain = await post('/chat/completions', { model: 'plain-model', messages: [{ role: 'user', content: 'JSON [[sim status=429 times=1]]' }] });
+      expect(plain.status).toBe(429);
+      const other = await openai.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'JSON' }], response_format: format });
+      expect(JSON.parse(other.choices[0]!.message.content!)).toEqual({ a: 'simulated a' });
+      expect(sim.requests().map((r) => [r.model, r.status, r.responseFormat])).toEqual([
+        ['plain-model', 400, format],
+        ['plain-model', 400, { type: 'json_object' }],
+        ['plain-model', 429, null],
+        ['gpt-4.1', 200, format],
+      ]);
+
+      sim.configure({ noResponseFormat: ['*'] });
+      await expect(openai.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'JSON' }], response_format: format })).rejects.toMatchObject({
+        status: 400,
+      });
+    });
+
     it('rejects a malformed directive with a 400 naming it', async () => {
       const response = await post('/chat/completions', { model: 'm', messages: [{ role: 'user', content: '[[sim stauts=429]]' }] });
       expect(response.status).toBe(400);
@@ -331,6 +362,50 @@ describe('LLM simulator', () => {
       const records = sim.requests();
       expect(records).toHaveLength(10_000);
       expect(records[0]?.id).toBe('chatcmpl-sim' + String(Number(records.at(-1)!.id.slice(-8)) - 9_999).padStart(8, '0'));
+    });
+  });
+
+  describe('with a required key, as a real provider', () => {
+    const KEY = 'sk-sim-required-0123456789';
+    let keyed: SimulatorHandle;
+
+    beforeAll(async () => {
+      keyed = await startSimulator({ port: 0, apiKey: KEY });
+    });
+    afterAll(() => keyed.close());
+
+    const ask = (apiKey: string) => new OpenAI({ baseURL: keyed.url, apiKey, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }] });
+
+    it('answers a request that carries the key', async () => {
+      expect((await ask(KEY)).choices[0]?.message.content).toContain('hi');
+      const models = await fetch(`${keyed.url}/models`, { headers: { authorization: `Bearer ${KEY}` } });
+      expect(models.status).toBe(200);
+    });
+
+    it("refuses another key with OpenAI's 401 invalid_api_key, which the SDK raises as an AuthenticationError", async () => {
+      const refused = await ask('sk-wrong-key-9876543210').catch((err: unknown) => err);
+      expect(refused).toBeInstanceOf(OpenAI.AuthenticationError);
+      expect(refused).toMatchObject({ status: 401, code: 'invalid_api_key', type: 'invalid_request_error' });
+      expect((refused as Error).message).toContain('Incorrect API key provided: sk-***3210');
+      // The refusal is recorded, so a test can tell a key that did not arrive from a call never made.
+      expect(keyed.requests().at(-1)).toMatchObject({ status: 401 });
+    });
+
+    it('refuses a request with no key on every /v1 path, but never its control endpoints', async () => {
+      for (const [path, init] of [
+        ['/v1/chat/completions', { method: 'POST', body: JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }] }) }],
+        ['/v1/models', {}],
+        ['/v1/models/gpt-4.1', {}],
+      ] as const) {
+        const res = await fetch(`${keyed.url.replace(/\/v1$/, '')}${path}`, init);
+        expect(res.status).toBe(401);
+        expect(await res.json()).toEqual({
+          error: { message: expect.stringContaining("You didn't provide an API key"), type: 'invalid_request_error', param: null, code: 'invalid_api_key' },
+        });
+      }
+      const base = keyed.url.replace(/\/v1$/, '');
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/_sim/requests`)).status).toBe(200);
     });
   });
 });

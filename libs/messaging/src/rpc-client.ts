@@ -41,7 +41,7 @@ export class RpcClient {
         try {
           msg = await this.nc.request(subject, JSON.stringify(request), { timeout: timeoutMs, headers: h });
         } catch (err) {
-          throw unavailable(err, name, timeoutMs);
+          throw unavailable(err, name, method.service, timeoutMs);
         }
         let json: unknown;
         try {
@@ -64,12 +64,12 @@ export class RpcClient {
   }
 }
 
-function unavailable(err: unknown, name: string, timeoutMs: number): RpcCallError {
+function unavailable(err: unknown, name: string, service: string, timeoutMs: number): RpcCallError {
   if (err instanceof TimeoutError) {
     return new RpcCallError('unavailable', `${name}: no reply within ${timeoutMs} ms`, undefined, name, { cause: err });
   }
   if (err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders())) {
-    return new RpcCallError('unavailable', `${name}: no service is answering`, undefined, name, { cause: err });
+    return new RpcCallError('unavailable', `${name}: no ${service} is answering (starting, or down)`, undefined, name, { cause: err });
   }
   return new RpcCallError('unavailable', `${name}: request failed: ${(err as Error)?.message ?? String(err)}`, undefined, name, { cause: err });
 }

@@ -14,6 +14,17 @@ export class HealthChecks {
     this.checks.set(name, check);
   }
 
+  /**
+   * A check that holds readiness back until it first passes, and is not run again: for what a
+   * service needs once before it is any use (the services it asks answering), but whose later
+   * outage must not make the service itself unready, which would take every replica out of its
+   * load balancer at once. During such an outage the service answers 503 with Retry-After.
+   */
+  registerStartupGate(name: string, check: Check): void {
+    let passed = false;
+    this.register(name, async () => (passed ||= await check()));
+  }
+
   /** Called on shutdown so load balancers stop sending work before the service stops taking it. */
   markDraining(): void {
     this.draining = true;
@@ -43,7 +54,7 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: every dependency answers a real round trip. */
+  /** Readiness: every dependency answers a real round trip (and every start-up gate has passed). */
   @Get('readyz')
   async readyz(@Res({ passthrough: true }) reply: FastifyReply) {
     const result = await this.health.readiness();

@@ -1,3 +1,4 @@
+import { hermeticEnv } from '@trellis/devstack';
 import { configureLogger } from '@trellis/telemetry';
 
 /**
@@ -16,6 +17,12 @@ export const testEnv = {
   chromiumPath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
   /** `1` echoes every service's output, prefixed with its name. */
   echo: process.env.TRELLIS_TEST_ECHO === '1',
+  /**
+   * What the services a test starts take from the test runner's environment: PATH, HOME and
+   * OTEL_* only. Jest's variables and a developer's exported Trellis settings stay out; a test
+   * sets what it means.
+   */
+  inherited: hermeticEnv(process.env),
 };
 
 // Test output shows what failed, not every connection the harness opens.

@@ -21,7 +21,8 @@ function repositoryRoot(from: string): string {
 /** Options of {@link startTestPlatform}. */
 export interface TestPlatformOptions extends Pick<PlatformOptions, 'env' | 'serviceEnv'> {
   executors?: number;
-  simulator?: SimulatorOptions;
+  /** The simulator's options; it always demands a key of its own, which the services get as `OPENAI_API_KEY`. */
+  simulator?: Omit<SimulatorOptions, 'apiKey'>;
   /** NATS for the services (a private server or cluster the test may kill); default the shared one. */
   natsUrl?: string;
   /** Route the services' PostgreSQL connections through a {@link TcpProxy} the test can cut. */
@@ -45,17 +46,20 @@ export interface TestPlatform {
 
 /**
  * The whole platform for one system-test file: its own database, its own NATS namespace,
- * the simulator on a real HTTP port, and every service as its own process (from `dist/`,
- * which `npm test` builds first). Fault tests may give the services a NATS they started
- * (and may restart), and route PostgreSQL through a proxy they may cut; the database itself
- * is created and dropped directly, never through the proxy.
+ * the simulator on a real HTTP port, demanding a key as a real provider does (a service the
+ * key does not reach fails its model calls with 401), and every service as its own process
+ * (from `dist/`, which `npm test` builds first) started from {@link testEnv.inherited}. Fault
+ * tests may give the services a NATS they started (and may restart), and route PostgreSQL
+ * through a proxy they may cut; the database itself is created and dropped directly, never
+ * through the proxy.
  */
 export async function startTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
   const db = await createTestDatabase();
   const namespace = createTestNamespace();
   const apiKey = `test-${uniqueToken()}-key`;
   const natsUrl = options.natsUrl ?? testEnv.natsUrl;
-  const simulator = await startSimulator({ port: 0, ...options.simulator });
+  const simulatorKey = `sk-sim-${uniqueToken()}`;
+  const simulator = await startSimulator({ port: 0, ...options.simulator, apiKey: simulatorKey });
   let proxy: TcpProxy | undefined;
   let platform: Platform | undefined;
   const stop = async () => {
@@ -77,11 +81,13 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     }
     platform = await Platform.start({
       rootDir: REPO_ROOT,
+      inherit: testEnv.inherited,
       databaseUrl,
       natsUrl,
       namespace,
       apiKey,
       openaiBaseUrl: simulator.url,
+      openaiApiKey: simulatorKey,
       executors: options.executors ?? 1,
       logLevel: testEnv.logLevel,
       echo: testEnv.echo,

@@ -31,7 +31,7 @@ export async function runsCommand(client: GatewayClient, id: string | undefined,
         ...run.steps.map((s) => [s.id, s.status, s.model, String(s.attempt), `${s.usage.inputTokens}+${s.usage.outputTokens}`, s.score === null ? '' : s.score.toFixed(2)]),
       ]),
     );
-    for (const p of run.products) io.out.write(`product ${p.path} (${p.contentType}, ${p.size} bytes)\n`);
+    for (const p of run.products) io.out.write(p.error === undefined ? `product ${p.path} (${p.contentType}, ${p.size} bytes)\n` : `product ${p.path} not built: ${p.error}\n`);
     return 0;
   }
   const query = new URLSearchParams({ limit: options.limit ?? '20', ...(options.status ? { status: options.status } : {}) });

@@ -76,7 +76,7 @@ export async function followRun(
   if (run.error) io.out.write(`error: ${run.error.code}: ${run.error.message}\n`);
   const last = [...run.steps].reverse().find((s) => s.status === 'succeeded' && s.output);
   if (run.status === 'succeeded' && last) io.out.write(`\n--- ${last.id} ---\n${last.output}\n`);
-  for (const p of run.products) io.out.write(`product ${p.path} (${p.size} bytes): trellis products ${run.id} --out <dir>\n`);
+  for (const p of run.products) io.out.write(p.error === undefined ? `product ${p.path} (${p.size} bytes): trellis products ${run.id} --out <dir>\n` : `product ${p.path} not built: ${p.error}\n`);
   return EXIT_CODE[run.status] ?? 1;
 }
 

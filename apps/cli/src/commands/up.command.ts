@@ -26,18 +26,22 @@ export async function up(options: { example?: string; executors: number; env: No
   };
 
   try {
+    // The caller's whole environment reaches every service (ADR 0009); the platform's own values go on top.
     let openaiBaseUrl = options.env.OPENAI_BASE_URL;
-    let providers = options.env.TRELLIS_PROVIDERS;
+    const platformEnv: NodeJS.ProcessEnv = {};
+    let openaiApiKey: string | undefined;
     if (!openaiBaseUrl) {
       // The simulator's models come with a catalog: capabilities, tiers and prices.
-      providers ??= resolve(ROOT, 'deploy/simulator-catalog.yaml');
+      if (!options.env.TRELLIS_PROVIDERS) platformEnv.TRELLIS_PROVIDERS = resolve(ROOT, 'deploy/simulator-catalog.yaml');
+      // It demands a key, as a provider does, so the path a real key takes is the one exercised here.
+      openaiApiKey = `sk-sim-${randomBytes(18).toString('base64url')}`;
       const port = await freePort();
       const simulator = new ServiceProcess({
         name: 'simulator',
         script: serviceScript(ROOT, 'simulator'),
         port,
         readyPath: '/healthz',
-        env: { PATH: process.env.PATH, SIM_PORT: String(port), SIM_LATENCY_MS: options.env.SIM_LATENCY_MS ?? '150' },
+        env: { ...options.env, SIM_PORT: String(port), SIM_API_KEY: openaiApiKey, SIM_LATENCY_MS: options.env.SIM_LATENCY_MS ?? '150' },
       });
       simulator.start();
       cleanups.push(() => simulator.stop());
@@ -50,12 +54,14 @@ export async function up(options: { example?: string; executors: number; env: No
     say(`trellis: starting gateway, planner, ${options.executors} executor(s), verifier, template-registry…`);
     const platform = await Platform.start({
       rootDir: ROOT,
+      inherit: options.env,
       databaseUrl: infra.databaseUrl,
       natsUrl: infra.natsUrl,
       namespace: options.env.TRELLIS_NAMESPACE ?? 'default',
       apiKey,
       openaiBaseUrl,
-      ...(providers ? { env: { TRELLIS_PROVIDERS: providers } } : {}),
+      ...(openaiApiKey ? { openaiApiKey } : {}),
+      env: platformEnv,
       executors: options.executors,
       gatewayPort: Number(options.env.PORT ?? 3000),
       logLevel: options.env.LOG_LEVEL ?? 'warn',

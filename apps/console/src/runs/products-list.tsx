@@ -34,12 +34,20 @@ export function ProductsList({ run }: { run: RunView }) {
       <ul>
         {run.products.map((p) => (
           <li key={p.path}>
-            <button type="button" className="link" onClick={() => void download(p.path)} aria-label={`Download ${p.path}`}>
-              {p.path}
-            </button>{' '}
-            <span className="muted">
-              {p.contentType}, {formatCount(p.size)} bytes
-            </span>
+            {p.error === undefined ? (
+              <>
+                <button type="button" className="link" onClick={() => void download(p.path)} aria-label={`Download ${p.path}`}>
+                  {p.path}
+                </button>{' '}
+                <span className="muted">
+                  {p.contentType}, {formatCount(p.size)} bytes
+                </span>
+              </>
+            ) : (
+              <>
+                <code>{p.path}</code> <span className="error">not built: {p.error}</span>
+              </>
+            )}
           </li>
         ))}
       </ul>

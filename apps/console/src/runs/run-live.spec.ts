@@ -41,6 +41,7 @@ function run(steps: StepView[], fields: Partial<RunView> = {}): RunView {
     error: null,
     createdAt: '2026-05-01T10:00:00.000Z',
     finishedAt: null,
+    actor: null,
     steps,
     templates: [],
     products: [],

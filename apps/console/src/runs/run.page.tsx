@@ -181,7 +181,10 @@ function RunBody(props: {
             )}
           </dd>
           <dt>Started</dt>
-          <dd>{formatTime(run.createdAt)}</dd>
+          <dd>
+            {formatTime(run.createdAt)}
+            {run.actor && <span className="muted"> by key {run.actor}</span>}
+          </dd>
           <dt>Duration</dt>
           <dd>{formatDuration(elapsed(run.createdAt, run.finishedAt, now))}</dd>
           <dt>Steps</dt>

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ChatMessage, StepReady } from '@trellis/contracts';
+import type { ChatMessage, StepOutputSpec, StepReady } from '@trellis/contracts';
 import { renderPrompt, RenderError } from '@trellis/engine';
-import { LlmError, ProviderRegistry } from '@trellis/llm';
+import { LlmError, planStructuredOutput, ProviderRegistry, rejectsResponseFormat, type ChatResult, type ResponseFormat, type StructuredOutputPlan } from '@trellis/llm';
+import { logger } from '@trellis/telemetry';
 import { EXECUTOR_CONFIG, type ExecutorConfig } from '../config';
 import { RateLimiter, type LimitRequest } from '../rate-limits/rate-limiter.service';
 import { ProgressReporter } from '../steps/progress-reporter';
@@ -10,14 +11,28 @@ import { StepEvents, type GeneratedResult } from '../steps/step-events.publisher
 import { renderLeaves } from '../steps/render-leaves';
 import { jsonRequest, parseJsonOutput } from './structured-output';
 
+/** One model call of a try: its messages and, for a JSON step, its plan and `response_format`. */
+interface ModelCall {
+  messages: ChatMessage[];
+  responseFormat?: ResponseFormat;
+  plan?: StructuredOutputPlan;
+}
+
 /**
  * One try of a model step: render the messages, wait for the provider's and the model's
  * rate limits, stream the answer (publishing throttled progress), check a JSON answer
  * against the step's schema, and price the call from the catalog. Every failure is a
  * {@link StepError}; the step runner decides what it means for the attempt.
+ *
+ * A JSON step asks for the provider's structured-output mode unless the catalog or an earlier
+ * refusal says otherwise (`planStructuredOutput`). A provider that refuses `response_format`
+ * is asked again at once, in the same try, with the shape in the prompt; the refusal is
+ * remembered for the model, recorded on the step, and is not the step's failure.
  */
 @Injectable()
 export class ModelStepService {
+  private readonly log = logger('executor.models');
+
   constructor(
     @Inject(EXECUTOR_CONFIG) private readonly config: ExecutorConfig,
     private readonly providers: ProviderRegistry,
@@ -27,40 +42,15 @@ export class ModelStepService {
 
   async run(job: StepReady, delivery: number, signal: AbortSignal): Promise<GeneratedResult> {
     const startedAt = new Date();
-    const catalog = this.providers.catalog;
-    let messages = this.messages(job);
     const json = job.output?.format === 'json' ? job.output : undefined;
-    const request = json ? jsonRequest(json, job.stepId, messages, catalog.supports(job.model, 'structured_outputs')) : { messages };
-    messages = request.messages;
-
-    await this.limiter.acquire(this.limitsFor(job, messages), signal);
-
-    const progress = new ProgressReporter(this.config.EXECUTOR_PROGRESS_INTERVAL_MS, (seq, tokens, delta) =>
-      this.events.progress(job, delivery, seq, tokens, delta),
-    );
-    let result;
+    let answered: { call: ModelCall; result: ChatResult };
     try {
-      // The model client records the GenAI span (a child of this step's consumer span).
-      result = await this.providers.clientFor(job.model).chat(
-        {
-          model: job.model,
-          messages,
-          ...(job.params.temperature !== undefined ? { temperature: job.params.temperature } : {}),
-          ...(job.params.maxTokens !== undefined ? { maxTokens: job.params.maxTokens } : {}),
-          ...(request.responseFormat ? { responseFormat: request.responseFormat } : {}),
-        },
-        // The deadline is the client's (a timeout is retryable); `signal` is cancellation (final).
-        { signal, timeoutMs: job.timeoutMs ?? this.config.MODEL_TIMEOUT_MS, ...(job.stream ? { onDelta: (delta: string) => progress.add(delta) } : {}) },
-      );
-      await progress.close();
+      answered = await this.answer(job, this.messages(job), json, delivery, signal);
     } catch (err) {
-      progress.discard();
-      if (err instanceof LlmError) {
-        const info = err.toFailureInfo();
-        throw new StepError(info, err.retryable ? err.retryAfterMs : undefined);
-      }
+      if (err instanceof LlmError) throw new StepError(err.toFailureInfo(), err.retryable ? err.retryAfterMs : undefined);
       throw err;
     }
+    const { call, result } = answered;
 
     let structured: unknown;
     if (json) {
@@ -68,18 +58,83 @@ export class ModelStepService {
       if (!parsed.ok) throw StepError.retryable('invalid_output', parsed.message);
       structured = parsed.value;
     }
-    const cost = catalog.cost(job.model, result.usage);
+    const cost = this.providers.catalog.cost(job.model, result.usage);
     return {
       output: result.content,
       ...(structured === undefined ? {} : { structured }),
+      ...(call.plan ? { structuredOutput: call.plan.request } : {}),
       model: result.model,
-      messages,
+      messages: call.messages,
       usage: result.usage,
       ...(cost === undefined ? {} : { cost }),
       finishReason: result.finishReason,
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
     };
+  }
+
+  /**
+   * The model's answer, and the call that got it. A JSON step whose provider refuses
+   * `response_format` is asked again at once with instructions, in the same try: the refusal
+   * says nothing about whether the step can succeed, so it costs no delivery.
+   */
+  private async answer(job: StepReady, messages: ChatMessage[], json: StepOutputSpec | undefined, delivery: number, signal: AbortSignal) {
+    if (!json) {
+      const call: ModelCall = { messages };
+      return { call, result: await this.call(job, call, delivery, signal) };
+    }
+    const remembered = this.providers.responseFormatRejection(job.model);
+    const call = this.jsonCall(job, json, messages, remembered === undefined ? undefined : { message: remembered, now: false });
+    try {
+      return { call, result: await this.call(job, call, delivery, signal) };
+    } catch (err) {
+      if (!(call.responseFormat && err instanceof LlmError && rejectsResponseFormat(err))) throw err;
+      this.providers.rememberResponseFormatRejection(job.model, err.message);
+      this.log.warn(
+        { model: job.model, provider: this.providers.providerFor(job.model), error: err.message },
+        'the provider refused response_format: this model is asked for JSON with instructions from now on',
+      );
+      const fallback = this.jsonCall(job, json, messages, { message: err.message, now: true });
+      return { call: fallback, result: await this.call(job, fallback, delivery, signal) };
+    }
+  }
+
+  private jsonCall(job: StepReady, spec: StepOutputSpec, messages: ChatMessage[], rejection: { message: string; now: boolean } | undefined): ModelCall {
+    const plan = planStructuredOutput({
+      ...(spec.schema ? { schema: spec.schema } : {}),
+      ...(spec.example !== undefined ? { example: spec.example } : {}),
+      name: job.stepId,
+      catalogLacks: this.providers.catalog.lacks(job.model, 'structured_outputs'),
+      ...(rejection ? { rejection } : {}),
+    });
+    return { ...jsonRequest(spec, messages, plan), plan };
+  }
+
+  /** One request to the model, once the rate limits grant it; throws what the client threw. */
+  private async call(job: StepReady, call: ModelCall, delivery: number, signal: AbortSignal): Promise<ChatResult> {
+    await this.limiter.acquire(this.limitsFor(job, call.messages), signal);
+    const progress = new ProgressReporter(this.config.EXECUTOR_PROGRESS_INTERVAL_MS, (seq, tokens, delta) =>
+      this.events.progress(job, delivery, seq, tokens, delta),
+    );
+    try {
+      // The model client records the GenAI span (a child of this step's consumer span).
+      const result = await this.providers.clientFor(job.model).chat(
+        {
+          model: job.model,
+          messages: call.messages,
+          ...(job.params.temperature !== undefined ? { temperature: job.params.temperature } : {}),
+          ...(job.params.maxTokens !== undefined ? { maxTokens: job.params.maxTokens } : {}),
+          ...(call.responseFormat ? { responseFormat: call.responseFormat } : {}),
+        },
+        // The deadline is the client's (a timeout is retryable); `signal` is cancellation (final).
+        { signal, timeoutMs: job.timeoutMs ?? this.config.MODEL_TIMEOUT_MS, ...(job.stream ? { onDelta: (delta: string) => progress.add(delta) } : {}) },
+      );
+      await progress.close();
+      return result;
+    } catch (err) {
+      progress.discard();
+      throw err;
+    }
   }
 
   /**

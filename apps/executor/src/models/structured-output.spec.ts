@@ -1,22 +1,32 @@
+import { planStructuredOutput } from '@trellis/llm';
 import { jsonRequest, parseJsonOutput } from './structured-output';
 
 const schema = { type: 'object', required: ['title'], properties: { title: { type: 'string' }, n: { type: 'integer' } } };
 const messages = [{ role: 'user' as const, content: 'Give me a title' }];
 
 describe('jsonRequest', () => {
-  it('asks for a json_schema response format when the model supports structured outputs', () => {
-    expect(jsonRequest({ format: 'json', schema }, 'my.step', messages, true)).toEqual({
+  it('sends the json_schema response format and leaves the prompt as written', () => {
+    const plan = planStructuredOutput({ schema, name: 'my.step', catalogLacks: false });
+    expect(jsonRequest({ format: 'json', schema, example: { title: 'x' } }, messages, plan)).toEqual({
       messages,
       responseFormat: { type: 'json_schema', name: 'my_step', schema },
     });
   });
 
-  it('appends the schema and example to the prompt otherwise', () => {
-    const request = jsonRequest({ format: 'json', schema, example: { title: 'x' } }, 's', messages, false);
+  it('appends the schema and example to the prompt when the plan is instructions', () => {
+    const plan = planStructuredOutput({ schema, name: 's', catalogLacks: true });
+    const request = jsonRequest({ format: 'json', schema, example: { title: 'x' } }, messages, plan);
     expect(request.responseFormat).toBeUndefined();
     expect(request.messages[0]!.content).toContain('Give me a title');
     expect(request.messages[0]!.content).toContain(JSON.stringify(schema));
     expect(request.messages[0]!.content).toContain('{"title":"x"}');
+  });
+
+  it('says "JSON" in the prompt beside JSON mode, which OpenAI requires', () => {
+    const plan = planStructuredOutput({ name: 's', catalogLacks: false });
+    const request = jsonRequest({ format: 'json', example: { title: 'x' } }, messages, plan);
+    expect(request.responseFormat).toEqual({ type: 'json_object' });
+    expect(request.messages[0]!.content).toMatch(/Answer with JSON only[\s\S]*\{"title":"x"\}/);
   });
 });
 

@@ -1,28 +1,33 @@
 import type { ChatMessage, StepOutputSpec } from '@trellis/contracts';
-import type { JsonSchemaResponseFormat } from '@trellis/llm';
+import type { ResponseFormat, StructuredOutputPlan } from '@trellis/llm';
 import { z } from 'zod';
 
 /** The answer of a JSON step, parsed; or why it is not acceptable (retryable: the model may do better). */
 export type ParsedOutput = { ok: true; value: unknown } | { ok: false; message: string };
 
 /**
- * How a JSON step asks for its shape: as a JSON-schema `response_format` where the model
- * supports structured outputs, otherwise as instructions appended to the last message.
+ * The messages and `response_format` of a JSON step's call, as its plan says
+ * (`planStructuredOutput`). A `json_schema` request carries the shape itself, so the prompt
+ * stays as written. Otherwise the last message gets instructions (the schema and the
+ * example): they are the only shape a model asked with instructions sees, and JSON mode
+ * (`json_object`) needs them too, since it knows no schema and OpenAI refuses it unless the
+ * messages say "JSON".
  */
 export function jsonRequest(
   spec: StepOutputSpec,
-  stepId: string,
   messages: ChatMessage[],
-  supportsStructuredOutputs: boolean,
-): { messages: ChatMessage[]; responseFormat?: JsonSchemaResponseFormat } {
-  if (spec.schema && supportsStructuredOutputs) {
-    return { messages, responseFormat: { type: 'json_schema', name: stepId.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64), schema: spec.schema } };
-  }
+  plan: StructuredOutputPlan,
+): { messages: ChatMessage[]; responseFormat?: ResponseFormat } {
+  const { responseFormat } = plan;
+  if (responseFormat?.type === 'json_schema') return { messages, responseFormat };
   const parts = ['Answer with JSON only: no prose, no code fences.'];
   if (spec.schema) parts.push(`The JSON must be valid against this JSON Schema:\n${JSON.stringify(spec.schema)}`);
   if (spec.example !== undefined) parts.push(`For example:\n${JSON.stringify(spec.example)}`);
   const last = messages[messages.length - 1]!;
-  return { messages: [...messages.slice(0, -1), { ...last, content: `${last.content}\n\n${parts.join('\n')}` }] };
+  return {
+    messages: [...messages.slice(0, -1), { ...last, content: `${last.content}\n\n${parts.join('\n')}` }],
+    ...(responseFormat ? { responseFormat } : {}),
+  };
 }
 
 /** Parses an answer as JSON (tolerating a code fence) and validates it against the step's schema. */

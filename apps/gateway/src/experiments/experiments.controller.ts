@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseGuard
 import type { FastifyReply } from 'fastify';
 import { CreateExperimentBody, ListExperimentsQuery, PromoteExperimentBody, RegistryRpc } from '@trellis/contracts';
 import { RpcClient } from '@trellis/messaging';
+import { Audited, field, resourceOf } from '../audit/audited';
 import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
 import { AdminToken } from '../templates/admin-token';
 
@@ -19,6 +20,7 @@ export class ExperimentsController {
 
   @Post()
   @HttpCode(201)
+  @Audited('experiment.create', ({ result }) => resourceOf('experiments', field(result, 'id')))
   async create(@Req() req: AuthenticatedRequest, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const parsed = CreateExperimentBody.parse(body ?? {});
     const experiment = await this.rpc.call(RegistryRpc.createExperiment, { ...parsed, project: req.project, admin: this.admin.presentedBy(req) });
@@ -41,6 +43,7 @@ export class ExperimentsController {
   /** A draft starts assigning subjects. */
   @Post(':id/start')
   @HttpCode(200)
+  @Audited('experiment.start', ({ params }) => resourceOf('experiments', params['id']))
   start(@Req() req: AuthenticatedRequest, @Param('id') id: string) {
     return this.rpc.call(RegistryRpc.updateExperiment, { project: req.project, admin: this.admin.presentedBy(req), id, status: 'running' });
   }
@@ -48,6 +51,7 @@ export class ExperimentsController {
   /** Stops assigning; unpinned runs get `production` again. Final. */
   @Post(':id/stop')
   @HttpCode(200)
+  @Audited('experiment.stop', ({ params }) => resourceOf('experiments', params['id']))
   stop(@Req() req: AuthenticatedRequest, @Param('id') id: string) {
     return this.rpc.call(RegistryRpc.updateExperiment, { project: req.project, admin: this.admin.presentedBy(req), id, status: 'stopped' });
   }
@@ -55,6 +59,7 @@ export class ExperimentsController {
   /** Moves `production` to the winner (or `{variant}`) and stops the experiment. */
   @Post(':id/promote')
   @HttpCode(200)
+  @Audited('experiment.promote', ({ params }) => resourceOf('experiments', params['id']))
   promote(@Req() req: AuthenticatedRequest, @Param('id') id: string, @Body() body: unknown) {
     const parsed = PromoteExperimentBody.parse(body ?? {});
     return this.rpc.call(RegistryRpc.promoteExperiment, { project: req.project, admin: this.admin.presentedBy(req), id, ...parsed });

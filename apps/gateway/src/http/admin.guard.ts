@@ -7,6 +7,14 @@ import { GatewayError } from './gateway.errors';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** Who the admin token is, in the audit trail. */
+export const ADMIN_ACTOR = 'admin';
+
+/** A request the admin token authenticated. */
+export interface AdminRequest extends FastifyRequest {
+  actor?: typeof ADMIN_ACTOR;
+}
+
 /**
  * `Authorization: Bearer <TRELLIS_ADMIN_TOKEN>` for the project administration routes. Without
  * the variable the routes answer 404: they do not exist on that gateway. Compared as digests
@@ -22,9 +30,16 @@ export class AdminGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     if (!this.token) throw new GatewayError('not_found', 'project administration is disabled (set TRELLIS_ADMIN_TOKEN)');
-    const token = bearerToken(context.switchToHttp().getRequest<FastifyRequest>().headers.authorization);
+    const request = context.switchToHttp().getRequest<AdminRequest>();
+    const token = bearerToken(request.headers.authorization);
     if (!token) throw new GatewayError('unauthenticated', 'send "Authorization: Bearer <admin token>"');
-    if (!timingSafeEqual(digest(token), this.token)) throw new GatewayError('unauthenticated', 'the admin token is not valid');
+    if (!this.isAdminToken(token)) throw new GatewayError('unauthenticated', 'the admin token is not valid');
+    request.actor = ADMIN_ACTOR;
     return true;
+  }
+
+  /** Whether this bearer token is the admin token (false when the gateway has none). */
+  isAdminToken(token: string): boolean {
+    return this.token !== undefined && timingSafeEqual(digest(token), this.token);
   }
 }

@@ -70,9 +70,19 @@ export class ProblemFilter implements ExceptionFilter {
         : {}),
     };
     if (status === 401) void reply.header('WWW-Authenticate', 'Bearer');
-    if (error instanceof GatewayError && error.retryAfterSeconds) void reply.header('Retry-After', String(error.retryAfterSeconds));
+    const retryAfter = retryAfterSeconds(error);
+    if (retryAfter) void reply.header('Retry-After', String(retryAfter));
     void reply.status(status).header('Content-Type', 'application/problem+json').send(problem);
   }
+}
+
+/**
+ * Seconds after which the request may succeed, for `Retry-After`: what a limit said (429), or
+ * 1 s when a service the gateway asks did not answer (503: starting, restarting or down).
+ */
+export function retryAfterSeconds(error: unknown): number | undefined {
+  if (error instanceof GatewayError && error.retryAfterSeconds) return error.retryAfterSeconds;
+  return error instanceof RpcCallError && error.code === 'unavailable' ? 1 : undefined;
 }
 
 /** An error's code, detail, issues and (when it says) status: shared with the OpenAI-shaped filter. */

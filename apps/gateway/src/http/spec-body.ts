@@ -1,5 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { SpecSource } from '@trellis/contracts';
+import { OverrideAlignmentQuery, type SpecSource } from '@trellis/contracts';
 import { GatewayError } from './gateway.errors';
 
 export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
@@ -19,4 +19,9 @@ export function specSource(body: unknown): SpecSource {
   throw new GatewayError('invalid_argument', 'send the pipeline as YAML (application/yaml) or as a JSON object', [
     { path: [], message: 'expected a YAML document or a JSON object' },
   ]);
+}
+
+/** `?override_alignment=true`, read the same way on every route that checks a spec's alignment. */
+export function overrideAlignment(query: unknown): boolean {
+  return OverrideAlignmentQuery.parse(query ?? {}).override_alignment === 'true';
 }

@@ -1,4 +1,5 @@
 import { Migration, outboxTableSql } from '@trellis/persistence';
+import { GatewayAudit } from './audit.migration';
 
 export class GatewayInitial extends Migration {
   override name = 'GatewayInitial';
@@ -32,4 +33,7 @@ export class GatewayInitial extends Migration {
   }
 }
 
-export const GATEWAY_MIGRATIONS = [{ name: 'GatewayInitial', class: GatewayInitial }];
+export const GATEWAY_MIGRATIONS = [
+  { name: 'GatewayInitial', class: GatewayInitial },
+  { name: 'GatewayAudit', class: GatewayAudit },
+];

@@ -2,8 +2,7 @@ import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common'
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OpenAiError } from '@trellis/contracts';
 import { logger } from '@trellis/telemetry';
-import { GatewayError } from '../http/gateway.errors';
-import { classifyError, STATUS } from '../http/problem.filter';
+import { classifyError, retryAfterSeconds, STATUS } from '../http/problem.filter';
 
 const TYPE: Record<number, string> = { 401: 'authentication_error', 403: 'permission_error', 404: 'invalid_request_error', 429: 'rate_limit_error' };
 const CODE: Record<string, string> = { unauthenticated: 'invalid_api_key', rate_limited: 'rate_limit_exceeded', too_many_running_runs: 'rate_limit_exceeded', resource_exhausted: 'rate_limit_exceeded' };
@@ -33,7 +32,8 @@ export class OpenAiErrorFilter implements ExceptionFilter {
     const { status, body } = openAiErrorBody(error);
     if (status >= 500) this.log.error({ err: error, url: request.url }, 'request failed');
     if (reply.sent || reply.raw.headersSent) return; // a stream reports its own errors as a data line
-    if (error instanceof GatewayError && error.retryAfterSeconds) void reply.header('Retry-After', String(error.retryAfterSeconds));
+    const retryAfter = retryAfterSeconds(error);
+    if (retryAfter) void reply.header('Retry-After', String(retryAfter));
     void reply.status(status).header('Content-Type', 'application/json').send(body);
   }
 }

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ChatCompletionRequest } from '@trellis/contracts';
+import { Audited, field, resourceOf } from '../audit/audited';
 import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
 import { ChatCompletionsService } from './chat-completions.service';
 import { OpenAiErrorFilter } from './openai-error.filter';
@@ -25,6 +26,7 @@ export class OpenAiController {
   /** Non-streaming answers the completion; streaming writes `chat.completion.chunk`s itself. */
   @Post('chat/completions')
   @HttpCode(200)
+  @Audited('chat.complete', ({ body }) => resourceOf('pipelines', field(body, 'model')))
   async completions(@Req() req: AuthenticatedRequest, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     return this.chat.complete(req.principal, ChatCompletionRequest.parse(body ?? {}), reply);
   }

@@ -21,7 +21,7 @@ function operation(route: RouteDoc) {
           404: 'not found, or belongs to another project',
           413: 'body larger than GATEWAY_BODY_LIMIT',
           429: 'rate limit of the key (or running runs of the project) reached; see Retry-After',
-          503: 'a service behind the gateway did not answer',
+          503: 'a service behind the gateway did not answer (starting, restarting or down); see Retry-After',
         };
   const responses: Record<string, unknown> = {};
   for (const [status, r] of Object.entries(route.responses)) {
@@ -42,7 +42,7 @@ function operation(route: RouteDoc) {
     tags: [route.tag],
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
-    security: route.auth === 'none' ? [] : [{ [route.auth === 'admin' ? 'adminToken' : 'apiKey']: [] }],
+    security: { none: [], apiKey: [{ apiKey: [] }], admin: [{ adminToken: [] }], apiKeyOrAdmin: [{ apiKey: [] }, { adminToken: [] }] }[route.auth],
     ...(parameters.length ? { parameters } : {}),
     ...(route.body
       ? {

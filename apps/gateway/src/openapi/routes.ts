@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   ApiKeyView,
+  AuditList,
   ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionRequest,
@@ -8,6 +9,7 @@ import {
   CreatedApiKey,
   CreateProjectBody,
   CreateRunBody,
+  ListAuditQuery,
   ListRunsQuery,
   ModelList,
   ModelObject,
@@ -16,15 +18,15 @@ import {
   PipelineView,
   PlanView,
   PlannerRpc,
-  RegisterPipelineQuery,
+  OverrideAlignmentQuery,
   Problem,
   ProjectView,
   RunView,
 } from '@trellis/contracts';
 import { TEMPLATE_ROUTES, TEMPLATE_SCHEMAS } from '../templates/templates.routes';
 
-/** How a route authenticates: an API key, the admin token, or nothing. */
-export type RouteAuth = 'apiKey' | 'admin' | 'none';
+/** How a route authenticates: an API key, the admin token, either, or nothing. */
+export type RouteAuth = 'apiKey' | 'admin' | 'apiKeyOrAdmin' | 'none';
 
 /** One documented route; the OpenAPI document is built from this table and the zod schemas. */
 export interface RouteDoc {
@@ -69,12 +71,15 @@ export const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output'
   ChatCompletionRequest: { schema: ChatCompletionRequest, io: 'input' },
   ChatCompletion: { schema: ChatCompletion, io: 'output' },
   ChatCompletionChunk: { schema: ChatCompletionChunk, io: 'output' },
+  AuditList: { schema: AuditList, io: 'output' },
   Health: { schema: z.object({ status: z.string() }), io: 'output' },
   Readiness: { schema: z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()) }), io: 'output' },
   ...TEMPLATE_SCHEMAS,
 };
 
 const RUN_ID = ['id'];
+/** The alignment check, the same on registration, validation and inline runs. */
+const ALIGNMENT = 'With `orchestrator.check_alignment`, a pipeline whose architecture the orchestrator model finds not to serve its intention is refused (409, with the model\'s feedback) unless `override_alignment=true`.';
 
 export const ROUTES: RouteDoc[] = [
   { method: 'post', path: '/v1/projects', tag: 'projects', summary: 'Create a project', description: 'With `Authorization: Bearer <TRELLIS_ADMIN_TOKEN>`; 404 when the gateway has no admin token.', auth: 'admin', body: { schema: CreateProjectBody, name: 'CreateProjectBody' }, responses: { 201: { description: 'created', schema: 'ProjectView' } } },
@@ -82,8 +87,8 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/v1/projects/{id}/keys', tag: 'projects', summary: "List the project's keys (prefixes only)", auth: 'admin', params: ['id'], responses: { 200: { description: 'the keys', schema: 'ApiKeyList' } } },
   { method: 'delete', path: '/v1/projects/{id}/keys/{keyId}', tag: 'projects', summary: 'Revoke a key', auth: 'admin', params: ['id', 'keyId'], responses: { 204: { description: 'revoked' } } },
 
-  { method: 'post', path: '/v1/pipelines', tag: 'pipelines', summary: 'Register a pipeline (YAML or JSON)', description: 'The same spec twice keeps its version. A spec with `orchestrator` is analysed by that model (intention, architecture); with `check_alignment` a misaligned pipeline is refused (409) unless `override_alignment=true`.', auth: 'apiKey', query: RegisterPipelineQuery, body: { schema: PipelineSpec, name: 'PipelineSpec', yaml: true }, responses: { 201: { description: 'registered', schema: 'PipelineView' } } },
-  { method: 'post', path: '/v1/pipelines/validate', tag: 'pipelines', summary: 'Compile only: the plan and its batches, or every error with line and column', auth: 'apiKey', body: { schema: PipelineSpec, name: 'PipelineSpec', yaml: true }, responses: { 200: { description: 'the plan', schema: 'PlanView' } } },
+  { method: 'post', path: '/v1/pipelines', tag: 'pipelines', summary: 'Register a pipeline (YAML or JSON)', description: `The same spec twice keeps its version. A spec with \`orchestrator\` is analysed by that model (intention, architecture). ${ALIGNMENT}`, auth: 'apiKey', query: OverrideAlignmentQuery, body: { schema: PipelineSpec, name: 'PipelineSpec', yaml: true }, responses: { 201: { description: 'registered', schema: 'PipelineView' } } },
+  { method: 'post', path: '/v1/pipelines/validate', tag: 'pipelines', summary: 'Compile only: the plan and its batches, or every error with line and column', description: `Nothing is registered. ${ALIGNMENT}`, auth: 'apiKey', query: OverrideAlignmentQuery, body: { schema: PipelineSpec, name: 'PipelineSpec', yaml: true }, responses: { 200: { description: 'the plan', schema: 'PlanView' } } },
   { method: 'get', path: '/v1/pipelines', tag: 'pipelines', summary: "The project's pipelines (latest versions)", auth: 'apiKey', responses: { 200: { description: 'the pipelines', schema: 'PipelineList' } } },
   { method: 'get', path: '/v1/pipelines/{name}', tag: 'pipelines', summary: 'A pipeline: spec and plan', auth: 'apiKey', params: ['name'], responses: { 200: { description: 'the pipeline', schema: 'PipelineView' } } },
   { method: 'get', path: '/v1/pipelines/{name}/versions', tag: 'pipelines', summary: "A pipeline's versions, newest first", auth: 'apiKey', params: ['name'], responses: { 200: { description: 'the versions', schema: 'PipelineList' } } },
@@ -91,8 +96,9 @@ export const ROUTES: RouteDoc[] = [
 
   {
     method: 'post', path: '/v1/runs', tag: 'runs', summary: 'Start a run', auth: 'apiKey',
-    description: 'Of a registered pipeline or an inline spec. 429 when the project has `maxRunningRuns` running. With `Idempotency-Key`, the same body answers the first run (200, `Idempotent-Replayed: true`); another body with the key is a 422; the first request still starting is a 409.',
+    description: `Of a registered pipeline or an inline spec. 429 when the project has \`maxRunningRuns\` running. With \`Idempotency-Key\`, the same body answers the first run (200, \`Idempotent-Replayed: true\`); another body with the key is a 422; the first request still starting is a 409. An inline spec is checked as at registration: ${ALIGNMENT}`,
     headers: [{ name: 'Idempotency-Key', description: 'makes a retry of this request start no second run' }],
+    query: OverrideAlignmentQuery,
     body: { schema: CreateRunBody, name: 'CreateRunBody' },
     responses: { 202: { description: 'started', schema: 'RunView' }, 200: { description: 'the run an earlier request with this Idempotency-Key started', schema: 'RunView' } },
   },
@@ -116,9 +122,19 @@ export const ROUTES: RouteDoc[] = [
     body: { schema: ChatCompletionRequest, name: 'ChatCompletionRequest' },
     responses: { 200: { description: 'the completion (or a chunk stream)', schema: 'ChatCompletion' } },
   },
+  {
+    method: 'get', path: '/v1/audit', tag: 'audit', summary: 'The audit trail: who did what, when, and how it ended', auth: 'apiKeyOrAdmin', query: ListAuditQuery,
+    description: 'Every state-changing call, newest first: the actor (the API key\'s id, or `admin`), the project, the action, the resource (`<kind>/<id>`) and the outcome (HTTP status, and the problem\'s code on failure). A key reads its own project\'s records; the admin token reads every project\'s, or one with `project`. Filters combine; `resource` also matches what is under it (`templates/x` finds `templates/x/labels/production`). Next page: `before` = the `next` of this one. No key material, prompt, input or body is ever recorded.',
+    responses: { 200: { description: 'a page of records', schema: 'AuditList' } },
+  },
   { method: 'get', path: '/healthz', tag: 'health', summary: 'Liveness', auth: 'none', responses: { 200: { description: 'the process answers', schema: 'Health' } } },
-  { method: 'get', path: '/readyz', tag: 'health', summary: 'Readiness: NATS and PostgreSQL answer', auth: 'none', responses: { 200: { description: 'ready', schema: 'Readiness' }, 503: { description: 'not ready', schema: 'Readiness' } } },
+  {
+    method: 'get', path: '/readyz', tag: 'health', summary: 'Readiness: NATS and PostgreSQL answer, and the planner and template registry have answered', auth: 'none',
+    description: 'Not ready until the planner and the template registry have each answered once (a request right after a 200 is answered, not refused); their later outages do not make the gateway unready: requests then get 503 with `Retry-After`. Also not ready while NATS or PostgreSQL does not answer, and from the first moment of a drain.',
+    responses: { 200: { description: 'ready', schema: 'Readiness' }, 503: { description: 'not ready', schema: 'Readiness' } },
+  },
   { method: 'get', path: '/openapi.json', tag: 'docs', summary: 'This document', auth: 'none', responses: { 200: { description: 'OpenAPI 3.1', contentType: 'application/json' } } },
-  { method: 'get', path: '/docs', tag: 'docs', summary: 'This document, browsable', auth: 'none', responses: { 200: { description: 'an HTML page', contentType: 'text/html' } } },
+  { method: 'get', path: '/docs', tag: 'docs', summary: 'This document, browsable (Swagger UI)', auth: 'none', responses: { 200: { description: 'an HTML page', contentType: 'text/html' } } },
+  { method: 'get', path: '/docs/assets/{file}', tag: 'docs', summary: "The docs page's scripts and styles", description: 'Swagger UI (`swagger-ui-bundle.js`, `swagger-ui.css`) from the installed `swagger-ui-dist`, and the start-up script `docs.js`; any other name is a 404.', auth: 'none', params: ['file'], responses: { 200: { description: 'the file, as JavaScript or CSS', contentType: 'text/javascript' } } },
   ...TEMPLATE_ROUTES,
 ];

@@ -1,8 +1,9 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
-import { PipelineVersion, PlannerRpc, RegisterPipelineQuery } from '@trellis/contracts';
+import { PipelineVersion, PlannerRpc } from '@trellis/contracts';
 import { RpcClient } from '@trellis/messaging';
+import { Audited, field, NotAudited, resourceOf } from '../audit/audited';
 import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
-import { specSource } from '../http/spec-body';
+import { overrideAlignment, specSource } from '../http/spec-body';
 
 @Controller('v1/pipelines')
 @UseGuards(ApiKeyGuard)
@@ -12,16 +13,17 @@ export class PipelinesController {
   /** Registers a pipeline (YAML or JSON); the same spec twice keeps its version. */
   @Post()
   @HttpCode(201)
+  @Audited('pipeline.register', ({ body, result }) => resourceOf('pipelines', field(result, 'name') ?? field(body, 'name')))
   register(@Req() req: AuthenticatedRequest, @Body() body: unknown, @Query() query: unknown) {
-    const { override_alignment } = RegisterPipelineQuery.parse(query ?? {});
-    return this.rpc.call(PlannerRpc.registerPipeline, { project: req.project, source: specSource(body), overrideAlignment: override_alignment === 'true' });
+    return this.rpc.call(PlannerRpc.registerPipeline, { project: req.project, source: specSource(body), overrideAlignment: overrideAlignment(query) });
   }
 
-  /** Compiles only: the plan and its parallel batches, or every error with line and column. */
+  /** Compiles only: the plan and its parallel batches, or every error with line and column; and the alignment check. */
   @Post('validate')
   @HttpCode(200)
-  validate(@Req() req: AuthenticatedRequest, @Body() body: unknown) {
-    return this.rpc.call(PlannerRpc.validatePipeline, { project: req.project, source: specSource(body) });
+  @NotAudited('compiles only: stores nothing')
+  validate(@Req() req: AuthenticatedRequest, @Body() body: unknown, @Query() query: unknown) {
+    return this.rpc.call(PlannerRpc.validatePipeline, { project: req.project, source: specSource(body), overrideAlignment: overrideAlignment(query) });
   }
 
   @Get()

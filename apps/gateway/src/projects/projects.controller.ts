@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { CreateApiKeyBody, CreateProjectBody } from '@trellis/contracts';
+import { Audited, field, resourceOf } from '../audit/audited';
 import { AdminGuard } from '../http/admin.guard';
 import { ProjectService } from './project.service';
 
@@ -11,6 +12,7 @@ export class ProjectsController {
 
   @Post()
   @HttpCode(201)
+  @Audited('project.create', ({ body, result }) => resourceOf('projects', field(result, 'id') ?? field(body, 'id')))
   create(@Body() body: unknown) {
     return this.projects.createProject(CreateProjectBody.parse(body ?? {}));
   }
@@ -18,6 +20,7 @@ export class ProjectsController {
   /** The answer holds the key itself: the only time it is shown. */
   @Post(':id/keys')
   @HttpCode(201)
+  @Audited('key.create', ({ result }) => resourceOf('keys', field(result, 'id')))
   createKey(@Param('id') id: string, @Body() body: unknown) {
     return this.projects.createKey(id, CreateApiKeyBody.parse(body ?? {}));
   }
@@ -29,6 +32,7 @@ export class ProjectsController {
 
   @Delete(':id/keys/:keyId')
   @HttpCode(204)
+  @Audited('key.revoke', ({ params }) => resourceOf('keys', params['keyId']))
   async revokeKey(@Param('id') id: string, @Param('keyId') keyId: string): Promise<void> {
     await this.projects.revokeKey(id, keyId);
   }

@@ -27,6 +27,7 @@ export class ProductsService {
     const run = await this.rpc.call(PlannerRpc.getRun, { project, runId });
     const product = run.products.find((p) => p.path === path);
     if (!product) throw new GatewayError('not_found', `run ${runId} has no product "${path}"`);
+    if (product.error !== undefined) throw new GatewayError('not_found', `the product "${path}" of run ${runId} was not built: ${product.error}`);
     const store = await new Objm(this.nc).open(this.bucket).catch(() => undefined);
     const data = await store?.getBlob(`${runId}/${path}`);
     if (!data) throw new GatewayError('not_found', `the product "${path}" of run ${runId} is not in the store`);

@@ -19,9 +19,10 @@ export class RunStarter {
     private readonly idempotency: IdempotencyRepository,
   ) {}
 
-  async start(principal: Principal, body: CreateRunBody, idempotencyKey?: string): Promise<{ run: RunView; replayed: boolean }> {
+  async start(principal: Principal, body: CreateRunBody, options: { idempotencyKey?: string | undefined; overrideAlignment?: boolean } = {}): Promise<{ run: RunView; replayed: boolean }> {
     const project = principal.project;
-    if (idempotencyKey === undefined) return { run: await this.startNow(principal, body), replayed: false };
+    const { idempotencyKey, overrideAlignment = false } = options;
+    if (idempotencyKey === undefined) return { run: await this.startNow(principal, body, overrideAlignment), replayed: false };
 
     const bodyHash = createHash('sha256').update(canonicalJson(body)).digest('hex');
     const existing = await this.idempotency.claim(project, idempotencyKey, bodyHash);
@@ -33,7 +34,7 @@ export class RunStarter {
       return { run: await this.rpc.call(PlannerRpc.getRun, { project, runId: existing.run_id }), replayed: true };
     }
     try {
-      const run = await this.startNow(principal, body);
+      const run = await this.startNow(principal, body, overrideAlignment);
       await this.idempotency.complete(project, idempotencyKey, run.id);
       return { run, replayed: false };
     } catch (err) {
@@ -45,12 +46,14 @@ export class RunStarter {
   }
 
   /** The planner refuses the start, under a per-project lock, when the project has its maximum of runs running. */
-  private async startNow(principal: Principal, body: CreateRunBody): Promise<RunView> {
+  private async startNow(principal: Principal, body: CreateRunBody, overrideAlignment: boolean): Promise<RunView> {
     try {
       return await this.rpc.call(PlannerRpc.startRun, {
         project: principal.project,
         inputs: body.inputs,
         maxRunning: principal.maxRunningRuns,
+        actor: principal.keyId,
+        ...(overrideAlignment ? { overrideAlignment } : {}),
         ...(body.subject !== undefined ? { subject: body.subject } : {}),
         ...(body.feature !== undefined ? { feature: body.feature } : {}),
         ...(body.stream !== undefined ? { stream: body.stream } : {}),

@@ -2,7 +2,9 @@ import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res,
 import type { FastifyReply } from 'fastify';
 import { CreateRunBody, IdempotencyKey, ListRunsQuery, PlannerRpc } from '@trellis/contracts';
 import { RpcClient } from '@trellis/messaging';
+import { Audited, field, resourceOf } from '../audit/audited';
 import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
+import { overrideAlignment } from '../http/spec-body';
 import { ProductsService } from './products.service';
 import { RunEventsService } from './run-events.service';
 import { RunStarter } from './run-starter.service';
@@ -18,20 +20,23 @@ export class RunsController {
   ) {}
 
   /**
-   * Starts a run of a registered pipeline or an inline spec; 202 with the run as created.
-   * With `Idempotency-Key`, a repeat of the same body answers the first run (200).
+   * Starts a run of a registered pipeline or an inline spec (alignment-checked, as at
+   * registration); 202 with the run as created. With `Idempotency-Key`, a repeat of the same
+   * body answers the first run (200).
    */
   @Post()
   @HttpCode(202)
+  @Audited('run.start', ({ result }) => resourceOf('runs', field(result, 'id')))
   async create(
     @Req() req: AuthenticatedRequest,
     @Body() body: unknown,
+    @Query() query: unknown,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const parsed = CreateRunBody.parse(body ?? {});
     const key = idempotencyKey === undefined ? undefined : IdempotencyKey.parse(idempotencyKey);
-    const { run, replayed } = await this.starter.start(req.principal, parsed, key);
+    const { run, replayed } = await this.starter.start(req.principal, parsed, { idempotencyKey: key, overrideAlignment: overrideAlignment(query) });
     void reply.header('Location', `/v1/runs/${run.id}`);
     if (replayed) void reply.status(200).header('Idempotent-Replayed', 'true');
     return run;
@@ -61,12 +66,14 @@ export class RunsController {
 
   @Post(':id/cancel')
   @HttpCode(200)
+  @Audited('run.cancel', ({ params }) => resourceOf('runs', params['id']))
   cancel(@Req() req: AuthenticatedRequest, @Param('id') id: string) {
     return this.rpc.call(PlannerRpc.cancelRun, { project: req.project, runId: id });
   }
 
   @Post(':id/resume')
   @HttpCode(200)
+  @Audited('run.resume', ({ params }) => resourceOf('runs', params['id']))
   resume(@Req() req: AuthenticatedRequest, @Param('id') id: string) {
     return this.rpc.call(PlannerRpc.resumeRun, { project: req.project, runId: id });
   }

@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Req, Res, Use
 import type { FastifyReply } from 'fastify';
 import { CreateTemplateBody, ListTemplatesQuery, MoveLabelBody, RegistryRpc, RenderTemplateBody, TemplateQuery } from '@trellis/contracts';
 import { RpcClient } from '@trellis/messaging';
+import { Audited, field, NotAudited, resourceOf } from '../audit/audited';
 import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
 import { GatewayError } from '../http/gateway.errors';
 import { AdminToken } from './admin-token';
@@ -18,6 +19,7 @@ export class TemplatesController {
   /** A new version (201), or the newest one when nothing changed (200, `created: false`). */
   @Post()
   @HttpCode(201)
+  @Audited('template.create', ({ body, result }) => resourceOf('templates', field(field(result, 'template'), 'name') ?? field(body, 'name')))
   async create(@Req() req: AuthenticatedRequest, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const parsed = CreateTemplateBody.parse(body ?? {});
     const result = await this.rpc.call(RegistryRpc.createTemplate, { ...parsed, project: req.project, admin: this.admin.presentedBy(req) });
@@ -43,6 +45,7 @@ export class TemplatesController {
 
   /** Points a label at a version; protected labels (production) need `X-Trellis-Admin-Token`. */
   @Put(':name/labels/:label')
+  @Audited('template.label', ({ params }) => resourceOf('templates', `${params['name']}/labels/${params['label']}`))
   move(@Req() req: AuthenticatedRequest, @Param('name') name: string, @Param('label') label: string, @Body() body: unknown) {
     const parsed = MoveLabelBody.parse(body ?? {});
     return this.rpc.call(RegistryRpc.moveLabel, { ...parsed, project: req.project, admin: this.admin.presentedBy(req), name, label });
@@ -51,6 +54,7 @@ export class TemplatesController {
   /** A preview: the template rendered with `variables`; a missing one is a 400 naming it. */
   @Post(':name/render')
   @HttpCode(200)
+  @NotAudited('a preview: renders, stores nothing')
   render(@Req() req: AuthenticatedRequest, @Param('name') name: string, @Body() body: unknown) {
     const parsed = RenderTemplateBody.parse(body ?? {});
     return this.rpc.call(RegistryRpc.renderTemplate, { ...parsed, project: req.project, name });

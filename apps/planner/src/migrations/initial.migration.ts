@@ -3,6 +3,7 @@ import { PlannerAnalysis } from './analysis.migration';
 import { PlannerIterations } from './iterations.migration';
 import { PlannerStream } from './stream.migration';
 import { PlannerRunningRuns } from './running-runs.migration';
+import { PlannerRunActor } from './actor.migration';
 import { PlannerRouting } from './routing.migration';
 import { PlannerRunList } from './run-list.migration';
 
@@ -65,5 +66,6 @@ export const PLANNER_MIGRATIONS = [
   { name: 'PlannerIterations', class: PlannerIterations },
   { name: 'PlannerStream', class: PlannerStream },
   { name: 'PlannerRunningRuns', class: PlannerRunningRuns },
+  { name: 'PlannerRunActor', class: PlannerRunActor },
   { name: 'PlannerRunList', class: PlannerRunList },
 ];

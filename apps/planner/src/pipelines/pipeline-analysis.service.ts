@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { PLANNER_CONFIG, type PlannerConfig } from '../config';
 import { PlannerError } from '../planner.errors';
 import { PipelineAnalysisRow } from './pipeline.entity';
+import { PipelineRepository } from './pipeline.repository';
 
 /** What the orchestrator model must answer, as JSON Schema (structured output) and as a check. */
 const Answer = z.strictObject({
@@ -28,13 +29,16 @@ const INSTRUCTIONS = `You review LLM pipelines before they run. Given a pipeline
  * architecture once per spec: the answer is cached by spec hash, so registering the same
  * spec again, or in another project, costs nothing. With `check_alignment`, a pipeline whose
  * architecture does not serve its intention is refused with the model's feedback, unless the
- * registration overrides the check.
+ * caller overrides the check: on registration, on validation and on a run of an inline spec.
  */
 @Injectable()
 export class PipelineAnalysisService {
   private readonly providers: ProviderRegistry | undefined;
 
-  constructor(@Inject(PLANNER_CONFIG) config: PlannerConfig) {
+  constructor(
+    @Inject(PLANNER_CONFIG) config: PlannerConfig,
+    private readonly pipelines: PipelineRepository,
+  ) {
     this.providers = config.OPENAI_BASE_URL
       ? new ProviderRegistry({ defaultProvider: { baseURL: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY } })
       : undefined;
@@ -51,6 +55,18 @@ export class PipelineAnalysisService {
       ]);
     }
     return analysis;
+  }
+
+  /**
+   * The alignment check alone, for a spec that is validated or run inline rather than
+   * registered: only with `check_alignment` and no override is the model asked (nothing else
+   * on these paths would show its analysis). The answer is cached by the spec's hash, for which
+   * the spec is stored (specs are immutable and content-addressed; nothing is registered).
+   */
+  async check(em: EntityManager, compiled: CompiledPipeline, overrideAlignment: boolean): Promise<void> {
+    if (!compiled.spec.orchestrator?.check_alignment || overrideAlignment) return;
+    await this.pipelines.saveSpec(em, compiled.hash, compiled.spec);
+    await this.analyse(em, compiled, false);
   }
 
   /** The stored analysis of a spec, if any (for showing a registered pipeline). */

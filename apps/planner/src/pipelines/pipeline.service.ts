@@ -17,9 +17,14 @@ export class PipelineService {
     private readonly analysis: PipelineAnalysisService,
   ) {}
 
-  /** Compiles without storing anything: the plan, or every problem with its line and column. */
-  validate(source: SpecSource): PlanView {
-    return this.compiler.plan(this.compiler.compile(source).compiled);
+  /**
+   * Compiles without registering anything: the plan, or every problem with its line and
+   * column; then the alignment check, as registration would make it.
+   */
+  async validate(source: SpecSource, overrideAlignment = false): Promise<PlanView> {
+    const { compiled } = this.compiler.compile(source);
+    await this.analysis.check(this.db.fork(), compiled, overrideAlignment);
+    return this.compiler.plan(compiled);
   }
 
   /**

@@ -15,7 +15,7 @@ export class PlannerRpcServer implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.serve(PlannerRpc.validatePipeline, (r) => Promise.resolve(this.pipelines.validate(r.source)));
+    this.serve(PlannerRpc.validatePipeline, (r) => this.pipelines.validate(r.source, r.overrideAlignment));
     this.serve(PlannerRpc.registerPipeline, (r) => this.pipelines.register(r.project, r.source, r.overrideAlignment));
     this.serve(PlannerRpc.listPipelines, (r) => this.pipelines.list(r.project));
     this.serve(PlannerRpc.listPipelineVersions, (r) => this.pipelines.versions(r.project, r.name));
@@ -28,6 +28,8 @@ export class PlannerRpcServer implements OnApplicationBootstrap {
         ...(r.feature !== undefined ? { feature: r.feature } : {}),
         ...(r.maxRunning !== undefined ? { maxRunning: r.maxRunning } : {}),
         ...(r.stream !== undefined ? { stream: r.stream } : {}),
+        ...(r.actor !== undefined ? { actor: r.actor } : {}),
+        ...(r.overrideAlignment !== undefined ? { overrideAlignment: r.overrideAlignment } : {}),
         ...(r.pipeline !== undefined ? { pipeline: r.pipeline } : {}),
         ...(r.source !== undefined ? { source: r.source } : {}),
       }),
@@ -48,6 +50,8 @@ export class PlannerRpcServer implements OnApplicationBootstrap {
         ...(r.input !== undefined ? { input: r.input } : {}),
       }),
     );
+    // Last: an answer to ping means every method above is served.
+    this.serve(PlannerRpc.ping, () => Promise.resolve({}));
   }
 
   private serve<M extends RpcMethod>(method: M, handler: (request: z.infer<M['request']>) => Promise<z.input<M['response']>>): void {

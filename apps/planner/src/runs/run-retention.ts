@@ -1,10 +1,11 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { ProductView } from '@trellis/contracts';
 import { Database } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
 import { PLANNER_CONFIG, type PlannerConfig } from '../config';
+import { ProductStore } from './product-store';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-
 
 /** Rows deleted per statement: short transactions, no long lock on the run table. */
 const BATCH = 500;
@@ -13,10 +14,11 @@ const SWEEP_LOCK = 0x7472_6574; // "tret"
 
 /**
  * Bounded state for run history: deletes runs that finished more than
- * PLANNER_RUN_RETENTION_DAYS ago (their step runs go with them, `on delete cascade`), in
- * batches, from one planner replica at a time. A running run is never touched, whatever its
- * age; a resumed run has no `finished_at` until it finishes again. Events of those runs age
- * out of the events stream on their own (TRELLIS_EVENTS_MAX_AGE_MS).
+ * PLANNER_RUN_RETENTION_DAYS ago (their step runs go with them, `on delete cascade`; their
+ * product files are deleted from the object store), in batches, from one planner replica at a
+ * time. A running run is never touched, whatever its age; a resumed run has no `finished_at`
+ * until it finishes again. Events of those runs age out of the events stream on their own
+ * (TRELLIS_EVENTS_MAX_AGE_MS).
  */
 @Injectable()
 export class RunRetention implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -29,6 +31,7 @@ export class RunRetention implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(
     @Inject(PLANNER_CONFIG) config: PlannerConfig,
     private readonly db: Database,
+    private readonly products: ProductStore,
   ) {
     this.retentionDays = config.PLANNER_RUN_RETENTION_DAYS;
     this.intervalMs = config.PLANNER_RETENTION_INTERVAL_MS;
@@ -65,16 +68,19 @@ export class RunRetention implements OnApplicationBootstrap, OnApplicationShutdo
       if (!lock?.ok) return 0;
       let deleted = 0;
       for (;;) {
-        const rows = await conn.execute<Array<{ id: string }>>(
+        const rows = await conn.execute<Array<{ id: string; products: ProductView[] }>>(
           `delete from ${table} where id in (
              select id from ${table}
              where status <> 'running' and finished_at is not null and finished_at < ?
              order by finished_at limit ? for update skip locked)
-           returning id`,
+           returning id, products`,
           [cutoff, BATCH],
           'all',
           tx,
         );
+        // Before the commit: a failure here rolls the batch back and the next sweep tries again,
+        // so a product file never outlives its run (at worst a run past retention outlives its files).
+        await this.products.delete(rows);
         deleted += rows.length;
         if (rows.length < BATCH) break;
       }

@@ -27,6 +27,7 @@ describe('RunRows', () => {
         products: [],
         templates: [],
         subject: null,
+        actor: 'key-0',
         createdAt: new Date('2026-03-04T05:06:07.089Z'),
         finishedAt: null,
       });
@@ -76,6 +77,7 @@ describe('RunRows', () => {
       templates: [],
       subject: 'user-1',
       stream: true,
+      actor: 'key-1',
       createdAt: new Date('2026-03-04T05:06:07.089Z'),
     });
     const steps = [RunRows.newStep(runId, 'a', 'm'), RunRows.newStep(runId, 'b', 'm2')];

@@ -30,6 +30,7 @@ const RUN_COLUMNS = defineColumns<Run>([
   ['templates', 'json'],
   ['subject', 'text'],
   ['stream', 'bool'],
+  ['actor', 'text'],
   ['createdAt', 'time'],
   ['finishedAt', 'time'],
 ]);
@@ -130,7 +131,7 @@ export class RunRows {
   }
 
   /** A new run, as `start` writes it: running, nothing spent yet. */
-  static newRun(fields: Pick<Run, 'id' | 'project' | 'pipeline' | 'pipelineVersion' | 'specHash' | 'inputs' | 'templates' | 'subject' | 'stream' | 'createdAt'>): Run {
+  static newRun(fields: Pick<Run, 'id' | 'project' | 'pipeline' | 'pipelineVersion' | 'specHash' | 'inputs' | 'templates' | 'subject' | 'stream' | 'actor' | 'createdAt'>): Run {
     return Object.assign(new Run(), { status: 'running', inputTokens: 0, outputTokens: 0, cost: 0, error: null, products: [], finishedAt: null, ...fields } satisfies Omit<Run, never>);
   }
 

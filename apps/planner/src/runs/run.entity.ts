@@ -23,6 +23,8 @@ export const RunSchema = defineEntity({
     subject: p.string().nullable(),
     /** Model answers are streamed as `step.progress` events. */
     stream: p.boolean().default(false),
+    /** Who started it: the API key's id (the gateway's audit trail names the same). */
+    actor: p.string().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     finishedAt: p.datetime().nullable(),
   },

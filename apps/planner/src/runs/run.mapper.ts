@@ -37,6 +37,7 @@ export function toRunSummary(run: Run): RunSummary {
     error: run.error ?? null,
     createdAt: run.createdAt.toISOString(),
     finishedAt: iso(run.finishedAt),
+    actor: run.actor ?? null,
   };
 }
 

@@ -11,6 +11,7 @@ import { advanceRun, initialRunState, resolveInputs, type RunEvent } from '@trel
 import { Database, uuidv7, type EntityManager, type SqlTransaction } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
 import { CompiledPipelines } from '../pipelines/compiled-pipelines';
+import { PipelineAnalysisService } from '../pipelines/pipeline-analysis.service';
 import { PipelineRepository } from '../pipelines/pipeline.repository';
 import { EventOutbox } from '../platform/event-outbox';
 import { PlannerError } from '../planner.errors';
@@ -44,14 +45,17 @@ export class RunService {
     private readonly outbox: EventOutbox,
     private readonly writer: DecisionWriter,
     private readonly pins: TemplatePins,
+    private readonly analysis: PipelineAnalysisService,
   ) {}
 
-  async start(request: { project: string; pipeline?: string; source?: SpecSource; inputs: Record<string, unknown>; subject?: string; feature?: string; maxRunning?: number; stream?: boolean }): Promise<RunView> {
+  async start(request: { project: string; pipeline?: string; source?: SpecSource; inputs: Record<string, unknown>; subject?: string; feature?: string; maxRunning?: number; stream?: boolean; actor?: string; overrideAlignment?: boolean }): Promise<RunView> {
     const em = this.db.fork();
     const { planned, version } = await this.pipelineFor(em, request);
     const { spec } = planned.compiled;
     const inputs = resolveInputs(spec, request.inputs);
     if (!inputs.ok) throw new PlannerError('invalid_argument', `the run's inputs have ${inputs.issues.length} problem(s)`, inputs.issues);
+    // An inline spec gets the alignment check a registered one got at registration.
+    if (request.source) await this.analysis.check(this.db.fork(), planned.compiled, request.overrideAlignment ?? false);
 
     const runId = uuidv7();
     const templates = await this.pins.resolve(planned.compiled, { project: request.project, runId, ...(request.subject ? { subject: request.subject } : {}), ...(request.feature ? { feature: request.feature } : {}) });
@@ -66,6 +70,7 @@ export class RunService {
       templates,
       subject: request.subject ?? null,
       stream: request.stream ?? false,
+      actor: request.actor ?? null,
       createdAt: now,
     });
     const steps = new Map(planned.compiled.order.map((stepId) => [stepId, RunRows.newStep(runId, stepId, planned.compiled.steps[stepId]!.model)]));

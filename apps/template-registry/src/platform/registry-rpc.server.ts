@@ -28,6 +28,8 @@ export class RegistryRpcServer implements OnApplicationBootstrap {
     this.serve(RegistryRpc.listExperiments, (r) => this.experiments.list(r.project, r));
     this.serve(RegistryRpc.updateExperiment, (r) => this.experiments.setStatus(r));
     this.serve(RegistryRpc.promoteExperiment, (r) => this.experiments.promote(r));
+    // Last: an answer to ping means every method above is served.
+    this.serve(RegistryRpc.ping, () => Promise.resolve({}));
   }
 
   private serve<M extends RpcMethod>(method: M, handler: (request: z.infer<M['request']>) => Promise<z.input<M['response']>>): void {

@@ -100,6 +100,30 @@ describe('compilePipeline: products', () => {
     expect(result.ok && result.pipeline.products).toEqual([{ path: 'data/out.json', from: 'steps.a.output', format: 'json' }]);
   });
 
+  it('refuses a csv product assembled by a template, or read from a step that answers text', () => {
+    const issues = issuesOf(
+      yaml(
+        'version: 1',
+        'name: x',
+        'steps:',
+        '  a: { prompt: a }',
+        '  b: { prompt: b, output: { format: json } }',
+        '  c: { tool: transform, with: { expression: "data", data: [] } }',
+        'products:',
+        '  - { path: hand.csv, from: "name\\n{{ steps.a.output }}" }',
+        '  - { path: text.csv, from: steps.a.output }',
+        '  - { path: rows.csv, from: steps.b.output.rows }',
+        '  - { path: tool.csv, from: steps.c.output }',
+        '  - { path: data.txt, format: csv, from: steps.a.output }',
+      ),
+    );
+    expect(issues.map((i) => [i.path, i.line, i.message])).toEqual([
+      [['products', 0, 'from'], 8, expect.stringContaining('a csv product: "from" must reference an array of objects')],
+      [['products', 1, 'from'], 9, expect.stringContaining('a csv product: step "a" answers text')],
+      [['products', 4, 'from'], 12, expect.stringContaining('step "a" answers text')],
+    ]);
+  });
+
   it('refuses a product built from an unknown step', () => {
     expect(messages(issuesOf(yaml('version: 1', 'name: x', 'steps:', '  a: { prompt: a }', 'products:', '  - { path: a.md, from: "{{ steps.b.output }}" }')))).toEqual([
       expect.stringContaining('unknown step "b"'),

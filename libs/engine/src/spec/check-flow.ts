@@ -7,7 +7,7 @@ import { didYouMean } from '../util/suggest';
 import type { CompileOptions } from './compiled-pipeline';
 import type { SourceLocator } from './parse-source';
 import { missingCapabilities, selectModel } from './select-model';
-import { productPathProblem } from './products';
+import { csvSourceProblem, productFormat, productPathProblem } from './products';
 
 export const ROUTE_FIELDS = ['on_false', 'on_success', 'on_failure'] as const;
 export const BUILT_IN_PERSONALITIES: Record<string, string> = {
@@ -24,7 +24,7 @@ export function stringLeaves(value: unknown, path: Array<string | number> = []):
 
 /**
  * The checks that need the whole typed spec: what kind each step is, routing (unknown targets,
- * loops), conditions (parse, functions, what they read), products (paths confined to the run),
+ * loops), conditions (parse, functions, what they read), products (paths confined to the run, csv from data),
  * personalities, and experts (a candidate with the capabilities the step needs).
  */
 export function checkFlow(spec: PipelineSpec, deps: DependencyGraph, order: DependencyGraph, locator: SourceLocator, options: CompileOptions): Issue[] {
@@ -96,6 +96,8 @@ export function checkFlow(spec: PipelineSpec, deps: DependencyGraph, order: Depe
     if (problem) report(['products', i, 'path'], problem);
     const text = /\{\{|\{%/.test(product.from) ? product.from : `{{ ${product.from} }}`;
     for (const p of referenceProblems(text, { spec, ids, upstream: new Set(ids) })) report(['products', i, 'from'], `from: ${p}`);
+    const csv = productFormat(product.path, product.format) === 'csv' ? csvSourceProblem(product.from, spec.steps) : undefined;
+    if (csv) report(['products', i, 'from'], `a csv product: ${csv}`);
   });
   if (typeof spec.personality === 'string' && !Object.prototype.hasOwnProperty.call(personalities, spec.personality)) {
     report(['personality'], unknownPersonality(spec.personality, personalities));

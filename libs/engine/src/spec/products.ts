@@ -24,6 +24,21 @@ export function productFormat(path: string, given?: 'text' | 'json' | 'csv' | 'm
   return 'text';
 }
 
+/**
+ * Why a csv product's `from` cannot give it rows, as far as the spec shows: a template (CSV is
+ * written from data, never assembled by hand), or a reference into a model step that answers
+ * text. Given no steps, only the first is checked (at run time the value itself is checked).
+ */
+export function csvSourceProblem(from: string, steps: Record<string, { tool?: string; output?: { format: string } }> = {}): string | undefined {
+  if (/\{\{|\{%/.test(from)) return '"from" must reference an array of objects, such as steps.<id>.output.rows, not a template';
+  const id = /^\s*steps\.([a-z_][a-z0-9_]*)\.output\b/.exec(from)?.[1];
+  const step = id === undefined ? undefined : steps[id];
+  if (step && step.tool === undefined && (step.output?.format ?? 'text') !== 'json') {
+    return `step "${id}" answers text, and CSV is written from an array of objects: give it output: { format: json } and reference its rows`;
+  }
+  return undefined;
+}
+
 /** Milliseconds of a spec duration: a number of seconds, or "500ms", "30s", "2m", "1h". */
 export function durationMs(value: number | string): number {
   if (typeof value === 'number') return Math.round(value * 1000);

@@ -27,8 +27,18 @@ export class ModelCatalog {
     return this.entry(model)?.provider ?? DEFAULT_PROVIDER;
   }
 
+  /** The catalog lists `model` with `capability` (a model without an entry has none that Trellis knows of). */
   supports(model: string, capability: ModelCapability): boolean {
     return this.entry(model)?.capabilities.includes(capability) ?? false;
+  }
+
+  /**
+   * The catalog lists `model` without `capability`: it says the model lacks it. A model without
+   * an entry lacks nothing as far as the catalog knows (see `planStructuredOutput`).
+   */
+  lacks(model: string, capability: ModelCapability): boolean {
+    const entry = this.entry(model);
+    return entry !== undefined && !entry.capabilities.includes(capability);
   }
 
   /** USD for one call, or undefined when the catalog has no price for the model. */

@@ -35,6 +35,10 @@ describe('providers file', () => {
     expect(catalog.providerOf('unlisted')).toBe('default');
     expect(catalog.supports('gpt-4.1', 'structured_outputs')).toBe(true);
     expect(catalog.supports('llama3', 'structured_outputs')).toBe(false);
+    // Listed without it: lacks it. Not listed at all: the catalog says nothing either way.
+    expect(catalog.lacks('llama3', 'structured_outputs')).toBe(true);
+    expect(catalog.lacks('gpt-4.1', 'structured_outputs')).toBe(false);
+    expect(catalog.lacks('unlisted', 'structured_outputs')).toBe(false);
     expect(catalog.cost('gpt-4.1', { inputTokens: 1_000_000, outputTokens: 500_000 })).toBeCloseTo(6);
     expect(catalog.cost('unlisted', { inputTokens: 1, outputTokens: 1 })).toBeUndefined();
     expect(catalog.limits('gpt-4.1')).toEqual({ provider: 'openai', providerLimits: { rpm: 500, tpm: 200000 }, modelLimits: { rpm: 100 } });
@@ -53,9 +57,16 @@ describe('providers file', () => {
   });
 });
 
-describe('examples/providers.yaml', () => {
-  it('is a valid providers file', () => {
-    const file = parseProvidersFile(readFileSync(join(__dirname, '../../../../examples/providers.yaml'), 'utf8'));
-    expect(new ModelCatalog(file).providerOf('gpt-4.1')).toBe('sim');
+describe('the example providers files', () => {
+  const example = (name: string) => parseProvidersFile(readFileSync(join(__dirname, '../../../../examples', name), 'utf8'));
+
+  it('examples/providers.yaml is a valid providers file', () => {
+    expect(new ModelCatalog(example('providers.yaml')).providerOf('gpt-4.1')).toBe('sim');
+  });
+
+  it("examples/providers-openai.yaml sends every model, the planner's default one included, to the default provider", () => {
+    const catalog = new ModelCatalog(example('providers-openai.yaml'));
+    expect(catalog.providerOf('gpt-4.1-mini')).toBe('default');
+    expect(catalog.supports('gpt-4.1-mini', 'structured_outputs')).toBe(true);
   });
 });

@@ -35,6 +35,14 @@ export interface JsonSchemaResponseFormat {
   strict?: boolean;
 }
 
+/** JSON mode: the model must answer a JSON object (OpenAI also wants the word "JSON" in the messages). */
+export interface JsonObjectResponseFormat {
+  type: 'json_object';
+}
+
+/** The provider's structured-output mode, sent as `response_format`. */
+export type ResponseFormat = JsonSchemaResponseFormat | JsonObjectResponseFormat;
+
 /** One chat completion request, provider-neutral. */
 export interface ChatRequest {
   model: string;
@@ -42,7 +50,7 @@ export interface ChatRequest {
   temperature?: number;
   /** Upper bound on generated tokens (sent as `max_completion_tokens`). */
   maxTokens?: number;
-  responseFormat?: JsonSchemaResponseFormat;
+  responseFormat?: ResponseFormat;
 }
 
 /** Per-call options. */
@@ -231,7 +239,8 @@ export class LlmClient {
   }
 }
 
-function toResponseFormat(format: JsonSchemaResponseFormat): OpenAI.ResponseFormatJSONSchema {
+function toResponseFormat(format: ResponseFormat): OpenAI.ResponseFormatJSONSchema | OpenAI.ResponseFormatJSONObject {
+  if (format.type === 'json_object') return { type: 'json_object' };
   return {
     type: 'json_schema',
     json_schema: {

@@ -1,5 +1,5 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
-import { LlmError, retryAfterFrom, toLlmError } from './llm.errors';
+import { LlmError, rejectsResponseFormat, retryAfterFrom, toLlmError } from './llm.errors';
 
 const NOW = Date.parse('2025-06-01T12:00:00Z');
 const clock = () => NOW;
@@ -76,5 +76,35 @@ describe('toLlmError', () => {
 
   it('describes itself as a run failure', () => {
     expect(toLlmError(apiError(429)).toFailureInfo()).toEqual({ code: 'llm.rate_limited', message: expect.stringContaining('429'), retryable: true });
+  });
+});
+
+describe('rejectsResponseFormat', () => {
+  // As the SDK's client does: a body without an `error` member is the error itself (vLLM's shape).
+  const answered = (status: number, body: Record<string, unknown>) =>
+    toLlmError(APIError.generate(status, body.error == null ? { error: body } : body, undefined, new Headers()));
+
+  it.each<[string, number, Record<string, unknown>]>([
+    ['OpenAI, a model without structured outputs', 400, { error: { message: "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.", type: 'invalid_request_error', param: 'response_format', code: null } }],
+    ['Azure, an old api-version', 400, { error: { message: 'response_format value as json_schema is enabled only for api versions 2024-08-01-preview and later', code: 'BadRequest' } }],
+    ['LiteLLM', 400, { error: { message: "litellm.UnsupportedParamsError: ollama does not support parameters: ['response_format'], for model=llama2.", type: 'None', code: '400' } }],
+    ['vLLM (no `error` wrapper)', 400, { object: 'error', message: 'The provided JSON schema contains features not supported by xgrammar.', type: 'BadRequestError', code: 400 }],
+    ['an older llama.cpp, as a 500', 500, { error: { code: 500, message: 'response_format type must be one of "text" or "json_object", but got: json_schema', type: 'server_error' } }],
+    ['TGI, as a 422', 422, { error: 'Failed to deserialize the JSON body into the target type: response_format: unknown variant `json_schema`', error_type: 'validation' }],
+  ])('recognises %s', (_name, status, body) => {
+    expect(rejectsResponseFormat(answered(status, body))).toBe(true);
+  });
+
+  it.each<[string, number, Record<string, unknown>]>([
+    ['a 400 about something else', 400, { error: { message: "This model's maximum context length is 8192 tokens.", type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } }],
+    ['a 500 about something else', 500, { error: { message: 'The server had an error while processing your request.', type: 'server_error' } }],
+    ['a 429 that happens to name response_format', 429, { error: { message: 'Rate limit reached for requests with response_format', type: 'requests' } }],
+    ['a 404 unknown model', 404, { error: { message: 'The model `json_schema` does not exist', code: 'model_not_found' } }],
+  ])('leaves alone %s', (_name, status, body) => {
+    expect(rejectsResponseFormat(answered(status, body))).toBe(false);
+  });
+
+  it('leaves alone a failure without an HTTP answer', () => {
+    expect(rejectsResponseFormat(new LlmError('response_format: connection reset', { code: 'connection', retryable: true }))).toBe(false);
   });
 });

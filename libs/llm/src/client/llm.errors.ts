@@ -119,6 +119,25 @@ export function toLlmError(err: unknown, signal?: AbortSignal, now: () => number
   return new LlmError(`model call failed: ${message}`, { code: 'unknown', retryable: true, cause: err });
 }
 
+// How OpenAI-compatible servers word a refusal of the structured-output mode: OpenAI and Azure
+// ("Invalid parameter: 'response_format' of type 'json_schema' is not supported with this
+// model", "response_format value as json_schema is enabled only for api versions …"), LiteLLM
+// ("does not support parameters: ['response_format']"), llama.cpp ("response_format type must
+// be one of …"), TGI (422 "response_format: unknown variant `json_schema`"), vLLM ("The
+// provided JSON schema contains features not supported by xgrammar"), DeepSeek ("This
+// response_format type is unavailable now").
+const RESPONSE_FORMAT_WORDS = /response_format|response format|json_schema|json schema|json_object|structured output/i;
+
+/**
+ * Whether a failed call is the provider refusing `response_format` rather than the request as
+ * a whole: a 400 or 422 (a validation error), or a 500 (older llama.cpp servers throw one for
+ * an unknown type), whose message names the structured-output mode. Such a call can be made
+ * again at once with the shape asked for in the prompt instead.
+ */
+export function rejectsResponseFormat(error: LlmError): boolean {
+  return (error.status === 400 || error.status === 422 || error.status === 500) && RESPONSE_FORMAT_WORDS.test(error.message);
+}
+
 /**
  * The delay a response asks for: `retry-after-ms` (OpenAI's, precise) first, then `Retry-After`
  * as seconds or an HTTP date. Undefined when absent or unreadable; never negative.

@@ -50,6 +50,8 @@ export function resolveProviders(file: ProvidersFile, env: Readonly<Record<strin
 export class ProviderRegistry {
   readonly catalog: ModelCatalog;
   private readonly clients = new Map<string, LlmClient>();
+  /** `provider \0 model` → the provider's words when it refused `response_format` for the model. */
+  private readonly responseFormatRejections = new Map<string, string>();
 
   constructor(options: ProviderRegistryOptions) {
     this.catalog = options.catalog ?? new ModelCatalog();
@@ -70,5 +72,19 @@ export class ProviderRegistry {
   /** The provider name for a model. */
   providerFor(model: string): string {
     return this.catalog.providerOf(model);
+  }
+
+  /**
+   * Remembers, for this process, that the provider serving `model` refused `response_format`
+   * for it, so that later calls ask for JSON with instructions at once instead of paying a
+   * refused request each time. A restart forgets it: the provider may have been upgraded.
+   */
+  rememberResponseFormatRejection(model: string, message: string): void {
+    this.responseFormatRejections.set(`${this.providerFor(model)}\0${model}`, message);
+  }
+
+  /** The provider's words when it refused `response_format` for `model` earlier in this process. */
+  responseFormatRejection(model: string): string | undefined {
+    return this.responseFormatRejections.get(`${this.providerFor(model)}\0${model}`);
   }
 }

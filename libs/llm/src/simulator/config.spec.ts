@@ -15,11 +15,17 @@ describe('loadSimulatorConfig', () => {
       SIM_LATENCY_MS: '25',
       SIM_MODELS: 'a, b',
       SIM_ACCEPT_ANY_MODEL: 'false',
+      SIM_API_KEY: 'sk-sim-1234',
     });
     expect(config).toEqual({
       ok: true,
-      options: { port: 0, host: '127.0.0.1', latencyMs: 25, models: ['a', 'b'], acceptAnyModel: false },
+      options: { port: 0, host: '127.0.0.1', latencyMs: 25, models: ['a', 'b'], acceptAnyModel: false, apiKey: 'sk-sim-1234' },
     });
+  });
+
+  it('reads the models that refuse response_format', () => {
+    expect(loadSimulatorConfig({ SIM_NO_RESPONSE_FORMAT: 'llama3, phi' })).toMatchObject({ ok: true, options: { noResponseFormat: ['llama3', 'phi'] } });
+    expect(loadSimulatorConfig({ SIM_NO_RESPONSE_FORMAT: '*' })).toMatchObject({ ok: true, options: { noResponseFormat: ['*'] } });
   });
 
   it('names every bad variable', () => {

@@ -20,13 +20,17 @@ export const SimulatorEnv = z.object({
   ),
   /** `false` makes unknown models answer 404 `model_not_found`. */
   SIM_ACCEPT_ANY_MODEL: z.preprocess(unset, z.enum(['true', 'false', '1', '0']).default('true')),
+  /** The key every `/v1/*` request must carry (`Authorization: Bearer <key>`), as a real provider's; unset, none is asked. */
+  SIM_API_KEY: z.preprocess(unset, z.string().optional()),
+  /** Comma-separated models (`*`: all) that refuse `response_format` with a 400. */
+  SIM_NO_RESPONSE_FORMAT: z.preprocess(unset, z.string().transform((s) => s.split(',').map((m) => m.trim()).filter(Boolean)).optional()),
 });
 
 export type SimulatorConfig =
   | { ok: true; options: SimulatorOptions }
   | { ok: false; errors: string[] };
 
-/** Parses the environment; on failure lists every bad variable (values are never secrets here). */
+/** Parses the environment; on failure lists every bad variable (by name: a value is never echoed). */
 export function loadSimulatorConfig(env: Readonly<Record<string, string | undefined>>): SimulatorConfig {
   const parsed = SimulatorEnv.safeParse(env);
   if (!parsed.success) {
@@ -41,6 +45,8 @@ export function loadSimulatorConfig(env: Readonly<Record<string, string | undefi
       latencyMs: e.SIM_LATENCY_MS,
       acceptAnyModel: e.SIM_ACCEPT_ANY_MODEL === 'true' || e.SIM_ACCEPT_ANY_MODEL === '1',
       ...(e.SIM_MODELS ? { models: e.SIM_MODELS } : {}),
+      ...(e.SIM_API_KEY ? { apiKey: e.SIM_API_KEY } : {}),
+      ...(e.SIM_NO_RESPONSE_FORMAT ? { noResponseFormat: e.SIM_NO_RESPONSE_FORMAT } : {}),
     },
   };
 }

@@ -13,6 +13,11 @@ export interface SimulatorSettings {
   models: string[];
   /** When false, a chat request for a model outside `models` gets a 404 `model_not_found`. Default true. */
   acceptAnyModel: boolean;
+  /**
+   * Models (`*`: every model) that refuse `response_format` (`json_schema` or `json_object`)
+   * with a 400 worded like OpenAI's, as a server without structured outputs does. Default none.
+   */
+  noResponseFormat: string[];
 }
 
 /** Options of {@link startSimulator}. */
@@ -21,6 +26,13 @@ export interface SimulatorOptions extends Partial<SimulatorSettings> {
   port?: number;
   /** Interface to bind; default 127.0.0.1 (a test tool has no business on other interfaces). */
   host?: string;
+  /**
+   * The key every `/v1/*` request must carry as `Authorization: Bearer <key>`, as a real
+   * provider demands one: a request without it, or with another, gets OpenAI's 401
+   * `invalid_api_key`. Unset, any request is answered. The `/_sim/*` control endpoints and
+   * `/healthz` never ask for it.
+   */
+  apiKey?: string;
   /**
    * In process only: the content of the answer to a valid request, or undefined for the
    * usual answer. Lets a test script answers that depend on the request (a judge scoring
@@ -43,6 +55,7 @@ export const SimulatorSettingsPatch = z.strictObject({
   latencyMs: z.number().nonnegative().max(600_000).optional(),
   models: z.array(z.string().min(1)).optional(),
   acceptAnyModel: z.boolean().optional(),
+  noResponseFormat: z.array(z.string().min(1)).optional(),
 });
 
 /** One chat completions request as the simulator received and answered it. */

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { answer, chunkContent, type Answer } from './answers';
 import { ChatCompletionRequest, flattenMessages } from './chat-request';
 import { DirectivePlanner, DirectiveSyntaxError, parseDirectives, type SimDirective } from './directives';
+import { refusesResponseFormat, responseFormatRefused } from './response-format';
 import {
   DEFAULT_SIMULATOR_MODELS,
   SimulatorSettingsPatch,
@@ -25,9 +26,9 @@ const now = (): number => performance.timeOrigin + performance.now();
  * failures on demand through `[[sim ...]]` directives in the prompt (see the README).
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<SimulatorHandle> {
-  const { port = 0, host = '127.0.0.1', respond, ...settings } = options;
-  const initial: SimulatorSettings = { latencyMs: 0, models: [...DEFAULT_SIMULATOR_MODELS], acceptAnyModel: true };
-  const sim = new LlmSimulator(initial, respond);
+  const { port = 0, host = '127.0.0.1', respond, apiKey, ...settings } = options;
+  const initial: SimulatorSettings = { latencyMs: 0, models: [...DEFAULT_SIMULATOR_MODELS], acceptAnyModel: true, noResponseFormat: [] };
+  const sim = new LlmSimulator(initial, respond, apiKey);
   sim.configure(settings);
   sim.baseline();
   return sim.listen(port, host);
@@ -55,6 +56,7 @@ class LlmSimulator {
   constructor(
     settings: SimulatorSettings,
     private readonly respond?: SimulatorOptions['respond'],
+    private readonly apiKey?: string,
   ) {
     this.initial = settings;
     this.settings = structuredClone(settings);
@@ -125,6 +127,8 @@ class LlmSimulator {
 
     if (path === '/v1/chat/completions') {
       if (allow('POST')) await this.chatCompletions(req, res);
+    } else if (path.startsWith('/v1/') && !this.authorized(req, res)) {
+      return;
     } else if (path === '/v1/models') {
       if (allow('GET')) this.sendJson(res, 200, { object: 'list', data: this.settings.models.map(modelObject) });
     } else if (path.startsWith('/v1/models/')) {
@@ -178,6 +182,8 @@ class LlmSimulator {
       if (res.writableFinished) record.status = res.statusCode;
       record.respondedAt ??= now();
     });
+    // A provider checks the key first, whatever the body (the record shows the refusal).
+    if (!this.authorized(req, res)) return;
     const signal = AbortSignal.any([gone.signal, this.lifetime.signal]);
     let latencyMs = this.settings.latencyMs;
     const replyError = async (status: number, body: ErrorBody, headers: Record<string, string> = {}) => {
@@ -208,6 +214,7 @@ class LlmSimulator {
     if (!this.settings.acceptAnyModel && !this.settings.models.includes(request.model)) {
       return replyError(404, modelNotFound(request.model));
     }
+    if (refusesResponseFormat(this.settings.noResponseFormat, request)) return replyError(400, responseFormatRefused(request));
     // Counted only for requests that get this far: `times` counts attempts at a real answer.
     const plan = this.planner.plan(directives);
     latencyMs = plan.latencyMs ?? latencyMs;
@@ -282,6 +289,19 @@ class LlmSimulator {
     res.end('data: [DONE]\n\n');
   }
 
+  /**
+   * With a required key, answers a request that does not carry it with OpenAI's 401 (its
+   * body left unread) and says false.
+   */
+  private authorized(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.apiKey === undefined) return true;
+    const sent = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim();
+    if (sent === this.apiKey) return true;
+    req.resume();
+    this.sendError(res, 401, invalidApiKey(sent));
+    return false;
+  }
+
   private record(entry: SimulatedRequest): void {
     this.records.push(entry);
     if (this.records.length > MAX_RECORDS) this.records.splice(0, this.records.length - MAX_RECORDS);
@@ -343,6 +363,15 @@ function modelNotFound(model: string): ErrorBody {
     type: 'invalid_request_error',
     code: 'model_not_found',
   };
+}
+
+/** OpenAI's answer to a missing or wrong key (the key shown masked, as OpenAI does). */
+function invalidApiKey(sent: string | undefined): ErrorBody {
+  const message =
+    sent === undefined
+      ? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+      : `Incorrect API key provided: ${sent.length > 8 ? `${sent.slice(0, 3)}***${sent.slice(-4)}` : '***'}. You can find your API key at https://platform.openai.com/account/api-keys.`;
+  return { message, type: 'invalid_request_error', code: 'invalid_api_key' };
 }
 
 function invalidRequest(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): ErrorBody {
