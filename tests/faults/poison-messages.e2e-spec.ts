@@ -31,10 +31,10 @@ describe('fault: a poison message on every consumer', () => {
       { subject: s.stepWork('default'), durables: ['executor-default'], body: 'not json at all' },
       { subject: s.verifyWork, durables: ['verifier-verify'], body: '{"specversion":"1.0","type":"dev.trellis.verify.requested"}' },
       { subject: s.event('step', 'generated', poisonRun), durables: ['planner-step-generated'], body: '{"broken": ' },
-      { subject: s.event('step', 'verified', poisonRun), durables: ['planner-step-verified', 'registry-step-verified'], body: '{"data":{"runId":42}}' },
+      { subject: s.event('step', 'verified', poisonRun), durables: ['planner-step-verified'], body: '{"data":{"runId":42}}' },
       { subject: s.event('step', 'failed', poisonRun), durables: ['planner-step-failed'], body: '[]' },
-      { subject: s.event('step', 'completed', poisonRun), durables: ['registry-step-completed'], body: 'null' },
-      { subject: s.event('run', 'completed', poisonRun), durables: ['registry-run-completed'], body: '{"id":"x"}' },
+      { subject: s.productsWork, durables: ['planner-products'], body: 'null' },
+      { subject: s.experimentWork, durables: ['registry-experiment-outcomes'], body: '{"id":"x"}' },
     ];
     for (const t of targets) await js.publish(t.subject, t.body);
 
@@ -75,7 +75,7 @@ describe('fault: a poison message on every consumer', () => {
     expect(run.status).toBe('succeeded');
     const jsm = await jetstreamManager(nc);
     for (const { durable } of expected) {
-      const stream = durable === 'executor-default' || durable === 'verifier-verify' ? s.streams.work : s.streams.events;
+      const stream = s.streams[targets.find((t) => t.durables.includes(durable))!.subject.startsWith(`${s.root}.work.`) ? 'work' : 'events'];
       await waitFor(`${durable} to have consumed everything`, async () => {
         const info = await jsm.consumers.info(stream, durable);
         return info.num_pending === 0 && info.num_ack_pending === 0 && info.num_redelivered === 0;

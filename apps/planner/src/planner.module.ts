@@ -9,10 +9,10 @@ import { PipelineService } from './pipelines/pipeline.service';
 import { PLANNER_ENTITIES } from './planner.schema';
 import { EventOutbox } from './platform/event-outbox';
 import { PlannerRpcServer } from './platform/planner-rpc.server';
-import { DecisionWriter } from './runs/decision-writer';
 import { ProductStore } from './runs/product-store';
 import { TemplatePins } from './runs/template-pins';
-import { RunRepository } from './runs/run.repository';
+import { RunStore } from './runs/run-store';
+import { ProductsHandler } from './runs/products.handler';
 import { RunRetention } from './runs/run-retention';
 import { RunService } from './runs/run.service';
 import { StepResultHandler } from './runs/step-result.handler';
@@ -39,12 +39,12 @@ export class PlannerModule {
         PipelineAnalysisService,
         PipelineService,
         EventOutbox,
-        RunRepository,
+        RunStore,
         ProductStore,
         TemplatePins,
-        DecisionWriter,
         RunService,
         StepResultHandler,
+        ProductsHandler,
         RunRetention,
         PlannerRpcServer,
       ],

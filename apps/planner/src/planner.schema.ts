@@ -1,10 +1,12 @@
 import { Database, OutboxMessageSchema } from '@trellis/persistence';
 import { PLANNER_MIGRATIONS } from './migrations/initial.migration';
 import { PipelineAnalysisSchema, PipelineSchema, SpecSchema } from './pipelines/pipeline.entity';
-import { RunSchema, StepRunSchema } from './runs/run.entity';
 
-/** The planner's entities, all in its `planner` schema (with the outbox, which the runtime adds). */
-export const PLANNER_ENTITIES = [SpecSchema, PipelineSchema, PipelineAnalysisSchema, RunSchema, StepRunSchema];
+/**
+ * The planner's entities, all in its `planner` schema (with the outbox, which the runtime
+ * adds). Runs and steps are not entities: their one definition is `runs/run-table.ts`.
+ */
+export const PLANNER_ENTITIES = [SpecSchema, PipelineSchema, PipelineAnalysisSchema];
 
 /** The planner's database on its own, migrated: for tests of its repositories and stores. */
 export function openPlannerDatabase(url: string): Promise<Database> {

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { RegistryRpc, RunCompleted, StepVerified, subjects } from '@trellis/contracts';
+import { ExperimentOutcome, messageIds, RegistryRpc, subjects } from '@trellis/contracts';
 import { EventPublisher } from '@trellis/messaging';
-import { waitFor } from '@trellis/testing';
-import { rpcError, startRegistry, type RegistryUnderTest } from './registry-process';
+import { rpcError, waitFor } from '@trellis/testing';
+import { startRegistry, type RegistryUnderTest } from './registry-process';
 
 /**
  * A/B experiments end to end inside the registry: sticky weighted assignment at resolve time,
- * results fed by real events on the EVENTS stream, significance, and promotion.
+ * results fed by the planner's experiment outcomes on the work stream, significance, and promotion.
  */
 describe('template-registry experiments', () => {
   let sut: RegistryUnderTest;
@@ -98,7 +97,7 @@ describe('template-registry experiments', () => {
       expect(err.code).toBe('conflict');
     });
 
-    it('reports per-variant acceptance and mean score from step.verified events, with significance', async () => {
+    it('reports per-variant acceptance and mean score from the outcomes the planner sends, with significance', async () => {
       const s = subjects(sut.namespace);
       const expected = { a: { n: 0, accepted: 0, scores: [] as number[] }, b: { n: 0, accepted: 0, scores: [] as number[] } };
       const published: Array<Promise<unknown>> = [];
@@ -112,16 +111,17 @@ describe('template-registry experiments', () => {
         e.n++;
         if (accept) e.accepted++;
         e.scores.push(score);
-        // A rejected first attempt, then the verdict that counts; and a step that does not render the template.
-        published.push(events.publish(StepVerified, { runId, stepId: 'write', attempt: 1, verdict: 'retry', score: 0.1 }, { subject: s.event('step', 'verified', runId) }));
-        published.push(events.publish(StepVerified, { runId, stepId: 'write', attempt: 2, verdict: accept ? 'accept' : 'reject', score }, { subject: s.event('step', 'verified', runId) }));
-        published.push(events.publish(StepVerified, { runId, stepId: 'unrelated', attempt: 1, verdict: 'reject', score: 0 }, { subject: s.event('step', 'verified', runId) }));
+        // What the planner sends for a run in an experiment: a rejected first attempt, then the
+        // verdict that counts; a step that does not render the template; the run's end.
+        const outcome = (version: number, data: Omit<ExperimentOutcome, 'runId'>) =>
+          events.publish(ExperimentOutcome, { runId, ...data }, { subject: s.experimentWork, id: messageIds.experimentOutcome(runId, version) });
+        published.push(outcome(2, { steps: [{ stepId: 'write', attempt: 1, verdict: 'retry', score: 0.1 }] }));
+        published.push(outcome(4, { steps: [{ stepId: 'write', attempt: 2, verdict: accept ? 'accept' : 'reject', score }, { stepId: 'unrelated', attempt: 1, verdict: 'reject', score: 0 }] }));
         published.push(
-          events.publish(
-            RunCompleted,
-            { runId, status: accept ? 'succeeded' : 'failed', usage: { inputTokens: 100, outputTokens: variant === 'a' ? 50 : 30 }, durationMs: 1000 },
-            { subject: s.event('run', 'completed', runId) },
-          ),
+          outcome(5, {
+            steps: [{ stepId: 'write', attempt: 2, status: accept ? 'succeeded' : 'failed' }],
+            run: { status: accept ? 'succeeded' : 'failed', usage: { inputTokens: 100, outputTokens: variant === 'a' ? 50 : 30 }, cost: variant === 'a' ? 0.02 : 0.01, durationMs: 1000 },
+          }),
         );
       }
       await Promise.all(published);
@@ -146,7 +146,7 @@ describe('template-registry experiments', () => {
         expect(r.acceptanceRate).toBeCloseTo(e.accepted / e.n, 9);
         expect(r.meanScore).toBeCloseTo(mean(e.scores), 9);
         expect(r.meanOutputTokens).toBe(name === 'a' ? 50 : 30);
-        expect(r.meanCost).toBeNull();
+        expect(r.meanCost).toBeCloseTo(name === 'a' ? 0.02 : 0.01, 9);
       }
       const [comparison] = view.comparisons;
       expect(comparison).toMatchObject({ variant: 'b', control: 'a' });
@@ -198,25 +198,6 @@ describe('template-registry experiments', () => {
     expect((await rpcError(sut.rpc.call(RegistryRpc.getExperiment, { project: 'other', id: draft.id }))).code).toBe('not_found');
     const list = await sut.rpc.call(RegistryRpc.listExperiments, { project: P, template: 'pitch' });
     expect(list.items.map((e) => e.id)).toContain(draft.id);
-  });
-
-  it('acks later events of a run known to be in no experiment from the subject alone, without decoding them', async () => {
-    const s = subjects(sut.namespace);
-    const jsm = await jetstreamManager(sut.nc);
-    const drained = async () => {
-      const c = await jsm.consumers.info(s.streams.events, 'registry-step-verified');
-      return c.num_pending === 0 && c.num_ack_pending === 0;
-    };
-    const runId = randomUUID();
-    const subject = s.event('step', 'verified', runId);
-    // The first event looks the run up and remembers it has no assignment.
-    await events.publish(StepVerified, { runId, stepId: 'write', attempt: 1, verdict: 'accept', score: 1 }, { subject });
-    await waitFor('the first event to be handled', drained);
-    // Not even JSON: decoded, it would be dead-lettered.
-    await events.publishRaw(subject, 'not an event', { msgId: randomUUID() });
-    await waitFor('the second event to be acked', drained);
-    const dead = await jsm.streams.getMessage(s.streams.deadLetters, { last_by_subj: s.deadLetter(subject) }).catch(() => null);
-    expect(dead).toBeNull();
   });
 
   it('shows each project only its own runs of an experiment on a global template', async () => {

@@ -1,5 +1,5 @@
 import { freePort, ServiceProcess, serviceScript } from '@trellis/devstack';
-import { connectNats, deleteNamespace, RpcCallError, RpcClient, type NatsConnection } from '@trellis/messaging';
+import { connectNats, deleteNamespace, RpcClient, type NatsConnection } from '@trellis/messaging';
 import { createTestDatabase, createTestNamespace, REPO_ROOT, testEnv } from '@trellis/testing';
 
 /** The registry as its own process (from dist/), with a database and a namespace of its own, asked over NATS. */
@@ -35,15 +35,4 @@ export async function startRegistry(env: NodeJS.ProcessEnv = {}): Promise<Regist
       await db.drop();
     },
   };
-}
-
-/** The RpcCallError a call failed with (fails the test when it succeeded). */
-export async function rpcError(call: Promise<unknown>): Promise<RpcCallError> {
-  const outcome = await call.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!('error' in outcome)) throw new Error(`expected the call to fail; it answered ${JSON.stringify(outcome.value)}`);
-  if (!(outcome.error instanceof RpcCallError)) throw outcome.error;
-  return outcome.error;
 }

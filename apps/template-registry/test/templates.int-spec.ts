@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { RegistryRpc } from '@trellis/contracts';
-import { rpcError, startRegistry, type RegistryUnderTest } from './registry-process';
+import { rpcError } from '@trellis/testing';
+import { startRegistry, type RegistryUnderTest } from './registry-process';
 
 /** Versions, labels, the override hierarchy, rendering and resolution, over NATS as the planner and gateway ask. */
 describe('template-registry templates', () => {

@@ -10,3 +10,4 @@ export * from './http';
 export * from './tools';
 export * from './openai';
 export * from './json-schema';
+export { messageIds } from './message-ids';

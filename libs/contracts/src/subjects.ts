@@ -32,6 +32,10 @@ export function subjects(ns: string) {
     stepWork: (pool: string) => `${root}.work.step.${pool}`,
     allStepWork: `${root}.work.step.*`,
     verifyWork: `${root}.work.verify`,
+    /** The planner's own queue: runs whose products are to be written. */
+    productsWork: `${root}.work.products`,
+    /** The template registry's queue: outcomes of runs in experiments. */
+    experimentWork: `${root}.work.experiments`,
     allWork: `${root}.work.>`,
     deadLetter: (subject: string) => `${root}.dlq.${subject.slice(root.length + 1)}`,
     allDeadLetters: `${root}.dlq.>`,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineEvent } from './cloudevent';
-import { ChatMessage, RunId } from './common';
+import { ChatMessage, RunId, RunStatus, StepStatus, TokenUsage } from './common';
 import { Gate, StepId } from './pipeline-spec';
 
 export const OutputFormat = z.enum(['text', 'json', 'markdown', 'csv']);
@@ -138,3 +138,37 @@ export const VerifyRequested = defineEvent(
   }),
 );
 export type VerifyRequested = z.infer<typeof VerifyRequested.data>;
+
+/**
+ * The planner to itself: every step of a run with products is done. Writing the files takes
+ * object-store round trips, which stay out of the transaction that locks the run: this job
+ * writes them, then the run succeeds with them listed (or fails, naming the product).
+ */
+export const ProductsRequested = defineEvent('run', 'products_requested', z.object({ runId: RunId }));
+export type ProductsRequested = z.infer<typeof ProductsRequested.data>;
+
+/**
+ * What a change of a run in an experiment tells the template registry, which attributes it to
+ * the run's variants: verdicts, steps that ended, and the run's end. Only runs that pinned an
+ * experiment variant have any, so the registry receives nothing about the others.
+ */
+export const ExperimentOutcome = defineEvent(
+  'experiment',
+  'outcome',
+  z.object({
+    runId: RunId,
+    /** Verdicts (`verdict`, `score`) and final statuses of steps, in the order they happened. */
+    steps: z.array(
+      z.object({
+        stepId: StepId,
+        attempt: z.number().int().nonnegative(),
+        verdict: z.enum(['accept', 'retry', 'escalate', 'reject']).optional(),
+        score: z.number().min(0).max(1).optional(),
+        status: StepStatus.optional(),
+      }),
+    ),
+    /** Set when the run ended with this change. */
+    run: z.object({ status: RunStatus, usage: TokenUsage, cost: z.number().nonnegative(), durationMs: z.number().nonnegative() }).optional(),
+  }),
+);
+export type ExperimentOutcome = z.infer<typeof ExperimentOutcome.data>;

@@ -10,11 +10,14 @@ export { resolveInputs, type ResolveInputsResult } from './inputs/resolve-inputs
 export { renderPrompt, type PromptScope } from './render/render-prompt';
 export { templateVariables } from './render/template-variables';
 export { RenderError, type RenderErrorReason } from './render/render-error';
-export { productContent, ProductError, type ProductFormat } from './render/product-content';
 
 export { initialRunState, FINAL_STEP_STATUSES } from './run/run-state';
 export type { Decision, FinalStepStatus, RunEvent, RunState, StepState, StepVerdict } from './run/run-state';
-export { advanceRun, MAX_STEP_ATTEMPTS } from './run/advance-run';
+export { advanceRun } from './run/advance-run';
+export { decideRunChange, type RunChange, type RunInput, type IgnoredInput, type Outgoing } from './run/run-change';
+export { newRunSnapshot, newStepRecord, stepValue, type NewRun, type RunRecord, type RunSnapshot, type StepRecord } from './run/run-record';
+export type { IterationRecord } from './run/rounds';
+export { buildProducts, type ProductFile } from './run/products';
 
 export { evaluateGates, evaluateDeterministicGate, isDeterministicGate, combineGates, type GateResult } from './verify/gates';
 export { decideVerdict } from './verify/verdict';

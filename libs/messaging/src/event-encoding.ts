@@ -41,6 +41,19 @@ export function encodeEvent<C extends EventContract>(contract: C, data: z.input<
   if (!parsed.success) {
     throw new NonRetryableError(`event data does not match ${contract.type}: ${formatIssues(toIssues(parsed.error))}`, { code: 'invalid_event' });
   }
+  return envelopeOf(contract, parsed.data, options);
+}
+
+/**
+ * Builds the envelope of data the caller built itself from data it had validated (the
+ * planner's engine decisions), without validating it again: validation happens once, where a
+ * message enters a process (`decodeEvent`). The type still ties `data` to the contract.
+ */
+export function encodeBuilt<C extends EventContract>(contract: C, data: z.infer<C['data']>, options: EncodeEventOptions): EncodedEvent {
+  return envelopeOf(contract, data, options);
+}
+
+function envelopeOf(contract: EventContract, data: unknown, options: EncodeEventOptions): EncodedEvent {
   const time = options.time === undefined ? new Date().toISOString() : typeof options.time === 'string' ? options.time : options.time.toISOString();
   const envelope: CloudEventEnvelope = {
     specversion: '1.0',
@@ -50,7 +63,7 @@ export function encodeEvent<C extends EventContract>(contract: C, data: z.input<
     ...(options.subject === undefined ? {} : { subject: options.subject }),
     time,
     datacontenttype: 'application/json',
-    data: parsed.data,
+    data,
   };
   const text = JSON.stringify(envelope);
   return { id: options.id, type: contract.type, body: encoder.encode(text), text };

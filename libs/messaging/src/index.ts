@@ -5,7 +5,7 @@ export { connectNats, drainNats, type ConnectNatsOptions } from './connection';
 export type { NatsConnection } from '@nats-io/transport-node';
 export type { PubAck } from '@nats-io/jetstream';
 export { provisionStreams, ensureConsumer, deleteNamespace, streamConfigs, type ProvisionOptions, type ConsumerSpec } from './provisioning';
-export { encodeEvent, decodeEvent, type EncodeEventOptions, type EncodedEvent, type DecodedEvent, type UndecodableEvent } from './event-encoding';
+export { encodeEvent, encodeBuilt, decodeEvent, type EncodeEventOptions, type EncodedEvent, type DecodedEvent, type UndecodableEvent } from './event-encoding';
 export { EventPublisher, type PublishEventOptions, type PublishRawOptions } from './event-publisher';
 export { RetryableError, NonRetryableError, type HandlerErrorOptions } from './errors';
 export { settleFailure, backoffDelay, DEFAULT_BACKOFF_MS, DEFAULT_MAX_DELIVER, type RetryPolicy, type FailureSettlement } from './retry-policy';

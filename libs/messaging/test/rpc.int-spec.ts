@@ -102,7 +102,7 @@ describe('request/reply', () => {
     await expect(client.call(PlaceOrder, order)).resolves.toEqual({ orderId: 'o-2', total: 1 });
   });
 
-  it('answers internal when the handler returns data that does not fit the response contract', async () => {
+  it('fails the call as internal when the handler returns data that does not fit the response contract', async () => {
     serve(async () => ({ orderId: 42 }) as never);
 
     expect((await callError(client.call(PlaceOrder, order))).code).toBe('internal');

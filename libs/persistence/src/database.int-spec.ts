@@ -1,6 +1,6 @@
 import { defineEntity, p } from '@mikro-orm/postgresql';
 import { Database, Migration, PgOutboxStore, enqueueOutbox, OutboxMessageSchema, outboxTableSql, uuidv7 } from '@trellis/persistence';
-import { createTestDatabase } from '@trellis/testing';
+import { createTestDatabase, waitFor } from '@trellis/testing';
 
 const NoteSchema = defineEntity({
   name: 'Note',
@@ -102,6 +102,43 @@ describe('Database', () => {
     } finally {
       stop();
       await watched.close();
+    }
+  });
+
+  it("deletes published rows with the next commit's round trip, or alone shortly after when no commit comes", async () => {
+    const watched = await open();
+    const store = new PgOutboxStore(watched, 30_000, 60_000);
+    const stop = store.watchCommits(() => undefined, 60_000);
+    const outboxIds = async () => (await watched.sqlQuery(['select "id" from "notes"."outbox" order by "id"']))[0]!.rows.map((r) => r.id as string);
+    try {
+      await watched.sqlQuery(['delete from "notes"."outbox"']);
+      await watched.sqlAtomic([], [{ id: 'p1', subject: 's.1', body: '1' }, { id: 'p2', subject: 's.2', body: '2' }]);
+      await store.markPublished(['p1', 'p2']);
+      // Marked, not yet deleted: the delete waits for a commit to ride on (the timer is a minute here).
+      expect(await outboxIds()).toEqual(['p1', 'p2']);
+      await watched.sqlAtomic([], [{ id: 'p3', subject: 's.3', body: '3' }]);
+      expect(await outboxIds()).toEqual(['p3']);
+      // A commit that fails gives its deletes back to the next one.
+      await store.markPublished(['p3']);
+      await expect(watched.sqlAtomic(['select 1/0'], [])).rejects.toThrow('division by zero');
+      expect(await outboxIds()).toEqual(['p3']);
+      await watched.sqlAtomic([], []);
+      expect(await outboxIds()).toEqual([]);
+    } finally {
+      stop();
+      await watched.close();
+    }
+    // With no commit to ride on, the delete goes alone after its delay.
+    const quiet = await open();
+    const store2 = new PgOutboxStore(quiet, 30_000, 50);
+    const stop2 = store2.watchCommits(() => undefined, 60_000);
+    try {
+      await quiet.sqlAtomic([], [{ id: 'q1', subject: 's.q', body: 'q' }]);
+      await store2.markPublished(['q1']);
+      await waitFor('the lone delete', async () => (await quiet.sqlQuery(['select count(*)::int as n from "notes"."outbox" where "id" = \'q1\''])) [0]!.rows[0]!.n === 0);
+    } finally {
+      stop2();
+      await quiet.close();
     }
   });
 

@@ -4,7 +4,8 @@ import type { MigrationObject } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { logger } from '@trellis/telemetry';
 import { Client, Pool, type QueryResult } from 'pg';
-import { inSqlTransaction, type SqlTransaction } from './sql-transaction';
+import { inSqlTransaction, sqlAtomic, type SqlTransaction } from './sql-transaction';
+import type { OutboxRow } from './outbox-row';
 
 export type { EntityManager } from '@mikro-orm/postgresql';
 export { Migration } from '@mikro-orm/migrations';
@@ -78,13 +79,32 @@ export class Database {
    * everything else uses `fork()`.
    */
   async sqlTransaction<T>(open: string[], work: (tx: SqlTransaction, results: QueryResult[]) => Promise<T>): Promise<T> {
+    const client = await this.pool().connect();
+    return inSqlTransaction(client, this.schema, this.orm.config, open, work);
+  }
+
+  /** Statements and outbox rows in one round trip and one (implicit) transaction; see `sqlAtomic`. */
+  async sqlAtomic(statements: readonly string[], outbox: readonly OutboxRow[] = []): Promise<QueryResult[]> {
+    const client = await this.pool().connect();
+    return sqlAtomic(client, this.schema, this.orm.config, statements, outbox);
+  }
+
+  /**
+   * Statements in one round trip on the plain pool, outside the ORM (several in one message run
+   * as one implicit transaction); one result per statement.
+   */
+  async sqlQuery(statements: readonly string[]): Promise<QueryResult[]> {
+    const raw = (await this.pool().query(statements.join(';\n'))) as unknown as QueryResult | QueryResult[];
+    return Array.isArray(raw) ? raw : [raw];
+  }
+
+  private pool(): Pool {
     if (!this.sqlPool) {
       this.sqlPool = new Pool({ connectionString: this.url, max: this.poolSize });
       // An idle connection the server drops must not crash the process; the next checkout reconnects.
       this.sqlPool.on('error', (err) => logger('persistence').warn({ err }, 'an idle connection failed'));
     }
-    const client = await this.sqlPool.connect();
-    return inSqlTransaction(client, this.schema, this.orm.config, open, work);
+    return this.sqlPool;
   }
 
   /**

@@ -2,4 +2,5 @@ export * from './database';
 export * from './ensure-database';
 export * from './outbox';
 export * from './ids';
-export { sqlLiteral, sqlTable, SqlTransaction, type SqlKind } from './sql-transaction';
+export { isUnstorable, sqlLiteral, sqlTable, SqlTransaction, type SqlKind } from './sql-transaction';
+export { GroupCommit } from './group-commit';

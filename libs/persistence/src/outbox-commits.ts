@@ -11,6 +11,8 @@ import type { OutboxRow } from './outbox-row';
 export class OutboxCommitWatcher implements EventSubscriber {
   private readonly pending = new WeakMap<object, OutboxRow[]>();
   private stopped = false;
+  /** Ids of published rows whose delete rides on the next commit of this database. */
+  private published: string[] = [];
 
   constructor(
     private readonly onCommitted: (rows: OutboxRow[]) => void,
@@ -22,6 +24,22 @@ export class OutboxCommitWatcher implements EventSubscriber {
   /** False once stopped: rows are no longer leased nor handed over. */
   get active(): boolean {
     return !this.stopped;
+  }
+
+  /** Queues the delete of published rows for the next commit (`takePublished`). */
+  addPublished(ids: readonly string[]): void {
+    this.published.push(...ids);
+  }
+
+  /** The queued deletes, for a commit about to be sent; `returnPublished` if it fails. */
+  takePublished(): string[] {
+    const ids = this.published;
+    this.published = [];
+    return ids;
+  }
+
+  returnPublished(ids: readonly string[]): void {
+    this.published.unshift(...ids);
   }
 
   /** Hands over the rows of a transaction committed outside the ORM (`SqlTransaction`). */

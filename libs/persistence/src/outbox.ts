@@ -2,6 +2,7 @@ import { defineEntity, p, type EntityManager } from '@mikro-orm/postgresql';
 import type { Database } from './database';
 import { commitWatchers, OutboxCommitWatcher } from './outbox-commits';
 import type { OutboxRow } from './outbox-row';
+import { logger } from '@trellis/telemetry';
 
 /**
  * A message waiting to leave through the outbox: written in the same transaction as the
@@ -59,9 +60,14 @@ export type { OutboxRow } from './outbox-row';
  * the events stream, not this table, is the history.
  */
 export class PgOutboxStore {
+  private watcher: OutboxCommitWatcher | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly db: Database,
     private readonly leaseMs = 30_000,
+    /** How long a published row's delete waits for a commit to ride on before it is sent alone. */
+    private readonly deleteDelayMs = 200,
   ) {}
 
   async claim(limit: number): Promise<OutboxRow[]> {
@@ -86,6 +92,31 @@ export class PgOutboxStore {
    */
   async markPublished(ids: string[]): Promise<void> {
     if (!ids.length) return;
+    if (this.watcher?.active) {
+      // While this database commits, the deletes ride on its commits (no round trip of their
+      // own); when it goes quiet, they are sent alone shortly after.
+      this.watcher.addPublished(ids);
+      this.flushTimer ??= setTimeout(() => {
+        this.flushTimer = undefined;
+        void this.deleteNow(this.watcher?.takePublished() ?? []);
+      }, this.deleteDelayMs);
+      this.flushTimer.unref();
+      return;
+    }
+    await this.deleteNow(ids);
+  }
+
+  private async deleteNow(ids: string[]): Promise<void> {
+    if (!ids.length) return;
+    try {
+      await this.deleteRows(ids);
+    } catch (err) {
+      // A failed delete only means the rows are published again after their lease (deduplicated).
+      logger('persistence').warn({ err, rows: ids.length }, 'deleting published outbox rows failed; they will be published again, deduplicated');
+    }
+  }
+
+  private async deleteRows(ids: string[]): Promise<void> {
     await this.db.orm.em.getConnection().execute(
       `delete from "${this.db.schema}"."outbox"
        where id in (${ids.map(() => '?').join(',')}) and (select set_config('synchronous_commit', 'off', true)) is not null`,
@@ -100,6 +131,7 @@ export class PgOutboxStore {
    */
   watchCommits(onCommitted: (rows: OutboxRow[]) => void, birthLeaseMs = 5_000): () => void {
     const watcher = new OutboxCommitWatcher(onCommitted, birthLeaseMs);
+    this.watcher = watcher;
     this.db.orm.em.getEventManager().registerSubscriber(watcher);
     commitWatchers.set(this.db.orm.config, watcher);
     return () => {

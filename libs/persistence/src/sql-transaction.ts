@@ -2,8 +2,12 @@ import { escapeLiteral, type PoolClient, type QueryResult } from 'pg';
 import { commitWatchers } from './outbox-commits';
 import type { OutboxRow } from './outbox-row';
 
-/** How a value is written as an SQL literal. */
-export type SqlKind = 'text' | 'int' | 'float' | 'bool' | 'json' | 'time';
+/**
+ * How a value is written as an SQL literal. `json` is for `jsonb` columns; `ordered-json` for
+ * `json` columns, which keep the text as written (object keys in their order: a CSV product's
+ * columns, say), where `jsonb` reorders them.
+ */
+export type SqlKind = 'text' | 'int' | 'float' | 'bool' | 'json' | 'ordered-json' | 'time';
 
 /**
  * An SQL literal for `value`. Hot paths send their statements with the simple query protocol,
@@ -25,6 +29,8 @@ export function sqlLiteral(value: unknown, kind: SqlKind): string {
       return value ? 'true' : 'false';
     case 'json':
       return `${escapeLiteral(JSON.stringify(value))}::jsonb`;
+    case 'ordered-json':
+      return `${escapeLiteral(JSON.stringify(value))}::json`;
     case 'time':
       return `${escapeLiteral((value instanceof Date ? value : new Date(String(value))).toISOString())}::timestamptz`;
   }
@@ -69,16 +75,14 @@ export class SqlTransaction {
   /** Sends every queued write, the outbox rows and `commit` in one round trip. */
   async commit(): Promise<void> {
     this.done = true;
-    const watcher = commitWatchers.get(this.ormConfig);
-    const lease = watcher?.active ? `now() + interval '${Math.max(0, Math.trunc(watcher.birthLeaseMs))} milliseconds'` : 'null';
-    const statements = [...this.statements];
-    if (this.rows.length) {
-      const values = this.rows.map((r) => `(${sqlLiteral(r.id, 'text')}, ${sqlLiteral(r.subject, 'text')}, ${sqlLiteral(r.body, 'text')}, ${sqlLiteral(r.headers ?? null, 'json')}, ${lease})`);
-      statements.push(`insert into ${sqlTable(this.schema, 'outbox')} ("id", "subject", "body", "headers", "claimed_until") values ${values.join(', ')}`);
+    const outbox = outboxInsert(this.schema, this.ormConfig, this.rows);
+    try {
+      await this.client.query([...this.statements, ...outbox.statements, 'commit'].join(';\n'));
+    } catch (err) {
+      outbox.failed();
+      throw err;
     }
-    statements.push('commit');
-    await this.client.query(statements.join(';\n'));
-    if (this.rows.length && lease !== 'null') watcher?.committed(this.rows);
+    outbox.committed();
   }
 
   /** Ends the transaction without writing anything. */
@@ -89,6 +93,59 @@ export class SqlTransaction {
 
   get finished(): boolean {
     return this.done;
+  }
+}
+
+/**
+ * The insert of `rows` into the outbox, and what to do once it committed or failed: when a
+ * relay watches this database's commits (ADR 0007), the rows are born leased to this process,
+ * by the database clock, and handed to it right after the commit; and the rows it published
+ * since the last commit are deleted by this one (no round trip of their own while commits
+ * keep coming), or queued again if it fails.
+ */
+function outboxInsert(schema: string, ormConfig: object, rows: readonly OutboxRow[]): { statements: string[]; committed: () => void; failed: () => void } {
+  const watcher = commitWatchers.get(ormConfig);
+  const published = watcher?.active ? watcher.takePublished() : [];
+  const statements: string[] = [];
+  if (published.length) statements.push(`delete from ${sqlTable(schema, 'outbox')} where "id" in (${published.map((id) => sqlLiteral(id, 'text')).join(', ')})`);
+  const lease = watcher?.active ? `now() + interval '${Math.max(0, Math.trunc(watcher.birthLeaseMs))} milliseconds'` : 'null';
+  if (rows.length) {
+    const values = rows.map((r) => `(${sqlLiteral(r.id, 'text')}, ${sqlLiteral(r.subject, 'text')}, ${sqlLiteral(r.body, 'text')}, ${sqlLiteral(r.headers ?? null, 'json')}, ${lease})`);
+    statements.push(`insert into ${sqlTable(schema, 'outbox')} ("id", "subject", "body", "headers", "claimed_until") values ${values.join(', ')}`);
+  }
+  return {
+    statements,
+    committed: () => {
+      if (rows.length && lease !== 'null') watcher?.committed([...rows]);
+    },
+    failed: () => {
+      if (published.length) watcher?.returnPublished(published);
+    },
+  };
+}
+
+/**
+ * Sends `statements` and the outbox rows as one round trip and one transaction: several
+ * statements in one simple-protocol query run as an implicit transaction, all or nothing.
+ * For a change whose reads are not needed (the planner's cached runs, guarded by a version
+ * check that fails the transaction). Returns the statements' results.
+ */
+export async function sqlAtomic(client: PoolClient, schema: string, ormConfig: object, statements: readonly string[], rows: readonly OutboxRow[]): Promise<QueryResult[]> {
+  let broken: Error | undefined;
+  const outbox = outboxInsert(schema, ormConfig, rows);
+  try {
+    const raw = (await client.query([...statements, ...outbox.statements].join(';\n'))) as unknown as QueryResult | QueryResult[];
+    outbox.committed();
+    return Array.isArray(raw) ? raw : [raw];
+  } catch (err) {
+    outbox.failed();
+    // A server error aborts the implicit transaction and leaves the connection usable; anything else does not.
+    if (!(err instanceof Error && 'code' in err && typeof (err as { code: unknown }).code === 'string' && (err as { severity?: unknown }).severity !== undefined)) {
+      broken = err instanceof Error ? err : new Error(String(err));
+    }
+    throw err;
+  } finally {
+    client.release(broken);
   }
 }
 
@@ -126,4 +183,15 @@ export async function inSqlTransaction<T>(
   } finally {
     client.release(broken);
   }
+}
+
+/**
+ * Whether PostgreSQL refused the data itself (SQLSTATE class 22, "data exception": a value
+ * too long, a NUL character in text, an invalid escape in JSON; or 08P01, which a NUL byte
+ * inside a statement sent with the simple protocol causes). Sending the same data again
+ * fails the same way: retrying cannot help.
+ */
+export function isUnstorable(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && (code.startsWith('22') || code === '08P01');
 }

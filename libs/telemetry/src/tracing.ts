@@ -1,5 +1,5 @@
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { NoopSpanProcessor } from '@opentelemetry/sdk-trace';
+import { AlwaysOffSampler, NoopSpanProcessor, ParentBasedSampler } from '@opentelemetry/sdk-trace';
 import {
   context,
   propagation,
@@ -19,8 +19,9 @@ let sdk: NodeSDK | undefined;
 /**
  * Starts the OpenTelemetry SDK for one service (`service.name` = the app). Exporters come
  * from the standard `OTEL_*` variables; when none is named and no OTLP endpoint is set,
- * nothing is exported (rather than retrying a collector that is not there), but spans and
- * context propagation still work, so a run is one trace the moment an exporter is set.
+ * nothing is exported (rather than retrying a collector that is not there) and nothing is
+ * recorded, but trace ids and context propagation still work, so a run is one trace the
+ * moment an exporter is set.
  */
 export function startTelemetry(serviceName: string, env: Readonly<Record<string, string | undefined>>): void {
   if (sdk) return;
@@ -30,9 +31,13 @@ export function startTelemetry(serviceName: string, env: Readonly<Record<string,
     if (!env[signal] && !hasEndpoint) process.env[signal] = 'none';
   }
   // Without an exporter the SDK would install no tracer provider at all, and trace ids would
-  // vanish from logs and from the headers other services continue. A no-op processor keeps
-  // real ids and propagation at the cost of creating spans nobody exports.
-  sdk = new NodeSDK({ serviceName, ...(exportsTraces ? {} : { spanProcessors: [new NoopSpanProcessor()] }) });
+  // vanish from logs and from the headers other services continue. A provider whose own root
+  // spans are not sampled keeps real ids and propagation while recording nothing
+  // (non-recording spans keep no attributes, events or timing): the head of a trace decides
+  // (OpenTelemetry's parent-based sampling), so a caller's sampled trace still goes through.
+  // OTEL_TRACES_SAMPLER, when set, is the user's choice.
+  const silent = { spanProcessors: [new NoopSpanProcessor()], ...(env.OTEL_TRACES_SAMPLER ? {} : { sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }) }) };
+  sdk = new NodeSDK({ serviceName, ...(exportsTraces ? {} : silent) });
   sdk.start();
 }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { AuditRecord, ListAuditQuery } from '@trellis/contracts';
-import { Database, uuidv7 } from '@trellis/persistence';
+import { Database, GroupCommit, sqlLiteral, uuidv7 } from '@trellis/persistence';
 
 interface AuditRow {
   id: string;
@@ -15,18 +15,33 @@ interface AuditRow {
   error: string | null;
 }
 
-/** SQL over the gateway's audit trail: append a record, read pages of them newest first. */
+type NewRecord = Omit<AuditRecord, 'id' | 'at'>;
+
+/**
+ * SQL over the gateway's audit trail: append a record, read pages of them newest first.
+ * Records of calls answered together are written together (group commit: one insert, one
+ * round trip), each call still waiting for its own record before it answers.
+ */
 @Injectable()
 export class AuditRepository {
+  private readonly writes = new GroupCommit<NewRecord, void>((records) => this.insert(records), { maxBatch: 256, maxInFlight: 2 });
+
   constructor(private readonly db: Database) {}
 
-  async append(record: Omit<AuditRecord, 'id' | 'at'>): Promise<void> {
-    await this.db.orm.em
-      .getConnection()
-      .execute(
-        `insert into "gateway"."audit_record" (id, project, actor, action, resource, outcome, status, error) values (?, ?, ?, ?, ?, ?, ?, ?)`,
-        [uuidv7(), record.project, record.actor, record.action, record.resource, record.outcome, record.status, record.error],
-      );
+  append(record: NewRecord): Promise<void> {
+    return this.writes.submit(record);
+  }
+
+  private async insert(records: NewRecord[]): Promise<Array<PromiseSettledResult<void>>> {
+    const rows = records.map((r) =>
+      [uuidv7(), r.project, r.actor, r.action, r.resource, r.outcome].map((v) => sqlLiteral(v, 'text')).concat(sqlLiteral(r.status, 'int'), sqlLiteral(r.error, 'text')).join(', '),
+    );
+    try {
+      await this.db.sqlQuery([`insert into "gateway"."audit_record" (id, project, actor, action, resource, outcome, status, error) values (${rows.join('), (')})`]);
+      return records.map(() => ({ status: 'fulfilled', value: undefined }));
+    } catch (err) {
+      return records.map(() => ({ status: 'rejected', reason: err }));
+    }
   }
 
   /** A page of records matching every filter given, newest first; `project` undefined reads every project (the admin). */

@@ -5,6 +5,8 @@ import { PlannerStream } from './stream.migration';
 import { PlannerRunningRuns } from './running-runs.migration';
 import { PlannerRunActor } from './actor.migration';
 import { PlannerRouting } from './routing.migration';
+import { PlannerRunVersion } from './run-version.migration';
+import { PlannerOrderedJson } from './ordered-json.migration';
 import { PlannerRunList } from './run-list.migration';
 
 export class PlannerInitial extends Migration {
@@ -67,5 +69,7 @@ export const PLANNER_MIGRATIONS = [
   { name: 'PlannerStream', class: PlannerStream },
   { name: 'PlannerRunningRuns', class: PlannerRunningRuns },
   { name: 'PlannerRunActor', class: PlannerRunActor },
+  { name: 'PlannerRunVersion', class: PlannerRunVersion },
+  { name: 'PlannerOrderedJson', class: PlannerOrderedJson },
   { name: 'PlannerRunList', class: PlannerRunList },
 ];

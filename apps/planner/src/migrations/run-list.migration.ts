@@ -20,9 +20,10 @@ export class PlannerRunList extends Migration {
     this.addSql(`create index "run_project_id_index" on "planner"."run" ("project", "id" collate "C");`);
     this.addSql(`create index "run_project_status_id_index" on "planner"."run" ("project", "status", "id" collate "C");`);
     this.addSql(`create index "run_project_pipeline_id_index" on "planner"."run" ("project", "pipeline", "id" collate "C");`);
-    // Immutable, so that an index may be built on it: the values of the top-level inputs, space-separated.
-    this.addSql(`create function "planner"."run_input_text"(inputs jsonb) returns text language sql immutable parallel safe
-      as $$ select coalesce(string_agg(value, ' '), '') from jsonb_each_text(inputs) $$;`);
+    // Immutable, so that an index may be built on it: the values of the top-level inputs, space-separated
+    // (`inputs` is json since PlannerOrderedJson: it keeps the keys' order).
+    this.addSql(`create function "planner"."run_input_text"(inputs json) returns text language sql immutable parallel safe
+      as $$ select coalesce(string_agg(value, ' '), '') from json_each_text(inputs) $$;`);
     this.addSql(`do $$
       declare trgm_schema text;
       begin

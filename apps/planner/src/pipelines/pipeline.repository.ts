@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { PipelineSpec } from '@trellis/contracts';
-import { uuidv7, type EntityManager } from '@trellis/persistence';
+import { sqlLiteral, uuidv7, type Database, type EntityManager } from '@trellis/persistence';
 import { Pipeline, Spec } from './pipeline.entity';
 
 @Injectable()
@@ -8,6 +8,15 @@ export class PipelineRepository {
   /** Stores a spec by its content hash; storing the same spec twice is a no-op. */
   async saveSpec(em: EntityManager, hash: string, spec: PipelineSpec): Promise<void> {
     await em.upsert(Spec, { hash, spec, createdAt: new Date() }, { onConflictAction: 'ignore', onConflictFields: ['hash'] });
+  }
+
+  /** The spec and number of a pipeline's latest version, in one round trip outside the ORM: every run start asks. */
+  async latestVersion(db: Database, project: string, name: string): Promise<{ specHash: string; version: number } | undefined> {
+    const [found] = await db.sqlQuery([
+      `select "spec_hash", "version" from "${db.schema}"."pipeline" where "project" = ${sqlLiteral(project, 'text')} and "name" = ${sqlLiteral(name, 'text')} order by "version" desc limit 1`,
+    ]);
+    const row = found?.rows[0];
+    return row ? { specHash: String(row.spec_hash), version: Number(row.version) } : undefined;
   }
 
   latest(em: EntityManager, project: string, name: string): Promise<Pipeline | null> {

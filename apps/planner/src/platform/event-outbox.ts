@@ -1,16 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { subjects, type EventContract, type Subjects } from '@trellis/contracts';
-import { encodeEvent, OutboxRelay, traceHeaders } from '@trellis/messaging';
-import { uuidv7, type SqlTransaction } from '@trellis/persistence';
-import type { z } from 'zod';
+import { subjects, type Subjects } from '@trellis/contracts';
+import type { Outgoing } from '@trellis/engine';
+import { encodeBuilt, OutboxRelay, traceHeaders } from '@trellis/messaging';
+import type { OutboxRow } from '@trellis/persistence';
 import { PLANNER_CONFIG, type PlannerConfig } from '../config';
 
 const SOURCE = 'trellis/planner';
 
 /**
- * Everything the planner publishes goes through here, into the outbox rows of the caller's
- * transaction; `flush()` after commit tells the relay to publish them now rather than at its
- * next poll.
+ * Turns the messages of engine decisions into outbox rows (written in the transaction that
+ * commits the decision) and hands the relay what committed. Each row's id is its message id,
+ * so a row published twice is stored once by JetStream's dedupe window.
  */
 @Injectable()
 export class EventOutbox {
@@ -23,26 +23,31 @@ export class EventOutbox {
     this.subjects = subjects(config.TRELLIS_NAMESPACE);
   }
 
-  /** A public event about a run: `trellis.<ns>.events.<entity>.<change>.<runId>`. */
-  event<C extends EventContract>(tx: SqlTransaction, contract: C, runId: string, data: z.infer<C['data']>): void {
-    this.add(tx, contract, this.subjects.event(contract.entity, contract.change, runId), uuidv7(), data);
+  /** The rows of one run's messages. The data was built by the engine from validated data: encoded as it is. */
+  rows(runId: string, messages: readonly Outgoing[]): OutboxRow[] {
+    if (!messages.length) return [];
+    // The trace context of the change travels with the rows, so relayed messages continue the run's trace.
+    const headers = traceHeaders();
+    return messages.map((m) => ({ id: m.id, subject: this.subjectOf(runId, m), body: encodeBuilt(m.contract, m.data, { id: m.id, source: SOURCE }).text, headers }));
   }
 
-  /**
-   * A job on a work queue. Its id is deterministic (one per step attempt), so even a row
-   * published twice is delivered once: JetStream drops the duplicate by `Nats-Msg-Id`.
-   */
-  work<C extends EventContract>(tx: SqlTransaction, contract: C, subject: string, id: string, data: z.infer<C['data']>): void {
-    this.add(tx, contract, subject, id, data);
-  }
-
+  /** After a commit: publish its rows now rather than at the relay's next poll. */
   flush(): void {
-    this.relay.kick();
+    void this.relay.kick();
   }
 
-  private add(tx: SqlTransaction, contract: EventContract, subject: string, id: string, data: unknown): void {
-    const encoded = encodeEvent(contract, data, { id, source: SOURCE });
-    // The trace context of the change travels with the row, so relayed events continue the run's trace.
-    tx.outbox({ id, subject, body: encoded.text, headers: traceHeaders() });
+  private subjectOf(runId: string, m: Outgoing): string {
+    switch (m.queue) {
+      case 'step':
+        return this.subjects.stepWork(m.pool);
+      case 'verify':
+        return this.subjects.verifyWork;
+      case 'products':
+        return this.subjects.productsWork;
+      case 'experiments':
+        return this.subjects.experimentWork;
+      case 'event':
+        return this.subjects.event(m.contract.entity, m.contract.change, runId);
+    }
   }
 }

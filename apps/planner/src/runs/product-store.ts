@@ -2,33 +2,22 @@ import { Inject, Injectable } from '@nestjs/common';
 import { jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { Base64UrlPaddedCodec, Objm, type ObjectStore } from '@nats-io/obj';
 import { subjects, type ProductView } from '@trellis/contracts';
-import { productContent, type ProductFormat, type PromptScope } from '@trellis/engine';
+import type { ProductFile } from '@trellis/engine';
 import type { NatsConnection } from '@trellis/messaging';
 import { NATS } from '@trellis/runtime';
-import { logger } from '@trellis/telemetry';
 import { PLANNER_CONFIG, type PlannerConfig } from '../config';
 
-const CONTENT_TYPES = {
-  text: 'text/plain; charset=utf-8',
-  markdown: 'text/markdown; charset=utf-8',
-  json: 'application/json',
-  csv: 'text/csv; charset=utf-8',
-} as const satisfies Record<ProductFormat, string>;
-
 /**
- * Builds a run's product files from its outputs (the engine's `productContent`) and stores them
- * in the JetStream object store under `<runId>/<path>`. Paths were confined to the run at
- * compile time. A product that cannot be built (a csv product whose rows hold nested values, a
- * template failing on a value) is listed with its `error` and no content: the run keeps its
- * status, and the user sees why on the run. A put is idempotent (same key, same content), so
- * building them again after a crash is harmless; `delete` removes a run's products when
- * retention deletes the run.
+ * Stores a run's product files (built by the engine's `buildProducts`) in the JetStream object
+ * store under `<runId>/<path>`. A product that could not be built is listed with its `error`
+ * and no content: the run keeps its status, and the user sees why on the run. A put is
+ * idempotent (same key, same content), so writing them again after a crash is harmless;
+ * `delete` removes a run's products when retention deletes the run.
  */
 @Injectable()
 export class ProductStore {
   private bucket: Promise<ObjectStore> | undefined;
   private readonly bucketName: string;
-  private readonly log = logger('products');
 
   constructor(
     @Inject(NATS) private readonly nc: NatsConnection,
@@ -37,24 +26,19 @@ export class ProductStore {
     this.bucketName = subjects(config.TRELLIS_NAMESPACE).buckets.products;
   }
 
-  async write(runId: string, products: Array<{ path: string; from: string; format: ProductFormat }>, scope: PromptScope): Promise<ProductView[]> {
-    if (!products.length) return [];
+  /** Stores the files that were built and lists every one, an unbuilt file with its error and no content. */
+  async write(runId: string, files: readonly ProductFile[]): Promise<ProductView[]> {
+    if (!files.length) return [];
     const store = await this.open();
     const written: ProductView[] = [];
-    for (const product of products) {
-      const contentType = CONTENT_TYPES[product.format];
-      let text: string;
-      try {
-        text = productContent(product, scope);
-      } catch (err) {
-        const error = err instanceof Error ? err.message : String(err);
-        this.log.warn({ runId, path: product.path, error }, 'product not built');
-        written.push({ path: product.path, contentType, size: 0, error });
+    for (const file of files) {
+      if (file.error !== undefined) {
+        written.push({ path: file.path, contentType: file.contentType, size: 0, error: file.error });
         continue;
       }
-      const content = Buffer.from(text, 'utf8');
-      await store.putBlob({ name: `${runId}/${product.path}`, description: contentType }, content);
-      written.push({ path: product.path, contentType, size: content.length });
+      const content = Buffer.from(file.content, 'utf8');
+      await store.putBlob({ name: `${runId}/${file.path}`, description: file.contentType }, content);
+      written.push({ path: file.path, contentType: file.contentType, size: content.length });
     }
     return written;
   }

@@ -39,15 +39,11 @@ describe('RunRetention', () => {
   /** A finished run whose products were built by the planner's ProductStore, as a succeeding run's are. */
   const insertRunWithProducts = async (id: string, ageDays: number) => {
     await insertRun(id, 'succeeded', ageDays);
-    const built = await products.write(
-      id,
-      [
-        { path: 'brief.md', from: 'steps.a.output', format: 'markdown' },
-        { path: 'data/rows.csv', from: 'steps.a.output', format: 'csv' }, // text, not rows: listed with its error, no file
-        { path: 'data/out.json', from: 'inputs.doc', format: 'json' },
-      ],
-      { inputs: { doc: { id } }, steps: { a: { output: `the brief of ${id}` } } },
-    );
+    const built = await products.write(id, [
+      { path: 'brief.md', contentType: 'text/markdown; charset=utf-8', content: `the brief of ${id}` },
+      { path: 'data/rows.csv', contentType: 'text/csv; charset=utf-8', error: 'not rows' }, // not built: listed with its error, no file
+      { path: 'data/out.json', contentType: 'application/json', content: JSON.stringify({ id }) },
+    ]);
     await sql(`update "planner"."run" set products = ? where id = ?`, [JSON.stringify(built), id]);
     return built;
   };
@@ -90,7 +86,7 @@ describe('RunRetention', () => {
     const built = await insertRunWithProducts('old-with-products', 40);
     expect(built).toEqual([
       { path: 'brief.md', contentType: 'text/markdown; charset=utf-8', size: 'the brief of old-with-products'.length },
-      { path: 'data/rows.csv', contentType: 'text/csv; charset=utf-8', size: 0, error: expect.stringContaining('product "data/rows.csv" (csv): steps.a.output is the text') },
+      { path: 'data/rows.csv', contentType: 'text/csv; charset=utf-8', size: 0, error: 'not rows' },
       { path: 'data/out.json', contentType: 'application/json', size: expect.any(Number) },
     ]);
     await insertRunWithProducts('recent-with-products', 2);

@@ -1,31 +1,11 @@
-import type { RunSummary, RunView, StepView } from '@trellis/contracts';
-import type { RunState } from '@trellis/engine';
-import type { PlannedPipeline } from '../pipelines/compiled-pipelines';
-import type { Run, StepRun } from './run.entity';
-import { toIterationView } from './iterations';
+import type { IterationView, RunSummary, RunView, StepView } from '@trellis/contracts';
+import type { CompiledPipeline, IterationRecord, RunRecord, RunSnapshot, StepRecord } from '@trellis/engine';
 
-/** Entity ↔ contract: the only place both meet. */
-export function toRunState(run: Run, steps: StepRun[]): RunState {
-  return {
-    status: run.status,
-    inputs: run.inputs,
-    steps: Object.fromEntries(
-      steps.map((s) => [
-        s.stepId,
-        { status: s.status, attempt: s.attempt, activated: s.activated, output: stepValue(s), score: s.score === null || s.score === undefined ? null : Number(s.score) },
-      ]),
-    ),
-  };
-}
-
-/** What conditions, templates and products read as a step's output: the parsed JSON of a JSON output, else the text. */
-export function stepValue(step: StepRun): unknown {
-  return step.structured ?? step.output ?? null;
-}
+/** Records → the contract's views: the only place both meet. */
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
-export function toRunSummary(run: Run): RunSummary {
+export function toRunSummary(run: RunRecord): RunSummary {
   return {
     id: run.id,
     project: run.project,
@@ -33,50 +13,67 @@ export function toRunSummary(run: Run): RunSummary {
     pipelineVersion: run.pipelineVersion,
     status: run.status,
     usage: { inputTokens: run.inputTokens, outputTokens: run.outputTokens },
-    cost: Number(run.cost ?? 0),
-    error: run.error ?? null,
+    cost: run.cost,
+    error: run.error,
     createdAt: run.createdAt.toISOString(),
     finishedAt: iso(run.finishedAt),
     actor: run.actor ?? null,
   };
 }
 
-export function toRunView(run: Run, steps: StepRun[], planned: PlannedPipeline): RunView {
-  const { order, steps: graph } = planned.compiled;
-  const byId = new Map(steps.map((s) => [s.stepId, s]));
+export function toRunView({ run, steps }: RunSnapshot, compiled: CompiledPipeline): RunView {
   return {
     ...toRunSummary(run),
     inputs: run.inputs,
-    products: run.products ?? [],
-    templates: (run.templates ?? []).map((t) => ({ ref: t.ref, name: t.name, version: t.version, label: t.label, level: t.level, experiment: t.experiment })),
-    steps: order.flatMap((id) => {
-      const s = byId.get(id);
-      return s ? [toStepView(s, graph[id]?.dependsOn ?? [])] : [];
+    products: run.products,
+    templates: run.templates.map((t) => ({ ref: t.ref, name: t.name, version: t.version, label: t.label, level: t.level, experiment: t.experiment })),
+    steps: compiled.order.flatMap((id) => {
+      const s = Object.prototype.hasOwnProperty.call(steps, id) ? steps[id] : undefined;
+      return s ? [toStepView(s, compiled.steps[id]?.dependsOn ?? [])] : [];
     }),
   };
 }
 
-function toStepView(s: StepRun, dependsOn: string[]): StepView {
+function toStepView(s: StepRecord, dependsOn: string[]): StepView {
   return {
     id: s.stepId,
     status: s.status,
     attempt: s.attempt,
     dependsOn,
     model: s.model,
-    output: s.output ?? null,
+    output: s.output,
     ...(s.structured !== null && s.structured !== undefined ? { structured: s.structured } : {}),
-    error: s.error ?? null,
+    error: s.error,
     usage: { inputTokens: s.inputTokens, outputTokens: s.outputTokens },
-    cost: Number(s.cost ?? 0),
-    messages: s.messages ?? null,
-    score: s.score === null || s.score === undefined ? null : Number(s.score),
-    executor: s.executor ?? null,
+    cost: s.cost,
+    messages: s.messages,
+    score: s.score,
+    executor: s.executor,
     dispatchedAt: iso(s.dispatchedAt),
     startedAt: iso(s.startedAt),
     finishedAt: iso(s.finishedAt),
-    iterations: (s.iterations ?? []).map(toIterationView),
-    iterationsUsed: s.iterations?.length ?? 0,
-    bestScore: s.iterations?.at(-1)?.best?.score ?? null,
-    stopReason: s.stopReason ?? null,
+    iterations: s.iterations.map(toIterationView),
+    iterationsUsed: s.iterations.length,
+    bestScore: s.iterations.at(-1)?.best?.score ?? null,
+    stopReason: s.stopReason,
+  };
+}
+
+function toIterationView(r: IterationRecord): IterationView {
+  return {
+    iteration: r.iteration,
+    attempt: r.attempt,
+    model: r.model,
+    score: r.score ?? null,
+    categories: r.categories ?? {},
+    violations: r.violations ?? [],
+    verdict: r.verdict ?? null,
+    stop: r.stop ?? null,
+    durationMs: r.verificationMs !== undefined && r.generationMs !== undefined ? r.generationMs + r.verificationMs : null,
+    usage: r.usage ?? { inputTokens: 0, outputTokens: 0 },
+    judgeUsage: r.judgeUsage ?? null,
+    feedbackUsed: r.feedbackUsed,
+    examplesReused: r.examplesReused,
+    escalated: r.escalated,
   };
 }

@@ -1,159 +1,108 @@
 import { Injectable } from '@nestjs/common';
-import {
-  RunStarted,
-  type RunView,
-  type SpecSource,
-  type StepFailed,
-  type StepGenerated,
-  type StepVerified,
-} from '@trellis/contracts';
-import { advanceRun, initialRunState, resolveInputs, type RunEvent } from '@trellis/engine';
-import { Database, uuidv7, type EntityManager, type SqlTransaction } from '@trellis/persistence';
+import type { RunView, SpecSource, StepFailed, StepGenerated, StepVerified } from '@trellis/contracts';
+import { decideRunChange, newRunSnapshot, resolveInputs, type RunInput, type RunSnapshot } from '@trellis/engine';
+import { NonRetryableError } from '@trellis/messaging';
+import { Database, GroupCommit, isUnstorable, uuidv7, type OutboxRow } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
-import { CompiledPipelines } from '../pipelines/compiled-pipelines';
+import { CompiledPipelines, type PlannedPipeline } from '../pipelines/compiled-pipelines';
 import { PipelineAnalysisService } from '../pipelines/pipeline-analysis.service';
 import { PipelineRepository } from '../pipelines/pipeline.repository';
 import { EventOutbox } from '../platform/event-outbox';
 import { PlannerError } from '../planner.errors';
-import type { Run, StepRun } from './run.entity';
-import { DecisionWriter } from './decision-writer';
-import { bestRecord, recordGenerated, recordVerified } from './iterations';
+import { toRunSummary, toRunView } from './run.mapper';
+import { RunStore, type RunWrite } from './run-store';
+import type { RunListQuery } from './run-table';
 import { TemplatePins } from './template-pins';
-import { toRunState, toRunSummary, toRunView } from './run.mapper';
-import { RunRepository } from './run.repository';
-import { RunRows } from './run-rows';
-import { GroupCommit } from './group-commit';
+
+export interface StartRequest {
+  project: string;
+  pipeline?: string;
+  source?: SpecSource;
+  inputs: Record<string, unknown>;
+  subject?: string;
+  feature?: string;
+  maxRunning?: number;
+  stream?: boolean;
+  /** Who starts it: the API key's id (the audit trail's actor). */
+  actor?: string;
+  /** Start an inline spec the orchestrator model found misaligned. */
+  overrideAlignment?: boolean;
+}
+
+type Outcome = { applied: boolean; reason?: string };
 
 /**
- * Owns run state. Every change happens in a transaction that locks the run, asks the engine
- * what follows, stores the outcome and the events announcing it (outbox), and commits; the
- * relay publishes after commit. Step results that arrive together share one transaction.
- * Applying a result twice is a no-op: the engine ignores a result for an attempt that is not
- * the step's current one.
+ * Owns run state: loads a run, asks the engine what an input changes (`decideRunChange`),
+ * and has the store commit exactly that with its messages (outbox). Inputs that arrive
+ * together share one transaction (group commit, ADR 0008); an input the engine ignores (a
+ * duplicate, a stale attempt) changes nothing.
  */
 @Injectable()
 export class RunService {
   private readonly log = logger('runs');
-  /** Two batches in flight: one is written while the next gathers; more would only contend for the same run locks. */
-  private readonly changes = new GroupCommit<RunChange, Outcome>((batch) => this.applyBatch(batch), { maxBatch: 64, maxInFlight: 2 });
+  /** Two batches in flight: one is written while the next gathers; more would only contend for the same rows. */
+  private readonly changes = new GroupCommit<{ runId: string; input: RunInput }, Outcome>((batch) => this.applyBatch(batch), { maxBatch: 64, maxInFlight: 2 });
 
   constructor(
     private readonly db: Database,
-    private readonly runs: RunRepository,
+    private readonly store: RunStore,
     private readonly pipelines: PipelineRepository,
     private readonly compiler: CompiledPipelines,
     private readonly outbox: EventOutbox,
-    private readonly writer: DecisionWriter,
     private readonly pins: TemplatePins,
     private readonly analysis: PipelineAnalysisService,
   ) {}
 
-  async start(request: { project: string; pipeline?: string; source?: SpecSource; inputs: Record<string, unknown>; subject?: string; feature?: string; maxRunning?: number; stream?: boolean; actor?: string; overrideAlignment?: boolean }): Promise<RunView> {
-    const em = this.db.fork();
-    const { planned, version } = await this.pipelineFor(em, request);
-    const { spec } = planned.compiled;
-    const inputs = resolveInputs(spec, request.inputs);
+  async start(request: StartRequest): Promise<RunView> {
+    const { planned, version } = await this.pipelineFor(request);
+    const { compiled } = planned;
+    const inputs = resolveInputs(compiled.spec, request.inputs);
     if (!inputs.ok) throw new PlannerError('invalid_argument', `the run's inputs have ${inputs.issues.length} problem(s)`, inputs.issues);
     // An inline spec gets the alignment check a registered one got at registration.
-    if (request.source) await this.analysis.check(this.db.fork(), planned.compiled, request.overrideAlignment ?? false);
+    if (request.source) await this.analysis.check(this.db.fork(), compiled, request.overrideAlignment ?? false);
 
     const runId = uuidv7();
-    const templates = await this.pins.resolve(planned.compiled, { project: request.project, runId, ...(request.subject ? { subject: request.subject } : {}), ...(request.feature ? { feature: request.feature } : {}) });
-    const now = new Date();
-    const run = RunRows.newRun({
+    const templates = await this.pins.resolve(compiled, { project: request.project, runId, ...(request.subject ? { subject: request.subject } : {}), ...(request.feature ? { feature: request.feature } : {}) });
+    const fresh = newRunSnapshot(compiled, {
       id: runId,
       project: request.project,
-      pipeline: spec.name,
+      pipeline: compiled.spec.name,
       pipelineVersion: version,
-      specHash: planned.compiled.hash,
       inputs: inputs.inputs,
       templates,
       subject: request.subject ?? null,
       stream: request.stream ?? false,
       actor: request.actor ?? null,
-      createdAt: now,
+      createdAt: new Date(),
     });
-    const steps = new Map(planned.compiled.order.map((stepId) => [stepId, RunRows.newStep(runId, stepId, planned.compiled.steps[stepId]!.model)]));
+    const change = decideRunChange(compiled, fresh, { type: 'start' }, fresh.run.createdAt);
+    if (!change.applied) throw new PlannerError('internal', `a new run did not start: ${change.reason}`);
     // An inline spec is stored first, by its hash (specs are immutable; a run that then fails
     // to start leaves a spec row, as a registration does).
-    if (request.source) await this.pipelines.saveSpec(em, planned.compiled.hash, spec);
-    // Two round trips, as for step results (ADR 0008): the quota check, then every insert and the commit.
-    const quota = request.maxRunning !== undefined ? RunRows.countRunning(this.db.schema, request.project) : [];
-    await this.db.sqlTransaction(quota, async (tx, results) => {
-      if (request.maxRunning !== undefined) {
-        const running = Number(results.at(-1)?.rows[0]?.running ?? 0);
-        if (running >= request.maxRunning) throw new PlannerError('resource_exhausted', `the project already has ${running} running run(s), its limit is ${request.maxRunning}`);
-      }
-      this.outbox.event(tx, RunStarted, runId, {
-        runId,
-        project: run.project,
-        pipeline: run.pipeline,
-        pipelineVersion: version,
-        inputs: run.inputs,
-        steps: planned.compiled.order,
-      });
-      const decision = advanceRun(planned.compiled, { ...initialRunState(planned.compiled), inputs: run.inputs }, { type: 'start' });
-      await this.writer.write(tx, run, steps, planned, decision);
-      for (const statement of RunRows.insert(this.db.schema, run, [...steps.values()])) tx.write(statement);
-      await tx.commit();
+    if (request.source) await this.pipelines.saveSpec(this.db.fork(), compiled.hash, compiled.spec);
+    const { maxRunning } = request;
+    await this.store.insert({ before: fresh, next: change.next, run: change.run, steps: change.steps }, this.outbox.rows(runId, change.messages), maxRunning === undefined ? undefined : (running) => {
+      if (running >= maxRunning) throw new PlannerError('resource_exhausted', `the project already has ${running} running run(s), its limit is ${maxRunning}`);
     });
     this.outbox.flush();
-    return toRunView(run, [...steps.values()], planned);
+    return toRunView(change.next, compiled);
   }
 
-  applyGenerated(e: StepGenerated): Promise<void> {
-    return this.advance(e.runId, { type: 'generated', stepId: e.stepId, attempt: e.attempt }, (run, step) => {
-      step.output = e.output;
-      step.structured = e.structured ?? null;
-      step.messages = e.messages;
-      step.model = e.model;
-      step.inputTokens += e.usage.inputTokens;
-      step.outputTokens += e.usage.outputTokens;
-      step.startedAt = new Date(e.startedAt);
-      step.executor = e.executor;
-      if (step.iterations?.length) step.iterations = recordGenerated(step.iterations, e);
-      run.inputTokens += e.usage.inputTokens;
-      run.outputTokens += e.usage.outputTokens;
-      if (e.cost) {
-        step.cost = Number(step.cost) + e.cost;
-        run.cost = Number(run.cost) + e.cost;
-      }
-    }).then(() => undefined);
+  applyGenerated(result: StepGenerated): Promise<void> {
+    return this.apply(result.runId, { type: 'generated', result }).then(() => undefined);
   }
 
-  applyVerified(e: StepVerified): Promise<void> {
-    const violations = e.violations.map((v) => `${v.rule}: ${v.message}`).join('; ');
-    const reason = `${e.reason ?? `score ${e.score.toFixed(2)}`}${violations ? ` (${violations})` : ''}`;
-    const event = { type: 'verified' as const, stepId: e.stepId, attempt: e.attempt, verdict: e.verdict, reason, ...(e.iteration !== undefined ? { iteration: e.iteration } : {}) };
-    return this.advance(e.runId, event, (run, step) => {
-      step.score = e.score;
-      if (step.iterations?.length) step.iterations = recordVerified(step.iterations, e);
-      if (e.stop) step.stopReason = e.stop;
-      if (e.verdict === 'reject') {
-        // The loop ended unaccepted: the best candidate across rounds is what the step keeps.
-        const best = bestRecord(step.iterations ?? []);
-        if (best?.output !== undefined && best.attempt !== e.attempt) {
-          step.output = best.output;
-          step.structured = best.structured ?? null;
-          step.messages = best.messages ?? step.messages;
-          step.score = best.score ?? step.score;
-        }
-        step.error = { code: 'verification_rejected', message: reason, retryable: false };
-      }
-      if (e.judgeUsage) {
-        step.inputTokens += e.judgeUsage.inputTokens;
-        step.outputTokens += e.judgeUsage.outputTokens;
-        run.inputTokens += e.judgeUsage.inputTokens;
-        run.outputTokens += e.judgeUsage.outputTokens;
-      }
-    }).then(() => undefined);
+  applyVerified(result: StepVerified): Promise<void> {
+    return this.apply(result.runId, { type: 'verified', result }).then(() => undefined);
   }
 
-  applyFailed(e: StepFailed): Promise<void> {
-    return this.advance(e.runId, { type: 'failed', stepId: e.stepId, attempt: e.attempt, error: e.error }, (_run, step) => {
-      step.error = e.error;
-      if (e.executor) step.executor = e.executor;
-    }).then(() => undefined);
+  applyFailed(result: StepFailed): Promise<void> {
+    return this.apply(result.runId, { type: 'failed', result }).then(() => undefined);
+  }
+
+  /** The run's products were written (or could not be): it ends. */
+  applyProducts(runId: string, input: Extract<RunInput, { type: 'products' }>): Promise<void> {
+    return this.apply(runId, input).then(() => undefined);
   }
 
   /** Stops dispatch; executors abort the run's in-flight calls when they see `run.completed` (cancelled). */
@@ -168,106 +117,119 @@ export class RunService {
     return this.get(project, runId);
   }
 
-  private async control(project: string, runId: string, event: RunEvent): Promise<void> {
-    // The project check only: `advance` loads and locks the run itself.
-    if (!(await this.runs.exists(this.db.fork(), project, runId))) throw new PlannerError('not_found', `no run with id "${runId}"`);
-    const outcome = await this.advance(runId, event, () => undefined);
-    if (!outcome.applied) throw new PlannerError('failed_precondition', `cannot ${event.type} the run: ${outcome.reason}`);
-  }
-
   async get(project: string, runId: string): Promise<RunView> {
-    const em = this.db.fork();
-    const found = await this.runs.withSteps(em, project, runId);
-    if (!found) throw new PlannerError('not_found', `no run with id "${runId}"`);
-    return toRunView(found.run, found.steps, await this.compiler.byHash(em, found.run.specHash));
+    const snapshot = await this.store.read(project, runId);
+    if (!snapshot) throw new PlannerError('not_found', `no run with id "${runId}"`);
+    return toRunView(snapshot, (await this.planned(snapshot.run.specHash)).compiled);
   }
 
-  async list(query: Parameters<RunRepository['list']>[1]) {
-    const items = await this.runs.list(this.db.fork(), query);
+  /** A run as stored, whatever its project (the planner's own jobs). */
+  async snapshot(runId: string): Promise<{ snapshot: RunSnapshot; planned: PlannedPipeline } | undefined> {
+    const snapshot = await this.store.readById(runId);
+    return snapshot ? { snapshot, planned: await this.planned(snapshot.run.specHash) } : undefined;
+  }
+
+  async list(query: RunListQuery) {
+    const items = await this.store.list(query);
     return { items: items.map(toRunSummary), next: items.length === query.limit ? (items.at(-1)?.id ?? null) : null };
   }
 
-  private async pipelineFor(em: EntityManager, request: { project: string; pipeline?: string; source?: SpecSource }) {
+  private async control(project: string, runId: string, input: RunInput): Promise<void> {
+    // The project check only: the change reads the run itself.
+    if (!(await this.store.exists(project, runId))) throw new PlannerError('not_found', `no run with id "${runId}"`);
+    const outcome = await this.apply(runId, input);
+    if (!outcome.applied) throw new PlannerError('failed_precondition', `cannot ${input.type} the run: ${outcome.reason}`);
+  }
+
+  private apply(runId: string, input: RunInput): Promise<Outcome> {
+    return this.changes.submit({ runId, input });
+  }
+
+  private async pipelineFor(request: { project: string; pipeline?: string; source?: SpecSource }) {
     if (request.source) return { planned: this.compiler.compile(request.source), version: 0 };
     if (!request.pipeline) throw new PlannerError('invalid_argument', 'give a pipeline name or an inline spec', [{ path: ['pipeline'], message: 'required' }]);
-    const pipeline = await this.pipelines.latest(em, request.project, request.pipeline);
+    const pipeline = await this.pipelines.latestVersion(this.db, request.project, request.pipeline);
     if (!pipeline) throw new PlannerError('not_found', `no pipeline named "${request.pipeline}"`);
-    return { planned: await this.compiler.byHash(em, pipeline.specHash), version: pipeline.version };
+    return { planned: await this.planned(pipeline.specHash), version: pipeline.version };
+  }
+
+  private planned(specHash: string): Promise<PlannedPipeline> | PlannedPipeline {
+    return this.compiler.cached(specHash) ?? this.compiler.byHash(this.db.fork(), specHash);
   }
 
   /**
-   * Applies one event to a run. `record` copies a step result onto the step before the
-   * engine decides, so that conditions and dependents see it; if the engine ignores the
-   * event (a stale or repeated result), it changes nothing. Events arriving together are
-   * applied in one transaction (group commit, ADR 0008).
+   * A batch of inputs in one transaction; if it fails, each input in its own, so that one
+   * input that cannot be applied fails only its own message, not its neighbours'.
    */
-  private advance(runId: string, event: RunEvent, record: (run: Run, step: StepRun) => void): Promise<Outcome> {
-    return this.changes.submit({ runId, event, record });
-  }
-
-  /**
-   * A batch of changes in one transaction; if it fails, each change in its own, so that one
-   * change that cannot be applied fails only its own message, not its neighbours'.
-   */
-  private async applyBatch(changes: RunChange[]): Promise<Array<PromiseSettledResult<Outcome>>> {
+  private async applyBatch(batch: Array<{ runId: string; input: RunInput }>): Promise<Array<PromiseSettledResult<Outcome>>> {
     try {
-      return (await this.applyTogether(changes)).map((value) => ({ status: 'fulfilled', value }));
+      return (await this.applyTogether(batch)).map((value) => ({ status: 'fulfilled', value }));
     } catch (err) {
-      if (changes.length === 1) return [{ status: 'rejected', reason: err }];
-      this.log.warn({ err, changes: changes.length }, 'a batch of run changes failed; applying them one by one');
-      return Promise.allSettled(changes.map(async (change) => (await this.applyTogether([change]))[0]!));
+      if (batch.length === 1) return [{ status: 'rejected', reason: finalIfUnstorable(err) }];
+      this.log.warn({ err, inputs: batch.length }, 'a batch of run changes failed; applying them one by one');
+      return Promise.allSettled(
+        batch.map(async (one) => {
+          try {
+            return (await this.applyTogether([one]))[0]!;
+          } catch (e) {
+            throw finalIfUnstorable(e);
+          }
+        }),
+      );
     }
   }
 
-  /**
-   * Two round trips for the whole batch: lock the runs and read their steps; then write what
-   * changed, the outbox rows and commit. Changes to one run apply in arrival order.
-   */
-  private async applyTogether(changes: RunChange[]): Promise<Outcome[]> {
-    const runIds = [...new Set(changes.map((c) => c.runId))].sort();
-    const outcomes = await this.db.sqlTransaction(RunRows.select(this.db.schema, runIds), async (tx, [runRows, stepRows]) => {
-      const runs = RunRows.load(this.db.schema, runRows?.rows ?? [], stepRows?.rows ?? []);
-      const outcomes: Outcome[] = [];
-      for (const change of changes) outcomes.push(await this.applyOne(tx, runs.get(change.runId), change));
-      if (outcomes.some((o) => o.applied)) {
-        for (const rows of runs.values()) for (const statement of rows.updates()) tx.write(statement);
-        await tx.commit();
-      }
-      return outcomes;
-    });
+  /** The inputs of a batch, each run's in arrival order, decided and committed together. */
+  private async applyTogether(batch: Array<{ runId: string; input: RunInput }>): Promise<Outcome[]> {
+    const now = new Date();
+    const outcomes = await this.store.transact(
+      batch.map((b) => b.runId),
+      async (runs) => {
+        const working = new Map<string, RunWrite>();
+        const outbox: OutboxRow[] = [];
+        const outcomes: Outcome[] = [];
+        for (const { runId, input } of batch) {
+          const current = working.get(runId)?.next ?? runs.get(runId);
+          if (!current) {
+            this.log.warn({ runId, input: input.type }, 'input for an unknown run ignored');
+            outcomes.push({ applied: false, reason: 'unknown run' });
+            continue;
+          }
+          const { compiled } = await this.planned(current.run.specHash);
+          const change = decideRunChange(compiled, current, input, now);
+          if (!change.applied) {
+            this.log.debug({ runId, input: input.type, reason: change.reason }, 'input ignored');
+            outcomes.push({ applied: false, reason: change.reason });
+            continue;
+          }
+          const write = working.get(runId);
+          if (write) {
+            write.next = change.next;
+            Object.assign(write.run, change.run);
+            for (const [stepId, patch] of Object.entries(change.steps)) {
+              const merged = Object.prototype.hasOwnProperty.call(write.steps, stepId) ? { ...write.steps[stepId], ...patch } : patch;
+              Object.defineProperty(write.steps, stepId, { value: merged, enumerable: true, writable: true, configurable: true });
+            }
+          } else {
+            working.set(runId, { before: current, next: change.next, run: { ...change.run }, steps: { ...change.steps } });
+          }
+          outbox.push(...this.outbox.rows(runId, change.messages));
+          outcomes.push({ applied: true });
+        }
+        return { writes: [...working.values()], outbox, value: outcomes };
+      },
+    );
     if (outcomes.some((o) => o.applied)) this.outbox.flush();
     return outcomes;
   }
-
-  private async applyOne(tx: SqlTransaction, rows: RunRows | undefined, { runId, event, record }: RunChange): Promise<Outcome> {
-    if (!rows) {
-      this.log.warn({ runId, event: event.type }, 'event for an unknown run ignored');
-      return { applied: false, reason: 'unknown run' };
-    }
-    const { run } = rows;
-    const planned = this.compiler.cached(run.specHash) ?? (await this.compiler.byHash(this.db.fork(), run.specHash));
-    const steps = rows.stepsById;
-    const step = 'stepId' in event ? steps.get(event.stepId) : undefined;
-    // What `record` changes is undone if the engine ignores the event (it only reassigns fields).
-    const before = { run: { ...run }, step: step ? { ...step } : undefined };
-    if (step) record(run, step);
-    const decision = advanceRun(planned.compiled, toRunState(run, rows.steps), event);
-    if (!decision.applied) {
-      Object.assign(run, before.run);
-      if (step) Object.assign(step, before.step);
-      this.log.debug({ runId, event, reason: decision.ignoredReason }, 'event ignored');
-      return { applied: false, reason: decision.ignoredReason ?? 'ignored' };
-    }
-    await this.writer.write(tx, run, steps, planned, decision);
-    return { applied: true };
-  }
 }
 
-type Outcome = { applied: boolean; reason?: string };
-
-/** One event for one run, waiting for its batch. */
-interface RunChange {
-  runId: string;
-  event: RunEvent;
-  record: (run: Run, step: StepRun) => void;
+/**
+ * A change PostgreSQL refuses for its data (a NUL character in an output, say) fails the
+ * same way every time: its message is dead-lettered at once, and the step fails with why
+ * (the result handler's `onDeadLetter`), instead of being retried for hours.
+ */
+function finalIfUnstorable(err: unknown): unknown {
+  if (!isUnstorable(err)) return err;
+  return new NonRetryableError(`PostgreSQL cannot store this result: ${err instanceof Error ? err.message : String(err)}`, { code: 'unstorable_result', cause: err });
 }

@@ -86,12 +86,6 @@ export class ExperimentRepository {
     return existing[0]!.variant;
   }
 
-  /** Whether the run was assigned to any experiment (at its start, before any of its events). */
-  async hasAssignment(em: EntityManager, runId: string): Promise<boolean> {
-    const rows = await em.execute<Array<{ one: number }>>(`select 1 as one from ${R} where run_id = ? limit 1`, [runId]);
-    return rows.length > 0;
-  }
-
   /** The latest verified attempt of a step, for every experiment the run is in that counts the step. */
   async recordVerified(em: EntityManager, v: { runId: string; stepId: string; attempt: number; verdict: string; score: number }): Promise<void> {
     await em.execute(

@@ -5,13 +5,6 @@ import { getOwn, setOwn } from '../util/records';
 import { FINAL_STEP_STATUSES, type Decision, type FinalStepStatus, type RunEvent, type RunState, type StepState } from './run-state';
 
 /**
- * How many times one step may be dispatched when the verifier keeps answering `retry` or
- * `escalate`. A stand-in for the spec's `iterate.max` until the iteration loop exists; it
- * keeps a verifier that never accepts from looping a run forever.
- */
-export const MAX_STEP_ATTEMPTS = 5;
-
-/**
  * Applies one event to a run and says what follows. Pure: `state` is never modified.
  * Semantics (README, "Run state machine"; docs/pipeline-spec.md, "How a run proceeds"):
  * - A step is ready when every dependency succeeded and, for a routed step (the target of an
@@ -21,7 +14,7 @@ export const MAX_STEP_ATTEMPTS = 5;
  *   every route source has ended without firing into it. Skips propagate downstream.
  * - `generated`: a step with gates goes to the verifier; one without succeeds.
  * - `verified`: accept → succeeded; reject → failed; retry/escalate → dispatched again at
- *   attempt + 1 (failed once `MAX_STEP_ATTEMPTS` is reached).
+ *   attempt + 1 (failed once the policy's rounds, plus one escalation, are used).
  * - A success fires on_success. A failure with on_failure is handled: the route fires and
  *   the run goes on. A failure without it fails the run at once: pending steps are skipped,
  *   in-flight steps cancelled.
@@ -97,16 +90,16 @@ export function advanceRun(pipeline: CompiledPipeline, state: RunState, event: R
 
 /**
  * A safety net under the verifier's own stop rules: a step's loop has at most
- * `maxIterations` rounds plus one escalation round. Events without an iteration (older
- * verifiers) are bounded by attempts, `MAX_STEP_ATTEMPTS`.
+ * `maxIterations` rounds plus one escalation round.
  */
-function roundsExhausted(step: CompiledStep, event: { attempt: number; iteration?: number }): boolean {
+function roundsExhausted(step: CompiledStep, event: { iteration: number }): boolean {
   const policy = step.verify?.policy;
-  if (event.iteration === undefined || !policy) return event.attempt >= MAX_STEP_ATTEMPTS;
+  if (!policy) return true;
   return event.iteration >= policy.maxIterations + (policy.escalate ? 1 : 0);
 }
 
-function stepEventProblem(
+/** Why a step result does not apply to the run as it stands (unknown step, stale attempt, …), or undefined. */
+export function stepEventProblem(
   pipeline: CompiledPipeline,
   state: RunState,
   stepId: string,
@@ -251,7 +244,7 @@ class Transition {
 
   private scope(): ConditionScope {
     const steps: ConditionScope['steps'] = {};
-    for (const [id, s] of Object.entries(this.steps)) setOwn(steps, id, { output: s.output ?? null, score: s.score ?? null, status: s.status });
+    for (const [id, s] of Object.entries(this.steps)) setOwn(steps, id, { output: s.structured ?? s.output ?? null, score: s.score ?? null, status: s.status });
     return { inputs: this.state.inputs ?? {}, steps };
   }
 

@@ -100,7 +100,7 @@ describe('conditions', () => {
     const run = new Run(p);
     run.apply({ type: 'start' });
     run.generate('a');
-    run.record('a', 'x', 0.9).apply({ type: 'verified', stepId: 'a', attempt: 1, verdict: 'accept' });
+    run.record('a', 'x', 0.9).apply({ type: 'verified', stepId: 'a', attempt: 1, verdict: 'accept', iteration: 1 });
     expect(run.last.dispatch).toEqual(['b']);
   });
 });
@@ -119,7 +119,7 @@ describe('on_success and on_failure', () => {
     const run = new Run(brief);
     run.apply({ type: 'start' });
     run.generate('draft');
-    run.record('draft', 'x', 0.9).apply({ type: 'verified', stepId: 'draft', attempt: 1, verdict: 'accept' });
+    run.record('draft', 'x', 0.9).apply({ type: 'verified', stepId: 'draft', attempt: 1, verdict: 'accept', iteration: 1 });
     run.generate('publish');
     expect(run.status()).toEqual({ draft: 'succeeded', publish: 'succeeded', apologize: 'skipped' });
     expect(run.last.run).toEqual({ status: 'succeeded' });
@@ -129,7 +129,7 @@ describe('on_success and on_failure', () => {
     const run = new Run(brief);
     run.apply({ type: 'start' });
     run.generate('draft');
-    const d = run.apply({ type: 'verified', stepId: 'draft', attempt: 1, verdict: 'reject' });
+    const d = run.apply({ type: 'verified', stepId: 'draft', attempt: 1, verdict: 'reject', iteration: 1 });
     expect(d.run).toBeUndefined();
     expect(d.activated).toEqual(['apologize']);
     expect(run.status()).toEqual({ draft: 'failed', publish: 'skipped', apologize: 'dispatched' });
@@ -141,7 +141,7 @@ describe('on_success and on_failure', () => {
     const run = new Run(brief);
     run.apply({ type: 'start' });
     run.generate('draft');
-    run.record('draft', 'x', 0.5).apply({ type: 'verified', stepId: 'draft', attempt: 1, verdict: 'accept' });
+    run.record('draft', 'x', 0.5).apply({ type: 'verified', stepId: 'draft', attempt: 1, verdict: 'accept', iteration: 1 });
     expect(run.status()).toEqual({ draft: 'succeeded', publish: 'skipped', apologize: 'dispatched' });
   });
 

@@ -2,14 +2,18 @@ import type { FailureInfo, RunStatus, StepStatus } from '@trellis/contracts';
 import type { CompiledPipeline } from '../spec/compiled-pipeline';
 import { setOwn } from '../util/records';
 
-/** Where one step stands. `attempt` counts dispatches: 0 until first sent, then 1, 2, … */
+/**
+ * Where one step stands: what the state machine reads of a {@link StepRecord} (which is
+ * one). `attempt` counts dispatches: 0 until first sent, then 1, 2, …
+ */
 export interface StepState {
   status: StepStatus;
   attempt: number;
   /** A routed step: set when a route into it fired. */
   activated?: boolean;
-  /** What conditions read: the step's output (parsed JSON for a JSON output) and score. */
+  /** What conditions read as the step's output: `structured` (a JSON output, parsed), else `output`. */
   output?: unknown;
+  structured?: unknown;
   score?: number | null;
 }
 
@@ -33,7 +37,7 @@ export type RunEvent =
   | { type: 'generated'; stepId: string; attempt: number }
   /** `reason`: what the gates found, carried into the failure when the verdict is reject. */
   /** `iteration`: the verification loop's round, bounding retries by the step's policy. */
-  | { type: 'verified'; stepId: string; attempt: number; verdict: StepVerdict; reason?: string; iteration?: number }
+  | { type: 'verified'; stepId: string; attempt: number; verdict: StepVerdict; reason?: string; iteration: number }
   | { type: 'failed'; stepId: string; attempt: number; error: FailureInfo }
   | { type: 'cancel' }
   /** Re-runs the failed, cancelled and skipped steps of a failed or cancelled run. */

@@ -14,14 +14,6 @@ export const BUILT_IN_PERSONALITIES: Record<string, string> = {
   standard: 'You are a careful, precise assistant. Answer the task directly, without preamble.',
 };
 
-/** Every string inside a `with` value, with its path, for template checks. */
-export function stringLeaves(value: unknown, path: Array<string | number> = []): Array<{ path: Array<string | number>; text: string }> {
-  if (typeof value === 'string') return [{ path, text: value }];
-  if (Array.isArray(value)) return value.flatMap((v, i) => stringLeaves(v, [...path, i]));
-  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => stringLeaves(v, [...path, k]));
-  return [];
-}
-
 /**
  * The checks that need the whole typed spec: what kind each step is, routing (unknown targets,
  * loops), conditions (parse, functions, what they read), products (paths confined to the run, csv from data),
@@ -72,10 +64,6 @@ export function checkFlow(spec: PipelineSpec, deps: DependencyGraph, order: Depe
           else if (!upstream.has(ref)) report(at('condition'), `condition: step "${ref}" is not upstream of "${id}": add it to depends_on`);
         }
       }
-    }
-
-    for (const leaf of stringLeaves(step.with ?? {})) {
-      for (const problem of referenceProblems(leaf.text, { spec, ids, upstream })) report(at('with', ...leaf.path), `with: ${problem}`);
     }
 
     checkModel(id, step, spec, options, personalities, at, report);
@@ -140,7 +128,6 @@ function checkModel(
 function unknownPersonality(name: string, known: Record<string, string>): string {
   return `unknown personality "${name}": add ~/.trellis/personalities/${name}.md, or give inline text as { system: "…" }${didYouMean(name, Object.keys(known))}`;
 }
-
 /** What is wrong with the variables a Liquid text reads (inputs declared, steps known and upstream). */
 function referenceProblems(text: string, known: { spec: PipelineSpec; ids: string[]; upstream: Set<string> }): string[] {
   let refs;
@@ -163,3 +150,4 @@ function referenceProblems(text: string, known: { spec: PipelineSpec; ids: strin
   }
   return problems;
 }
+

@@ -18,8 +18,8 @@ export function checkTemplates(outline: SpecOutline, graph: DependencyGraph, loc
   const issues: Issue[] = [];
   for (const step of outline.steps) {
     const upstream = upstreamOf(graph, step.id);
-    for (const { field, text } of step.templates) {
-      const path = ['steps', step.id, field];
+    for (const { field, path: at, text } of step.templates) {
+      const path = ['steps', step.id, ...at];
       let references: TemplateReference[];
       try {
         references = templateReferences(text);

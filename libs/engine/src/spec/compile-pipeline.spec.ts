@@ -386,6 +386,22 @@ describe('compilePipeline: templates', () => {
     ]);
   });
 
+  it("checks the leaves of a tool's or template's `with:` like prompts, at their place", () => {
+    const issues = issuesOf(
+      compileYaml(
+        lines('version: 1', 'name: x', 'steps:', '  outline: { prompt: o }', '  side: { prompt: s }', '  draft:', '    depends_on: [outline]', '    tool: transform', '    with:', '      expression: "data"', '      data: { text: "{{ steps.side.output }}" }'),
+      ),
+    );
+    expect(issues).toEqual([
+      {
+        path: ['steps', 'draft', 'with', 'data', 'text'],
+        message: 'with.data.text template, line 1, column 4: step "side" is not upstream of "draft": add "side" to its depends_on',
+        line: 11,
+        column: 25,
+      },
+    ]);
+  });
+
   it('reports a step that does not exist', () => {
     const issues = issuesOf(withPrompt('"{{ steps.outlines.output }}"'));
     expect(issues[0]?.message).toContain('unknown step "outlines" in "steps.outlines.output"; did you mean "outline"?');

@@ -14,7 +14,8 @@ import { schemaIssues } from './schema-issues';
 import { specHash } from './spec-hash';
 import { nextStrongerModel } from '../verify/escalation';
 import { resolveVerifyPolicy } from '../verify/policy';
-import { outlineOf, type SpecOutline } from './spec-outline';
+import { outlineOf, templateTexts, type SpecOutline } from './spec-outline';
+import { templateVariables } from '../render/template-variables';
 
 /**
  * Validates a pipeline source and lays it out for scheduling. Every issue is collected in
@@ -88,6 +89,7 @@ function layOut(spec: PipelineSpec, graph: DependencyGraph, ordering: Dependency
       pool: step.pool ?? options.defaultPool,
       params,
       routedFrom: routedFrom.get(id) ?? [],
+      reads: readsOf(step, [...(graph.get(id) ?? []), ...(routedFrom.get(id) ?? []).map((r) => r.from)]),
     };
     if (step.tool === undefined) {
       const system = [personalityText(step.personality ?? spec.personality), step.system].filter(Boolean).join('\n\n');
@@ -134,6 +136,15 @@ function layOut(spec: PipelineSpec, graph: DependencyGraph, ordering: Dependency
     criticalPath: criticalPath(ordering, order),
     products: spec.products.map((p) => ({ path: p.path, from: p.from, format: productFormat(p.path, p.format) })),
   };
+}
+
+/** `direct` (dependencies and route sources) and every step the step's Liquid texts name. */
+function readsOf(step: PipelineSpec['steps'][string], direct: string[]): string[] {
+  const read = new Set(direct);
+  for (const { text } of templateTexts(step)) {
+    for (const path of templateVariables(text)) if (path[0] === 'steps' && path[1] !== undefined) read.add(path[1]);
+  }
+  return [...read];
 }
 
 function modelOf(step: PipelineSpec['steps'][string], spec: PipelineSpec, options: CompileOptions): { model: string; reason: string } {

@@ -32,6 +32,11 @@ export interface CompiledStep {
   onFailure?: string;
   /** Routes into this step. A routed step runs only when one of them fires. */
   routedFrom: Array<{ from: string; when: 'false' | 'success' | 'failure' }>;
+  /**
+   * The upstream steps whose outputs its job carries: its dependencies, its route sources,
+   * and every step its Liquid texts read (prompt, system, `with:` leaves), direct or not.
+   */
+  reads: string[];
   /** `step.pool ?? options.defaultPool`: the work queue its executions go to. */
   pool: string;
   params: { temperature?: number; maxTokens?: number };

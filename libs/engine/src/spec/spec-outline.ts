@@ -11,8 +11,37 @@ export interface StepOutline {
   dependsOn: DependencyRef[];
   /** on_false / on_success / on_failure targets that are strings. */
   routes: string[];
-  templates: Array<{ field: 'prompt' | 'system'; text: string }>;
+  templates: TemplateText[];
   regexGates: Array<{ index: number; pattern: string }>;
+}
+
+/** One Liquid text of a step: where it is (under `steps.<id>`), how to name it, and the text. */
+export interface TemplateText {
+  path: Array<string | number>;
+  /** `prompt`, `system`, or `with.<key>…` for a leaf of a tool's or template's arguments. */
+  field: string;
+  text: string;
+}
+
+/**
+ * Every Liquid text a step renders at run time, in one place: the compiler checks their
+ * references, and the compiled pipeline derives from them which upstream outputs each step's
+ * job carries. `prompt` and `system`, and every string leaf of `with:` (a tool's arguments,
+ * a registry template's variables), which executors render against the step's context.
+ */
+export function templateTexts(step: Readonly<Record<string, unknown>>): TemplateText[] {
+  const texts: TemplateText[] = [];
+  for (const field of ['prompt', 'system'] as const) {
+    const text = step[field];
+    if (typeof text === 'string') texts.push({ path: [field], field, text });
+  }
+  const leaves = (value: unknown, path: Array<string | number>): void => {
+    if (typeof value === 'string') texts.push({ path, field: path.join('.'), text: value });
+    else if (Array.isArray(value)) value.forEach((v, i) => leaves(v, [...path, i]));
+    else if (isPlainObject(value)) for (const [k, v] of Object.entries(value)) leaves(v, [...path, k]);
+  };
+  if (isPlainObject(step.with)) leaves(step.with, ['with']);
+  return texts;
 }
 
 export interface InputOutline {
@@ -54,11 +83,7 @@ function stepOutline(id: string, step: Record<string, unknown>): StepOutline {
       if (typeof target === 'string') dependsOn.push({ target, index });
     });
   }
-  const templates: StepOutline['templates'] = [];
-  for (const field of ['prompt', 'system'] as const) {
-    const text = step[field];
-    if (typeof text === 'string') templates.push({ field, text });
-  }
+  const templates = templateTexts(step);
   const regexGates: StepOutline['regexGates'] = [];
   const verify = isPlainObject(step.verify) ? step.verify : {};
   if (Array.isArray(verify.gates)) {

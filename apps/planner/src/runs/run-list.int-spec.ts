@@ -1,44 +1,40 @@
-import { uuidv7, type Database } from '@trellis/persistence';
+import type { RunStatus } from '@trellis/contracts';
+import { sqlLiteral, uuidv7, type Database } from '@trellis/persistence';
 import { createTestDatabase } from '@trellis/testing';
 import { openPlannerDatabase } from '../planner.schema';
-import { Run } from './run.entity';
-import { RunRepository, type RunListQuery } from './run.repository';
+import { RunStore } from './run-store';
+import type { RunListQuery } from './run-table';
 
 /** The run list's filters (the console's runs page) against the migrated schema. */
-describe('RunRepository.list', () => {
+describe('RunStore.list', () => {
   let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
   let db: Database;
-  const sut = new RunRepository();
+  let sut: RunStore;
   const ids: string[] = [];
   const t0 = Date.parse('2026-03-01T00:00:00Z');
 
-  const insert = async (project: string, i: number, fields: Partial<Pick<Run, 'status' | 'pipeline' | 'inputs'>> = {}) => {
+  const insert = async (project: string, i: number, fields: { status?: RunStatus; pipeline?: string; inputs?: Record<string, unknown> } = {}) => {
     const id = uuidv7();
-    await db.fork().transactional(async (tx) => {
-      tx.create(Run, {
-        id,
-        project,
-        pipeline: fields.pipeline ?? 'brief',
-        pipelineVersion: 1,
-        specHash: 'h',
-        status: fields.status ?? 'succeeded',
-        inputs: fields.inputs ?? { idea: `idea number ${i}` },
-        error: null,
-        products: [],
-        templates: [],
-        subject: null,
-        createdAt: new Date(t0 + i * 60_000),
-        finishedAt: null,
-      });
-    });
+    const row = [
+      sqlLiteral(id, 'text'),
+      sqlLiteral(project, 'text'),
+      sqlLiteral(fields.pipeline ?? 'brief', 'text'),
+      '1',
+      "'h'",
+      sqlLiteral(fields.status ?? 'succeeded', 'text'),
+      sqlLiteral(fields.inputs ?? { idea: `idea number ${i}` }, 'ordered-json'),
+      sqlLiteral(new Date(t0 + i * 60_000), 'time'),
+    ];
+    await db.sqlQuery([`insert into "planner"."run" ("id", "project", "pipeline", "pipeline_version", "spec_hash", "status", "inputs", "created_at") values (${row.join(', ')})`]);
     return id;
   };
-  const list = async (query: Partial<RunListQuery>) => (await sut.list(db.fork(), { project: 'p', limit: 50, ...query })).map((r) => r.id);
+  const list = async (query: Partial<RunListQuery>) => (await sut.list({ project: 'p', limit: 50, ...query })).map((r) => r.id);
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
     db = await openPlannerDatabase(testDb.url);
-    await db.orm.em.getConnection().execute(`insert into "planner"."spec" (hash, spec) values ('h', '{}')`);
+    sut = new RunStore(db);
+    await db.sqlQuery([`insert into "planner"."spec" (hash, spec) values ('h', '{}')`]);
     for (let i = 0; i < 30; i++) {
       ids.push(
         await insert('p', i, {
@@ -98,8 +94,8 @@ describe('RunRepository.list', () => {
   });
 
   it('has the trigram index the input search relies on', async () => {
-    const indexes = await db.orm.em.getConnection().execute<Array<{ indexname: string }>>(`select indexname from pg_indexes where schemaname = 'planner' and tablename = 'run'`);
-    expect(indexes.map((i) => i.indexname)).toEqual(
+    const [indexes] = await db.sqlQuery([`select indexname from pg_indexes where schemaname = 'planner' and tablename = 'run'`]);
+    expect(indexes!.rows.map((i) => i['indexname'])).toEqual(
       expect.arrayContaining(['run_project_id_index', 'run_project_status_id_index', 'run_project_pipeline_id_index', 'run_input_text_trgm_index']),
     );
   });

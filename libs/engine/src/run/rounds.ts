@@ -1,4 +1,11 @@
-import type { CandidateRef, ChatMessage, IterationView, StepGenerated, StepVerified, StopReason, TokenUsage, VerifyRound, Violation } from '@trellis/contracts';
+import type { CandidateRef, ChatMessage, StepGenerated, StepVerified, StopReason, TokenUsage, VerifyRound, Violation } from '@trellis/contracts';
+
+/**
+ * The bookkeeping of a step's verification loop (generate → verify → feedback → repeat):
+ * which round a dispatch starts, what it revises, on which model, and what each result adds
+ * to the round's record. The verifier decides each verdict (`decideRound`); this decides
+ * what the next round is made of.
+ */
 
 /**
  * One round of a step's verification loop as the planner stores it (`step_run.iterations`):
@@ -122,23 +129,4 @@ export function historyOf(records: readonly IterationRecord[], attempt: number):
 export function bestRecord(records: readonly IterationRecord[]): IterationRecord | undefined {
   const best = records.at(-1)?.best;
   return best ? records.find((r) => r.attempt === best.attempt) : undefined;
-}
-
-export function toIterationView(r: IterationRecord): IterationView {
-  return {
-    iteration: r.iteration,
-    attempt: r.attempt,
-    model: r.model,
-    score: r.score ?? null,
-    categories: r.categories ?? {},
-    violations: r.violations ?? [],
-    verdict: r.verdict ?? null,
-    stop: r.stop ?? null,
-    durationMs: r.verificationMs !== undefined && r.generationMs !== undefined ? r.generationMs + r.verificationMs : null,
-    usage: r.usage ?? { inputTokens: 0, outputTokens: 0 },
-    judgeUsage: r.judgeUsage ?? null,
-    feedbackUsed: r.feedbackUsed,
-    examplesReused: r.examplesReused,
-    escalated: r.escalated,
-  };
 }

@@ -1,0 +1,107 @@
+import { compilePipeline, decideRunChange, newRunSnapshot, type CompiledPipeline, type RunSnapshot } from '@trellis/engine';
+import type { Database } from '@trellis/persistence';
+import { createTestDatabase, uniqueToken } from '@trellis/testing';
+import { openPlannerDatabase } from '../planner.schema';
+import { RunStore, type RunWrite } from './run-store';
+import { RUN_TABLE, STEP_TABLE } from './run-table';
+
+/** The kinds the table module declares, as PostgreSQL names the column types. */
+const PG_TYPES: Record<string, string[]> = {
+  text: ['text', 'character varying'],
+  int: ['integer'],
+  float: ['double precision'],
+  bool: ['boolean'],
+  json: ['jsonb'],
+  'ordered-json': ['json'],
+  time: ['timestamp with time zone'],
+};
+
+function compile(): CompiledPipeline {
+  const result = compilePipeline({ json: { version: 1, name: 'store', steps: { a: { prompt: 'a' }, b: { depends_on: ['a'], prompt: 'b {{ steps.a.output }}' } } } }, { defaultModel: 'm', defaultPool: 'default' });
+  if (!result.ok) throw new Error(JSON.stringify(result.issues));
+  return result.pipeline;
+}
+
+/** RunStore against the migrated schema of a real PostgreSQL. */
+describe('RunStore', () => {
+  let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
+  let db: Database;
+  const pipeline = compile();
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    db = await openPlannerDatabase(testDb.url);
+    await db.sqlQuery([`insert into "planner"."spec" (hash, spec) values ('${pipeline.hash}', '{}')`]);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await testDb?.drop();
+  });
+
+  /** A started run, inserted. */
+  async function started(store: RunStore): Promise<RunSnapshot> {
+    const fresh = newRunSnapshot(pipeline, { id: `01934a5c-0000-7000-8000-${uniqueToken().slice(0, 12).padStart(12, '0')}`, project: 'p', pipeline: 'store', pipelineVersion: 0, inputs: { q: "it's \\ \"quoted\"" }, templates: [], subject: null, stream: false, actor: null, createdAt: new Date('2026-12-04T10:00:00.123Z') });
+    const change = decideRunChange(pipeline, fresh, { type: 'start' }, new Date('2026-12-04T10:00:00.200Z'));
+    if (!change.applied) throw new Error(change.reason);
+    await store.insert({ before: fresh, next: change.next, run: change.run, steps: change.steps }, []);
+    return change.next;
+  }
+
+  /** The write of one result of `a` to a run. */
+  function resultOf(snapshot: RunSnapshot): RunWrite {
+    const change = decideRunChange(
+      pipeline,
+      snapshot,
+      {
+        type: 'generated',
+        result: { runId: snapshot.run.id, stepId: 'a', attempt: 1, output: 'A!', structured: { nested: ['x', 1] }, model: 'm', messages: [{ role: 'user', content: 'a' }], usage: { inputTokens: 3, outputTokens: 4 }, cost: 0.5, finishReason: 'stop', startedAt: '2026-12-04T10:00:01.000Z', finishedAt: '2026-12-04T10:00:02.000Z', executor: 'e1' },
+      },
+      new Date('2026-12-04T10:00:02.500Z'),
+    );
+    if (!change.applied) throw new Error(change.reason);
+    return { before: snapshot, next: change.next, run: change.run, steps: change.steps };
+  }
+
+  it('has exactly the columns the table module defines, of the kinds it declares, once migrated', async () => {
+    for (const table of [RUN_TABLE, STEP_TABLE]) {
+      const [found] = await db.sqlQuery([`select column_name, data_type from information_schema.columns where table_schema = 'planner' and table_name = '${table.name}'`]);
+      const columns = new Map((found?.rows ?? []).map((r) => [r.column_name as string, r.data_type as string]));
+      expect([...columns.keys()].sort()).toEqual(table.columns.map(([, , column]) => column).sort());
+      for (const [, kind, column] of table.columns) expect(PG_TYPES[kind]).toContain(columns.get(column));
+    }
+  });
+
+  it('reads back exactly the run it wrote, and what a change wrote', async () => {
+    const store = new RunStore(db);
+    const run = await started(store);
+    expect(await store.read('p', run.run.id)).toEqual(run);
+    const write = resultOf(run);
+    await store.transact([run.run.id], () => Promise.resolve({ writes: [write], outbox: [], value: undefined }));
+    expect(await store.read('p', run.run.id)).toEqual(write.next);
+    expect(await store.read('another-project', run.run.id)).toBeUndefined();
+  });
+
+  it('decides on the run as stored when another writer moved it since it was cached', async () => {
+    const mine = new RunStore(db);
+    const other = new RunStore(db);
+    const run = await started(mine);
+    // Another planner applies the result first: the version this store cached is now stale.
+    await other.transact([run.run.id], (runs) => Promise.resolve({ writes: [resultOf(runs.get(run.run.id)!)], outbox: [], value: undefined }));
+    const seen: number[] = [];
+    await mine.transact([run.run.id], (runs) => {
+      const current = runs.get(run.run.id)!;
+      seen.push(current.run.version);
+      return Promise.resolve({ writes: [{ before: current, next: current, run: { version: current.run.version + 1 }, steps: {} }], outbox: [], value: undefined });
+    });
+    // First decided on the cached version 1, refused (40001), then on the stored version 2.
+    expect(seen).toEqual([1, 2]);
+    expect((await mine.read('p', run.run.id))?.run.version).toBe(3);
+  });
+
+  it('writes nothing when nothing was decided', async () => {
+    const store = new RunStore(db);
+    const run = await started(store);
+    await expect(store.transact([run.run.id], () => Promise.resolve({ writes: [], outbox: [], value: 'nothing' }))).resolves.toBe('nothing');
+    expect(await store.read('p', run.run.id)).toEqual(run);
+  });
+});

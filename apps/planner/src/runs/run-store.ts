@@ -1,0 +1,145 @@
+import { Injectable } from '@nestjs/common';
+import type { RunRecord, RunSnapshot, StepRecord } from '@trellis/engine';
+import { Database, type OutboxRow } from '@trellis/persistence';
+import { logger } from '@trellis/telemetry';
+import { runOf, RunSql, snapshotsOf, type RunListQuery } from './run-table';
+
+/** What one transaction writes: each run's merged patches, from the version it was decided on. */
+export interface RunWrite {
+  /** The run as it was decided on; `next` is what it became. */
+  before: RunSnapshot;
+  next: RunSnapshot;
+  run: Partial<RunRecord>;
+  steps: Record<string, Partial<StepRecord>>;
+}
+
+/** How many runs the cache keeps; past it, the least recently used are dropped (and read again if needed). */
+const CACHED_RUNS = 20_000;
+
+/**
+ * The planner's run state in PostgreSQL (ADR 0011). It keeps the runs it wrote last in
+ * memory: a change to a cached run costs one round trip, its writes guarded by the version
+ * the cache holds, which fails the whole transaction if another planner moved the run;
+ * a run not cached, or that moved, is read with a row lock first (two round trips). What it
+ * writes is exactly the fields the engine changed.
+ */
+@Injectable()
+export class RunStore {
+  private readonly log = logger('run-store');
+  private readonly cache = new Map<string, RunSnapshot>();
+  readonly sql: RunSql;
+
+  constructor(private readonly db: Database) {
+    this.sql = new RunSql(db.schema);
+  }
+
+  /**
+   * Reads the runs (cached, or locked and read), hands them to `decide`, and commits what it
+   * returns with the outbox rows, all or nothing. Runs `decide` again on fresh rows if a
+   * cached run turned out stale. `decide` must have no effect besides what it returns: it may run twice.
+   */
+  async transact<T>(runIds: readonly string[], decide: (runs: ReadonlyMap<string, RunSnapshot>) => Promise<{ writes: RunWrite[]; outbox: OutboxRow[]; value: T }>): Promise<T> {
+    const ids = [...new Set(runIds)].sort();
+    const cached = new Map<string, RunSnapshot>();
+    for (const id of ids) {
+      const hit = this.cache.get(id);
+      if (hit) cached.set(id, hit);
+    }
+    if (cached.size === ids.length) {
+      const decided = await decide(cached);
+      if (!decided.writes.length) return decided.value;
+      try {
+        await this.db.sqlAtomic(this.statements(decided.writes, true), decided.outbox);
+        this.remember(decided.writes);
+        return decided.value;
+      } catch (err) {
+        if (!isSerializationFailure(err)) throw err;
+        // Another planner moved one of these runs: forget them and decide on what is stored.
+        this.log.debug({ runs: ids.length }, 'cached runs were stale; reading them again');
+        for (const id of ids) this.cache.delete(id);
+      }
+    }
+    return this.db.sqlTransaction(this.sql.selectForUpdate(ids), async (tx, [runRows, stepRows]) => {
+      const loaded = snapshotsOf(runRows?.rows ?? [], stepRows?.rows ?? []);
+      const decided = await decide(loaded);
+      // Nothing applied: the transaction ends without a write (rolled back), the locks released.
+      if (!decided.writes.length) return decided.value;
+      for (const statement of this.statements(decided.writes, false)) tx.write(statement);
+      for (const row of decided.outbox) tx.outbox(row);
+      await tx.commit();
+      this.remember(decided.writes);
+      return decided.value;
+    });
+  }
+
+  /**
+   * Inserts a new run as it stands after its start (`next`), its steps and their first messages. With `quota`, counts the project's
+   * running runs first (under a per-project lock, so concurrent starts take turns) and calls
+   * `quota` with the count, which may throw to refuse the run.
+   */
+  async insert(write: RunWrite, outbox: OutboxRow[], quota?: (running: number) => void): Promise<void> {
+    const statements = this.sql.insert(write.next);
+    if (!quota) {
+      await this.db.sqlAtomic(statements, outbox);
+    } else {
+      await this.db.sqlTransaction(this.sql.countRunning(write.before.run.project), async (tx, results) => {
+        quota(Number(results.at(-1)?.rows[0]?.running ?? 0));
+        for (const statement of statements) tx.write(statement);
+        for (const row of outbox) tx.outbox(row);
+        await tx.commit();
+      });
+    }
+    this.remember([write]);
+  }
+
+  /** A run of a project as stored now, for reading (the cache is for this process's writes). */
+  async read(project: string, runId: string): Promise<RunSnapshot | undefined> {
+    const [runs, steps] = await this.db.sqlQuery(this.sql.selectRun(project, runId));
+    return snapshotsOf(runs?.rows ?? [], steps?.rows ?? []).get(runId);
+  }
+
+  /** A run as stored now, whatever its project (the planner's own jobs). */
+  async readById(runId: string): Promise<RunSnapshot | undefined> {
+    const [runs, steps] = await this.db.sqlQuery(this.sql.selectRun(undefined, runId));
+    return snapshotsOf(runs?.rows ?? [], steps?.rows ?? []).get(runId);
+  }
+
+  async exists(project: string, runId: string): Promise<boolean> {
+    const [found] = await this.db.sqlQuery([this.sql.exists(project, runId)]);
+    return (found?.rowCount ?? 0) > 0;
+  }
+
+  async list(query: RunListQuery): Promise<RunRecord[]> {
+    const [page] = await this.db.sqlQuery([this.sql.list(query)]);
+    return (page?.rows ?? []).map(runOf);
+  }
+
+  /** Drops a run from the cache (deleted, or no longer this process's business). */
+  forget(runId: string): void {
+    this.cache.delete(runId);
+  }
+
+  private statements(writes: readonly RunWrite[], guarded: boolean): string[] {
+    const statements: string[] = [];
+    const runs = writes.map((w) => ({ id: w.before.run.id, expected: w.before.run.version, patch: w.run }));
+    if (guarded) statements.push(this.sql.updateRunsAt(runs));
+    else for (const r of runs) if (Object.keys(r.patch).length) statements.push(this.sql.updateRun(r.id, r.patch));
+    for (const w of writes) {
+      for (const [stepId, patch] of Object.entries(w.steps)) if (Object.keys(patch).length) statements.push(this.sql.updateStep(w.before.run.id, stepId, patch));
+    }
+    return statements;
+  }
+
+  /** Keeps what was just committed; a run that ended is not needed again (a resume reads it). */
+  private remember(writes: readonly RunWrite[]): void {
+    for (const { next } of writes) {
+      this.cache.delete(next.run.id);
+      if (next.run.status === 'running') this.cache.set(next.run.id, next);
+    }
+    while (this.cache.size > CACHED_RUNS) this.cache.delete(this.cache.keys().next().value!);
+  }
+}
+
+function isSerializationFailure(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '40001';
+}

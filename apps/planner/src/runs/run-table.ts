@@ -1,0 +1,243 @@
+import type { RunStatus } from '@trellis/contracts';
+import type { RunRecord, RunSnapshot, StepRecord } from '@trellis/engine';
+import { sqlLiteral, sqlTable, type SqlKind } from '@trellis/persistence';
+
+/**
+ * The run and step tables, defined once (ADR 0011): every field of the engine's
+ * `RunRecord`/`StepRecord` has exactly one column here (the mapped type makes a missing or
+ * extra one a compile error), named in snake case. Values a user sees back as they were sent
+ * (inputs, structured outputs and the rounds that keep them) are `json`, which keeps the key
+ * order `jsonb` would lose. Reads, the hot path's writes and the
+ * check of the migrated schema (run-table.int-spec.ts) all come from these lists; the
+ * migrations create what they describe.
+ */
+type Columns<T> = { readonly [K in keyof T]-?: SqlKind };
+
+const RUN: Columns<RunRecord> = {
+  id: 'text',
+  project: 'text',
+  pipeline: 'text',
+  pipelineVersion: 'int',
+  specHash: 'text',
+  status: 'text',
+  inputs: 'ordered-json',
+  inputTokens: 'int',
+  outputTokens: 'int',
+  cost: 'float',
+  error: 'json',
+  products: 'json',
+  templates: 'json',
+  subject: 'text',
+  stream: 'bool',
+  actor: 'text',
+  version: 'int',
+  createdAt: 'time',
+  finishedAt: 'time',
+};
+
+const STEP: Columns<StepRecord> = {
+  runId: 'text',
+  stepId: 'text',
+  status: 'text',
+  attempt: 'int',
+  model: 'text',
+  output: 'text',
+  structured: 'ordered-json',
+  activated: 'bool',
+  messages: 'json',
+  error: 'json',
+  score: 'float',
+  inputTokens: 'int',
+  outputTokens: 'int',
+  cost: 'float',
+  executor: 'text',
+  dispatchedAt: 'time',
+  startedAt: 'time',
+  finishedAt: 'time',
+  iterations: 'ordered-json',
+  stopReason: 'text',
+};
+
+const snake = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+interface Table<T> {
+  name: string;
+  /** [field, kind, column] in declaration order. */
+  columns: ReadonlyArray<readonly [keyof T & string, SqlKind, string]>;
+  byField: ReadonlyMap<string, readonly [SqlKind, string]>;
+}
+
+function table<T>(name: string, columns: Columns<T>): Table<T> {
+  const list = Object.entries(columns).map(([field, kind]) => [field as keyof T & string, kind as SqlKind, snake(field)] as const);
+  return { name, columns: list, byField: new Map(list.map(([field, kind, column]) => [field, [kind, column] as const])) };
+}
+
+export const RUN_TABLE = table<RunRecord>('run', RUN);
+export const STEP_TABLE = table<StepRecord>('step_run', STEP);
+
+/** A row as pg returns it → the record: doubles and ints arrive as numbers, jsonb parsed, timestamptz as Date. */
+function fromRow<T>(t: Table<T>, row: Record<string, unknown>): T {
+  const record: Record<string, unknown> = {};
+  for (const [field, kind, column] of t.columns) {
+    const value = row[column] ?? null;
+    record[field] = value !== null && (kind === 'float' || kind === 'int') ? Number(value) : value;
+  }
+  return record as T;
+}
+
+function values<T>(t: Table<T>, record: T): string {
+  return `(${t.columns.map(([field, kind]) => sqlLiteral((record as Record<string, unknown>)[field], kind)).join(', ')})`;
+}
+
+function names<T>(t: Table<T>): string {
+  return t.columns.map(([, , column]) => `"${column}"`).join(', ');
+}
+
+/** `set` clauses of the patched fields. */
+function assignments<T>(t: Table<T>, patch: Partial<T>): string[] {
+  const out: string[] = [];
+  for (const [field, value] of Object.entries(patch)) {
+    const column = t.byField.get(field);
+    if (!column) throw new Error(`${t.name} has no column for "${field}"`);
+    out.push(`"${column[1]}" = ${sqlLiteral(value, column[0])}`);
+  }
+  return out;
+}
+
+/** What a page of runs is filtered by; every field but the project and the page size is optional. */
+export interface RunListQuery {
+  project: string;
+  limit: number;
+  /** The last id of the previous page. */
+  before?: string;
+  status?: RunStatus;
+  pipeline?: string;
+  createdFrom?: Date;
+  createdTo?: Date;
+  /** A whole run id, or its first characters (lower-case). */
+  id?: string;
+  /** Text one of the input values contains, case-insensitively. */
+  input?: string;
+}
+
+/** `LIKE` takes `%`, `_` and `\\` literally after a backslash (the default escape character). */
+const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** SQL over the run tables of one schema. Every value goes through `sqlLiteral`. */
+export class RunSql {
+  readonly runs: string;
+  readonly steps: string;
+
+  constructor(readonly schema: string) {
+    this.runs = sqlTable(schema, RUN_TABLE.name);
+    this.steps = sqlTable(schema, STEP_TABLE.name);
+  }
+
+  /** A new run and its steps: the run first, which the steps reference. */
+  insert(snapshot: RunSnapshot): string[] {
+    const steps = Object.values(snapshot.steps);
+    const statements = [`insert into ${this.runs} (${names(RUN_TABLE)}) values ${values(RUN_TABLE, snapshot.run)}`];
+    if (steps.length) statements.push(`insert into ${this.steps} (${names(STEP_TABLE)}) values ${steps.map((s) => values(STEP_TABLE, s)).join(', ')}`);
+    return statements;
+  }
+
+  /**
+   * One statement that writes the patches of several runs, each only if the run is still at
+   * the version this process last saw, and fails the transaction (40001) unless all are: the
+   * check of the planner's cache (ADR 0011).
+   */
+  updateRunsAt(updates: ReadonlyArray<{ id: string; expected: number; patch: Partial<RunRecord> }>): string {
+    const ctes = updates.map(
+      (u, i) => `u${i} as (update ${this.runs} set ${assignments(RUN_TABLE, u.patch).join(', ')} where "id" = ${sqlLiteral(u.id, 'text')} and "version" = ${sqlLiteral(u.expected, 'int')} returning 1)`,
+    );
+    const matched = updates.map((_, i) => `(select count(*) from u${i})`).join(' + ');
+    return `with ${ctes.join(', ')} select ${sqlTable(this.schema, 'expect_rows')}(${matched}, ${updates.length})`;
+  }
+
+  /** The patch of a run locked in this transaction. */
+  updateRun(id: string, patch: Partial<RunRecord>): string {
+    return `update ${this.runs} set ${assignments(RUN_TABLE, patch).join(', ')} where "id" = ${sqlLiteral(id, 'text')}`;
+  }
+
+  updateStep(runId: string, stepId: string, patch: Partial<StepRecord>): string {
+    return `update ${this.steps} set ${assignments(STEP_TABLE, patch).join(', ')} where "run_id" = ${sqlLiteral(runId, 'text')} and "step_id" = ${sqlLiteral(stepId, 'text')}`;
+  }
+
+  /**
+   * Runs locked for the transaction in id order (so batches that share runs take turns
+   * instead of deadlocking), then their steps. Two statements, not a join: under READ
+   * COMMITTED each takes its own snapshot, so the steps are read after the locks are granted
+   * and include what the previous holder committed.
+   */
+  selectForUpdate(ids: readonly string[]): string[] {
+    const list = ids.map((id) => sqlLiteral(id, 'text')).join(', ');
+    return [`select * from ${this.runs} where "id" in (${list}) order by "id" for update`, `select * from ${this.steps} where "run_id" in (${list})`];
+  }
+
+  /** One run (of `project`, when given) and its steps, for reading. */
+  selectRun(project: string | undefined, id: string): string[] {
+    const run = sqlLiteral(id, 'text');
+    const ofProject = project === undefined ? '' : ` and "project" = ${sqlLiteral(project, 'text')}`;
+    return [`select * from ${this.runs} where "id" = ${run}${ofProject}`, `select * from ${this.steps} where "run_id" = ${run}`];
+  }
+
+  exists(project: string, id: string): string {
+    return `select 1 from ${this.runs} where "id" = ${sqlLiteral(id, 'text')} and "project" = ${sqlLiteral(project, 'text')}`;
+  }
+
+  /**
+   * A page of a project's runs, newest first, keyset-paginated by id (uuid v7 ids sort by
+   * creation), every filter in SQL. Ids compare byte-wise (`collate "C"`) so that a page, its
+   * cursor and an id prefix walk one index, `(project, id)`, whatever the database's collation
+   * (a prefix `LIKE` uses a btree only under "C"); status and pipeline have their own
+   * `(project, …, id)` indexes, the input search a trigram index over the inputs' values
+   * (migration PlannerRunList).
+   */
+  list(query: RunListQuery): string {
+    const where = [`"project" = ${sqlLiteral(query.project, 'text')}`];
+    if (query.before) where.push(`"id" collate "C" < ${sqlLiteral(query.before, 'text')}`);
+    if (query.status) where.push(`"status" = ${sqlLiteral(query.status, 'text')}`);
+    if (query.pipeline) where.push(`"pipeline" = ${sqlLiteral(query.pipeline, 'text')}`);
+    if (query.createdFrom) where.push(`"created_at" >= ${sqlLiteral(query.createdFrom, 'time')}`);
+    if (query.createdTo) where.push(`"created_at" < ${sqlLiteral(query.createdTo, 'time')}`);
+    if (query.id) where.push(query.id.length === 36 ? `"id" = ${sqlLiteral(query.id, 'text')}` : `"id" collate "C" like ${sqlLiteral(`${likeEscape(query.id)}%`, 'text')}`);
+    // The input values as one text: the expression the trigram index is built on (PlannerRunList).
+    if (query.input) where.push(`"${this.schema}"."run_input_text"("inputs") ilike ${sqlLiteral(`%${likeEscape(query.input)}%`, 'text')}`);
+    const columns = RUN_TABLE.columns.filter(([field]) => field !== 'inputs' && field !== 'templates' && field !== 'products').map(([, , c]) => `"${c}"`);
+    return `select ${columns.join(', ')} from ${this.runs} where ${where.join(' and ')} order by "id" collate "C" desc limit ${sqlLiteral(query.limit, 'int')}`;
+  }
+
+  /**
+   * The statements that count a project's running runs for its quota. A transaction-level
+   * advisory lock per project makes concurrent starts take turns, so two cannot both take
+   * the last slot.
+   */
+  countRunning(project: string): string[] {
+    return [
+      `select pg_advisory_xact_lock(hashtext(${sqlLiteral(`trellis-runs:${project}`, 'text')}))`,
+      `select count(*) as running from ${this.runs} where "project" = ${sqlLiteral(project, 'text')} and "status" = 'running'`,
+    ];
+  }
+}
+
+/** Rows of `selectForUpdate` / `selectRun` → snapshots by run id. */
+export function snapshotsOf(runRows: ReadonlyArray<Record<string, unknown>>, stepRows: ReadonlyArray<Record<string, unknown>>): Map<string, RunSnapshot> {
+  const stepsOf = new Map<string, Record<string, StepRecord>>();
+  for (const row of stepRows) {
+    const step = fromRow(STEP_TABLE, row);
+    let steps = stepsOf.get(step.runId);
+    if (!steps) stepsOf.set(step.runId, (steps = Object.create(null) as Record<string, StepRecord>));
+    Object.defineProperty(steps, step.stepId, { value: step, enumerable: true, writable: true, configurable: true });
+  }
+  return new Map(
+    runRows.map((row) => {
+      const run = fromRow(RUN_TABLE, row);
+      return [run.id, { run, steps: stepsOf.get(run.id) ?? {} }];
+    }),
+  );
+}
+
+/** A row of `list` → the run's fields it selected. */
+export function runOf(row: Record<string, unknown>): RunRecord {
+  return fromRow(RUN_TABLE, row);
+}

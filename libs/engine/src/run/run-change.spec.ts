@@ -1,0 +1,342 @@
+import type { StepGenerated, StepReady, StepVerified, VerifyRequested } from '@trellis/contracts';
+import { compilePipeline } from '../spec/compile-pipeline';
+import type { CompiledPipeline } from '../spec/compiled-pipeline';
+import { decideRunChange, type Outgoing, type RunChange, type RunInput } from './run-change';
+import { newRunSnapshot, type RunSnapshot } from './run-record';
+
+const NOW = new Date('2026-12-04T12:00:00.000Z');
+const RUN_ID = '01934a5c-0000-7000-8000-000000000001';
+
+function compile(spec: Record<string, unknown>): CompiledPipeline {
+  const result = compilePipeline({ json: { version: 1, name: 'p', ...spec } }, { defaultModel: 'm', defaultPool: 'default', catalog: { m: { tier: 1, inputPrice: 1, outputPrice: 1 }, strong: { tier: 3, inputPrice: 10, outputPrice: 10 } } });
+  if (!result.ok) throw new Error(JSON.stringify(result.issues));
+  return result.pipeline;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** A run of `pipeline`, with every input applied in order to a frozen snapshot (so any mutation throws). */
+class Run {
+  snapshot: RunSnapshot;
+  last!: RunChange;
+
+  constructor(
+    readonly pipeline: CompiledPipeline,
+    inputs: Record<string, unknown> = {},
+  ) {
+    this.snapshot = newRunSnapshot(pipeline, { id: RUN_ID, project: 'acme', pipeline: 'p', pipelineVersion: 1, inputs, templates: [], subject: null, stream: false, actor: null, createdAt: new Date(NOW.getTime() - 1000) });
+  }
+
+  apply(input: RunInput): RunChange {
+    const change = decideRunChange(this.pipeline, deepFreeze(this.snapshot), input, NOW);
+    if (!change.applied) throw new Error(`ignored: ${change.reason}`);
+    this.snapshot = change.next;
+    this.last = change;
+    return change;
+  }
+
+  ignored(input: RunInput): string {
+    const change = decideRunChange(this.pipeline, deepFreeze(this.snapshot), input, NOW);
+    if (change.applied) throw new Error('applied');
+    return change.reason;
+  }
+
+  step(id: string) {
+    return this.snapshot.steps[id]!;
+  }
+
+  /** The job of the step attempt the last change dispatched. */
+  job(stepId: string): StepReady {
+    const found = this.last.messages.find((m): m is Extract<Outgoing, { queue: 'step' }> => m.queue === 'step' && m.data.stepId === stepId);
+    if (!found) throw new Error(`no job for ${stepId} in ${JSON.stringify(this.last.messages.map((m) => m.id))}`);
+    return found.data;
+  }
+
+  verifyJob(stepId: string): VerifyRequested {
+    const found = this.last.messages.find((m): m is Extract<Outgoing, { queue: 'verify' }> => m.queue === 'verify' && m.data.stepId === stepId);
+    if (!found) throw new Error(`no verify job for ${stepId}`);
+    return found.data;
+  }
+
+  eventTypes(): string[] {
+    return this.last.messages.filter((m) => m.queue === 'event').map((m) => m.contract.type.replace('dev.trellis.', ''));
+  }
+}
+
+function generated(stepId: string, attempt: number, output: string, extra: Partial<StepGenerated> = {}): RunInput {
+  return {
+    type: 'generated',
+    result: {
+      runId: RUN_ID,
+      stepId,
+      attempt,
+      output,
+      model: 'm',
+      messages: [{ role: 'user', content: `do ${stepId}` }],
+      usage: { inputTokens: 10, outputTokens: 5 },
+      cost: 0.01,
+      finishReason: 'stop',
+      startedAt: NOW.toISOString(),
+      finishedAt: NOW.toISOString(),
+      executor: 'executor-1',
+      ...extra,
+    },
+  };
+}
+
+function verified(stepId: string, attempt: number, verdict: StepVerified['verdict'], score: number, extra: Partial<StepVerified> = {}): RunInput {
+  return { type: 'verified', result: { runId: RUN_ID, stepId, attempt, verdict, score, categories: {}, violations: [], iteration: attempt, ...extra } };
+}
+
+const chain = compile({
+  inputs: { idea: { type: 'string' } },
+  steps: { a: { prompt: 'a {{ inputs.idea }}' }, b: { depends_on: ['a'], prompt: 'b {{ steps.a.output }}' }, c: { depends_on: ['b'], prompt: 'c {{ steps.a.output }} {{ steps.b.output }}' } },
+});
+
+describe('decideRunChange: start', () => {
+  it('announces the run and dispatches its roots with the inputs', () => {
+    const run = new Run(chain, { idea: 'kettle' });
+    const change = run.apply({ type: 'start' });
+    expect(run.eventTypes()).toEqual(['run.started', 'step.dispatched']);
+    expect(run.job('a')).toMatchObject({ runId: RUN_ID, project: 'acme', stepId: 'a', attempt: 1, pool: 'default', model: 'm', prompt: 'a {{ inputs.idea }}', context: { inputs: { idea: 'kettle' }, steps: {} } });
+    expect(change.steps).toEqual({ a: { status: 'dispatched', attempt: 1, dispatchedAt: NOW, startedAt: null, finishedAt: null, error: null } });
+    expect(change.run).toEqual({ version: 1 });
+    expect(change.messages.find((m) => m.queue === 'step')?.id).toBe(`step-ready.${RUN_ID}.a.1`);
+  });
+
+  it('starts a run once', () => {
+    const run = new Run(chain);
+    run.apply({ type: 'start' });
+    expect(run.ignored({ type: 'start' })).toBe('run already started');
+  });
+});
+
+describe('decideRunChange: results', () => {
+  it('records the answer, its usage and cost, and dispatches what it unblocks with the outputs it reads', () => {
+    const run = new Run(chain, { idea: 'kettle' });
+    run.apply({ type: 'start' });
+    const change = run.apply(generated('a', 1, 'A!'));
+    expect(run.step('a')).toMatchObject({ status: 'succeeded', output: 'A!', inputTokens: 10, outputTokens: 5, cost: 0.01, executor: 'executor-1', finishedAt: NOW });
+    expect(run.snapshot.run).toMatchObject({ inputTokens: 10, outputTokens: 5, cost: 0.01, version: 2 });
+    expect(run.eventTypes()).toEqual(['step.dispatched', 'step.completed']);
+    expect(run.job('b').context.steps).toEqual({ a: { output: 'A!' } });
+    expect(change.steps.a).toMatchObject({ status: 'succeeded', output: 'A!' });
+  });
+
+  it('gives a step the outputs of every step its texts read, not only its dependencies', () => {
+    const run = new Run(chain);
+    run.apply({ type: 'start' });
+    run.apply(generated('a', 1, 'A!'));
+    run.apply(generated('b', 1, 'B!'));
+    expect(run.job('c').context.steps).toEqual({ a: { output: 'A!' }, b: { output: 'B!' } });
+  });
+
+  it("gives a template step the outputs its `with:` reads through an indirect dependency", () => {
+    const pipeline = compile({
+      steps: {
+        a: { prompt: 'a' },
+        b: { depends_on: ['a'], prompt: 'b' },
+        c: { depends_on: ['b'], template: 'summary@production', with: { text: '{{ steps.a.output }}', nested: ['{{ steps.b.output }}'] } },
+      },
+    });
+    expect(pipeline.steps.c!.reads.sort()).toEqual(['a', 'b']);
+    const run = new Run(pipeline);
+    run.snapshot = { ...run.snapshot, run: { ...run.snapshot.run, templates: [{ ref: 'summary@production', name: 'summary', category: 'prompt', version: 3, label: 'production', level: 'global', body: 'Sum {{ inputs.text }}', variables: ['text'], parameters: {}, experiment: null }] } };
+    run.apply({ type: 'start' });
+    run.apply(generated('a', 1, 'A!'));
+    run.apply(generated('b', 1, 'B!'));
+    expect(run.job('c')).toMatchObject({ template: { name: 'summary', version: 3, with: { text: '{{ steps.a.output }}' } }, context: { steps: { a: { output: 'A!' }, b: { output: 'B!' } } } });
+  });
+
+  it('parses nothing itself: a JSON output reaches conditions and later steps as the executor parsed it', () => {
+    const pipeline = compile({ steps: { a: { prompt: 'a', output: { format: 'json' } }, b: { depends_on: ['a'], condition: 'steps.a.output.go == true', prompt: 'b {{ steps.a.output.go }}' } } });
+    const run = new Run(pipeline);
+    run.apply({ type: 'start' });
+    run.apply(generated('a', 1, '{"go":true}', { structured: { go: true } }));
+    expect(run.job('b').context.steps).toEqual({ a: { output: { go: true } } });
+  });
+
+  it('ignores a repeated or stale result and a result for an unknown step', () => {
+    const run = new Run(chain);
+    run.apply({ type: 'start' });
+    run.apply(generated('a', 1, 'A!'));
+    expect(run.ignored(generated('a', 1, 'again'))).toBe('step "a" is already succeeded');
+    expect(run.ignored(generated('b', 2, 'future'))).toContain('stale event');
+    expect(run.ignored(generated('zz', 1, '?'))).toBe('unknown step "zz"');
+    expect(run.step('a').output).toBe('A!');
+  });
+
+  it('fails the run on a failure without on_failure: pending steps skipped, the run announced with its usage', () => {
+    const run = new Run(chain);
+    run.apply({ type: 'start' });
+    run.apply({ type: 'failed', result: { runId: RUN_ID, stepId: 'a', attempt: 1, error: { code: 'model_error', message: 'refused', retryable: false }, executor: 'executor-2' } });
+    expect(run.step('a')).toMatchObject({ status: 'failed', error: { code: 'model_error' }, executor: 'executor-2' });
+    expect(run.step('b')).toMatchObject({ status: 'skipped', error: { code: 'run_failed' } });
+    expect(run.snapshot.run).toMatchObject({ status: 'failed', error: { code: 'model_error' }, finishedAt: NOW });
+    expect(run.eventTypes()).toEqual(['step.completed', 'step.completed', 'step.completed', 'run.completed']);
+    const completed = run.last.messages.at(-1)!;
+    expect(completed.data).toMatchObject({ status: 'failed', usage: { inputTokens: 0, outputTokens: 0 }, durationMs: 1000 });
+  });
+
+  it('builds the same message ids when the same input is decided again (a batch retried after a failed commit)', () => {
+    const run = new Run(chain);
+    run.apply({ type: 'start' });
+    const first = decideRunChange(chain, run.snapshot, generated('a', 1, 'A!'), NOW);
+    const again = decideRunChange(chain, run.snapshot, generated('a', 1, 'A!'), NOW);
+    if (!first.applied || !again.applied) throw new Error('ignored');
+    expect(again.messages.map((m) => m.id)).toEqual(first.messages.map((m) => m.id));
+    expect(new Set(first.messages.map((m) => m.id)).size).toBe(first.messages.length);
+  });
+});
+
+describe('decideRunChange: the verification loop', () => {
+  const gated = compile({
+    selection: 'cost',
+    experts: { writing: ['m', 'strong'] },
+    steps: {
+      draft: { expert: 'writing', prompt: 'draft', verify: { gates: ['json'], iterate: { max: 2, improvement_threshold: 0.05 }, escalate: true } },
+      after: { depends_on: ['draft'], prompt: 'after {{ steps.draft.output }}' },
+    },
+  });
+
+  it('sends a candidate to the verifier with its round, policy and escalation target', () => {
+    const run = new Run(gated);
+    run.apply({ type: 'start' });
+    expect(run.job('draft')).toMatchObject({ iteration: 1, model: 'm' });
+    run.apply(generated('draft', 1, 'v1'));
+    expect(run.step('draft').status).toBe('verifying');
+    expect(run.verifyJob('draft')).toMatchObject({ attempt: 1, iteration: 1, output: 'v1', history: [], escalated: false, escalateTo: 'strong', policy: { maxIterations: 2 } });
+  });
+
+  it('revises with the feedback in the next round, then escalates once, then keeps the best candidate on rejection', () => {
+    const run = new Run(gated);
+    run.apply({ type: 'start' });
+    run.apply(generated('draft', 1, 'v1'));
+    run.apply(verified('draft', 1, 'retry', 0.6, { feedback: 'be concrete', best: { iteration: 1, attempt: 1, score: 0.6 } }));
+    expect(run.job('draft')).toMatchObject({ attempt: 2, iteration: 2, feedback: 'be concrete', previousOutput: 'v1', model: 'm' });
+
+    run.apply(generated('draft', 2, 'v2'));
+    expect(run.verifyJob('draft').history).toEqual([{ iteration: 1, attempt: 1, score: 0.6, critical: false, model: 'm', escalated: false }]);
+    run.apply(verified('draft', 2, 'escalate', 0.5, { feedback: 'still vague', escalateTo: 'strong', stop: 'max_iterations', best: { iteration: 1, attempt: 1, score: 0.6 }, examplesReused: true }));
+    // The escalation round revises the best candidate so far (round 1's), on the stronger model.
+    expect(run.job('draft')).toMatchObject({ attempt: 3, iteration: 3, model: 'strong', previousOutput: 'v1', feedback: 'still vague' });
+    expect(run.step('draft').iterations.map((r) => [r.iteration, r.model, r.escalated])).toEqual([
+      [1, 'm', false],
+      [2, 'm', false],
+      [3, 'strong', true],
+    ]);
+
+    run.apply(generated('draft', 3, 'v3'));
+    expect(run.verifyJob('draft')).toMatchObject({ escalated: true });
+    expect(run.verifyJob('draft').escalateTo).toBeUndefined();
+    run.apply(verified('draft', 3, 'reject', 0.4, { stop: 'escalation_failed', reason: 'not accepted', best: { iteration: 1, attempt: 1, score: 0.6 } }));
+    expect(run.step('draft')).toMatchObject({ status: 'failed', output: 'v1', score: 0.6, stopReason: 'escalation_failed', error: { code: 'verification_rejected' } });
+    expect(run.snapshot.run.status).toBe('failed');
+  });
+
+  it('accepts: the step succeeds and its dependents run', () => {
+    const run = new Run(gated);
+    run.apply({ type: 'start' });
+    run.apply(generated('draft', 1, 'v1'));
+    run.apply(verified('draft', 1, 'accept', 0.9, { stop: 'accepted', judgeUsage: { inputTokens: 3, outputTokens: 2 } }));
+    expect(run.step('draft')).toMatchObject({ status: 'succeeded', score: 0.9, stopReason: 'accepted', inputTokens: 13, outputTokens: 7 });
+    expect(run.snapshot.run).toMatchObject({ inputTokens: 13, outputTokens: 7 });
+    expect(run.job('after').context.steps).toEqual({ draft: { output: 'v1' } });
+  });
+});
+
+describe('decideRunChange: cancel and resume', () => {
+  it('cancels: in-flight steps cancelled, pending skipped, the run ends', () => {
+    const run = new Run(chain);
+    run.apply({ type: 'start' });
+    run.apply({ type: 'cancel' });
+    expect(run.step('a').status).toBe('cancelled');
+    expect(run.snapshot.run).toMatchObject({ status: 'cancelled', finishedAt: NOW });
+    expect(run.eventTypes().at(-1)).toBe('run.completed');
+    expect(run.ignored({ type: 'cancel' })).toBe('run is cancelled');
+  });
+
+  it('resumes a failed run: failed and skipped steps run again at a new attempt, completed outputs kept', () => {
+    const run = new Run(chain);
+    run.apply({ type: 'start' });
+    run.apply(generated('a', 1, 'A!'));
+    run.apply({ type: 'failed', result: { runId: RUN_ID, stepId: 'b', attempt: 1, error: { code: 'model_error', message: 'refused', retryable: false } } });
+    run.apply({ type: 'resume' });
+    expect(run.eventTypes()).toEqual(['step.dispatched', 'run.resumed']);
+    expect(run.last.messages.find((m) => m.contract.type.endsWith('run.resumed'))?.data).toEqual({ runId: RUN_ID, steps: ['b', 'c'] });
+    expect(run.step('b')).toMatchObject({ status: 'dispatched', attempt: 2, error: null });
+    expect(run.job('b').context.steps).toEqual({ a: { output: 'A!' } });
+    expect(run.snapshot.run).toMatchObject({ status: 'running', error: null, finishedAt: null });
+  });
+});
+
+describe('decideRunChange: products', () => {
+  const withProducts = compile({ steps: { a: { prompt: 'a' } }, products: [{ path: 'out.md', from: '# {{ steps.a.output }}' }] });
+
+  it('asks for the products before the run ends, then ends it with them', () => {
+    const run = new Run(withProducts);
+    run.apply({ type: 'start' });
+    run.apply(generated('a', 1, 'A!'));
+    expect(run.snapshot.run.status).toBe('running');
+    expect(run.last.messages.map((m) => m.queue)).toEqual(['event', 'products']);
+    run.apply({ type: 'products', products: [{ path: 'out.md', contentType: 'text/markdown; charset=utf-8', size: 4 }] });
+    expect(run.snapshot.run).toMatchObject({ status: 'succeeded', products: [{ path: 'out.md', size: 4 }] });
+    expect(run.eventTypes()).toEqual(['run.completed']);
+    expect(run.ignored({ type: 'products', products: [] })).toBe('run is succeeded');
+  });
+
+  it('ignores products of a run cancelled while they were written', () => {
+    const run = new Run(withProducts);
+    run.apply({ type: 'start' });
+    run.apply(generated('a', 1, 'A!'));
+    run.apply({ type: 'cancel' });
+    expect(run.snapshot.run.status).toBe('cancelled');
+    expect(run.ignored({ type: 'products', products: [] })).toBe('run is cancelled');
+  });
+
+  it('fails the run naming the product that could not be built', () => {
+    const run = new Run(withProducts);
+    run.apply({ type: 'start' });
+    run.apply(generated('a', 1, 'A!'));
+    run.apply({ type: 'products', products: [], error: { code: 'product_failed', message: 'product "out.md": bad', retryable: false } });
+    expect(run.snapshot.run).toMatchObject({ status: 'failed', error: { code: 'product_failed' } });
+  });
+});
+
+describe('decideRunChange: experiment outcomes', () => {
+  const pitch = { ref: 'pitch', name: 'pitch', category: 'prompt' as const, version: 2, label: null, level: 'project' as const, body: 'Pitch {{ inputs.x }}', variables: ['x'], parameters: {} };
+  const pipeline = compile({ steps: { a: { template: 'pitch', with: { x: 'y' }, verify: { gates: ['json'] } } } });
+
+  it('tells the registry the verdicts, the steps that ended and the run\'s end of a run in an experiment', () => {
+    const run = new Run(pipeline);
+    run.snapshot = { ...run.snapshot, run: { ...run.snapshot.run, templates: [{ ...pitch, experiment: { id: 'exp-1', variant: 'b' } }] } };
+    run.apply({ type: 'start' });
+    expect(run.last.messages.some((m) => m.queue === 'experiments')).toBe(false);
+    run.apply(generated('a', 1, '{}'));
+    run.apply(verified('a', 1, 'accept', 0.9, { stop: 'accepted' }));
+    const outcome = run.last.messages.find((m) => m.queue === 'experiments');
+    expect(outcome?.data).toEqual({
+      runId: RUN_ID,
+      steps: [
+        { stepId: 'a', attempt: 1, verdict: 'accept', score: 0.9 },
+        { stepId: 'a', attempt: 1, status: 'succeeded' },
+      ],
+      run: { status: 'succeeded', usage: { inputTokens: 10, outputTokens: 5 }, cost: 0.01, durationMs: 1000 },
+    });
+  });
+
+  it('sends nothing about a run in no experiment', () => {
+    const run = new Run(pipeline);
+    run.snapshot = { ...run.snapshot, run: { ...run.snapshot.run, templates: [{ ...pitch, experiment: null }] } };
+    run.apply({ type: 'start' });
+    run.apply(generated('a', 1, '{}'));
+    run.apply(verified('a', 1, 'accept', 0.9, { stop: 'accepted' }));
+    expect(run.last.messages.map((m) => m.queue)).not.toContain('experiments');
+  });
+});

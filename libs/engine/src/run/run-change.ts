@@ -1,0 +1,421 @@
+import {
+  ExperimentOutcome,
+  messageIds,
+  ProductsRequested,
+  RunCompleted,
+  RunResumed,
+  RunStarted,
+  StepCompleted,
+  StepDispatched,
+  StepReady,
+  VerifyRequested,
+  type EventContract,
+  type FailureInfo,
+  type ProductView,
+  type StepStatus,
+  type StepFailed,
+  type StepGenerated,
+  type StepVerified,
+} from '@trellis/contracts';
+import type { z } from 'zod';
+import type { CompiledPipeline, CompiledStep } from '../spec/compiled-pipeline';
+import { getOwn, setOwn } from '../util/records';
+import { advanceRun, stepEventProblem } from './advance-run';
+import type { RunRecord, RunSnapshot, StepRecord } from './run-record';
+import { stepValue } from './run-record';
+import type { Decision, RunEvent } from './run-state';
+import { bestRecord, historyOf, recordGenerated, recordVerified, startRound } from './rounds';
+
+/**
+ * What can happen to a run, with everything the planner received: a step result carries the
+ * whole message, so that the engine, not the planner, decides what of it the run keeps.
+ */
+export type RunInput =
+  | { type: 'start' }
+  | { type: 'generated'; result: StepGenerated }
+  | { type: 'verified'; result: StepVerified }
+  | { type: 'failed'; result: StepFailed }
+  | { type: 'cancel' }
+  | { type: 'resume' }
+  /** The run's product files were written (`products`), or could not be (`error`). */
+  | { type: 'products'; products: ProductView[]; error?: FailureInfo };
+
+/** A message the planner publishes once the change is committed. */
+export type Outgoing =
+  /** A step attempt for the executors of `pool`. */
+  | { queue: 'step'; pool: string; id: string; contract: typeof StepReady; data: StepReady }
+  /** A candidate for the verifier. */
+  | { queue: 'verify'; id: string; contract: typeof VerifyRequested; data: VerifyRequested }
+  /** The planner's own job: write the run's products. */
+  | { queue: 'products'; id: string; contract: typeof ProductsRequested; data: ProductsRequested }
+  /** For the template registry: what happened to a run in an experiment. */
+  | { queue: 'experiments'; id: string; contract: typeof ExperimentOutcome; data: ExperimentOutcome }
+  /** A public event about the run. */
+  | { queue: 'event'; id: string; contract: EventContract; data: unknown };
+
+/**
+ * The complete change one input makes to a run: the snapshot after it, the fields that
+ * changed (what the planner writes), and the messages that announce it and carry the work it
+ * implies, in publishing order. Applying it is the planner's whole job.
+ */
+export interface RunChange {
+  applied: true;
+  next: RunSnapshot;
+  run: Partial<RunRecord>;
+  steps: Record<string, Partial<StepRecord>>;
+  messages: Outgoing[];
+}
+
+export interface IgnoredInput {
+  applied: false;
+  /** Why nothing changed (a duplicate, a stale attempt, a run already over, …). */
+  reason: string;
+}
+
+/**
+ * Applies one input to a run and says everything that follows. Pure: `snapshot` is never
+ * modified. In order:
+ * 1. A step result that does not belong to the step as it stands (unknown step, stale
+ *    attempt, already final) changes nothing: redelivered and overtaken messages are harmless.
+ * 2. The result is recorded on its step (output, conversation, usage and cost; the verdict,
+ *    its round, and on a rejection the best candidate across rounds; the failure).
+ * 3. The state machine (`advanceRun`) moves the steps and the run.
+ * 4. Each move is written out: a dispatch starts the step's next round of its verification
+ *    loop and carries the upstream outputs it reads; a candidate goes to the verifier with the
+ *    loop's history; a final step is announced; a run that ends is announced with its usage —
+ *    unless it succeeded with products to write, which the planner does outside its
+ *    transaction before the run ends (`ProductsRequested`, then the `products` input).
+ */
+export function decideRunChange(pipeline: CompiledPipeline, snapshot: RunSnapshot, input: RunInput, now: Date): RunChange | IgnoredInput {
+  const draft = new Draft(pipeline, snapshot, now);
+  const problem = draft.record(input);
+  if (problem !== undefined) return { applied: false, reason: problem };
+  const event = toRunEvent(input);
+  const decision: Decision =
+    event !== undefined
+      ? advanceRun(pipeline, { status: draft.run.status, inputs: draft.run.inputs, steps: draft.steps }, event)
+      : draft.finishWithProducts(input as Extract<RunInput, { type: 'products' }>);
+  if (!decision.applied) return { applied: false, reason: decision.ignoredReason ?? 'ignored' };
+  if (input.type === 'start') draft.announceStart();
+  draft.apply(decision);
+  return draft.change();
+}
+
+function toRunEvent(input: RunInput): RunEvent | undefined {
+  switch (input.type) {
+    case 'start':
+    case 'cancel':
+    case 'resume':
+      return { type: input.type };
+    case 'generated':
+      return { type: 'generated', stepId: input.result.stepId, attempt: input.result.attempt };
+    case 'verified': {
+      const e = input.result;
+      const violations = e.violations.map((v) => `${v.rule}: ${v.message}`).join('; ');
+      const reason = `${e.reason ?? `score ${e.score.toFixed(2)}`}${violations ? ` (${violations})` : ''}`;
+      return { type: 'verified', stepId: e.stepId, attempt: e.attempt, verdict: e.verdict, reason, iteration: e.iteration ?? iterationOf(e) };
+    }
+    case 'failed':
+      return { type: 'failed', stepId: input.result.stepId, attempt: input.result.attempt, error: input.result.error };
+    case 'products':
+      return undefined;
+  }
+}
+
+/** A verdict without its round number (the contract allows it): the attempt bounds it. */
+function iterationOf(e: StepVerified): number {
+  return e.attempt;
+}
+
+/** A working copy of the run: every write goes through `setRun`/`setStep`, which also keep the patches. */
+class Draft {
+  run: RunRecord;
+  readonly steps: Record<string, StepRecord> = {};
+  private readonly runPatch: Partial<RunRecord> = {};
+  private readonly stepPatches: Record<string, Partial<StepRecord>> = {};
+  private readonly messages: Outgoing[] = [];
+  private readonly version: number;
+  /** The products input: the run ends now, whatever its files. */
+  private productsWritten = false;
+  /** What this change tells the registry, for a run in an experiment. */
+  private readonly outcome: ExperimentOutcome = { runId: '', steps: [] };
+
+  constructor(
+    private readonly pipeline: CompiledPipeline,
+    snapshot: RunSnapshot,
+    private readonly now: Date,
+  ) {
+    this.run = snapshot.run;
+    for (const [id, step] of Object.entries(snapshot.steps)) setOwn(this.steps, id, step);
+    this.version = snapshot.run.version + 1;
+    this.setRun({ version: this.version });
+  }
+
+  /** Records a step result on its step; returns why it does not apply, if it does not. */
+  record(input: RunInput): string | undefined {
+    switch (input.type) {
+      case 'generated':
+        return this.recordGenerated(input.result);
+      case 'verified':
+        return this.recordVerified(input.result);
+      case 'failed':
+        return this.recordFailed(input.result);
+      default:
+        return undefined;
+    }
+  }
+
+  private recordGenerated(e: StepGenerated): string | undefined {
+    const problem = this.problem(e.stepId, e.attempt, ['dispatched']);
+    if (problem) return problem;
+    const step = this.step(e.stepId);
+    this.setStep(e.stepId, {
+      output: e.output,
+      structured: e.structured ?? null,
+      messages: e.messages,
+      model: e.model,
+      inputTokens: step.inputTokens + e.usage.inputTokens,
+      outputTokens: step.outputTokens + e.usage.outputTokens,
+      ...(e.cost ? { cost: step.cost + e.cost } : {}),
+      startedAt: new Date(e.startedAt),
+      executor: e.executor,
+      ...(step.iterations.length ? { iterations: recordGenerated(step.iterations, e) } : {}),
+    });
+    this.setRun({
+      inputTokens: this.run.inputTokens + e.usage.inputTokens,
+      outputTokens: this.run.outputTokens + e.usage.outputTokens,
+      ...(e.cost ? { cost: this.run.cost + e.cost } : {}),
+    });
+    return undefined;
+  }
+
+  private recordVerified(e: StepVerified): string | undefined {
+    const problem = this.problem(e.stepId, e.attempt, ['verifying']);
+    if (problem) return problem;
+    const step = this.step(e.stepId);
+    const iterations = step.iterations.length ? recordVerified(step.iterations, e) : step.iterations;
+    const patch: Partial<StepRecord> = { score: e.score, iterations };
+    if (e.stop) patch.stopReason = e.stop;
+    if (e.verdict === 'reject') {
+      // The loop ended unaccepted: the best candidate across rounds is what the step keeps.
+      const best = bestRecord(iterations);
+      if (best?.output !== undefined && best.attempt !== e.attempt) {
+        patch.output = best.output;
+        patch.structured = best.structured ?? null;
+        if (best.messages) patch.messages = best.messages;
+        if (best.score !== undefined) patch.score = best.score;
+      }
+    }
+    if (e.judgeUsage) {
+      patch.inputTokens = step.inputTokens + e.judgeUsage.inputTokens;
+      patch.outputTokens = step.outputTokens + e.judgeUsage.outputTokens;
+      this.setRun({ inputTokens: this.run.inputTokens + e.judgeUsage.inputTokens, outputTokens: this.run.outputTokens + e.judgeUsage.outputTokens });
+    }
+    this.setStep(e.stepId, patch);
+    this.outcome.steps.push({ stepId: e.stepId, attempt: e.attempt, verdict: e.verdict, score: e.score });
+    return undefined;
+  }
+
+  private recordFailed(e: StepFailed): string | undefined {
+    const problem = this.problem(e.stepId, e.attempt, ['dispatched', 'verifying']);
+    if (problem) return problem;
+    this.setStep(e.stepId, { error: e.error, ...(e.executor ? { executor: e.executor } : {}) });
+    return undefined;
+  }
+
+  /** Why a result for this step attempt does not apply to the run as it stands, or undefined. */
+  private problem(stepId: string, attempt: number, expected: StepStatus[]): string | undefined {
+    if (this.run.status !== 'running') return `run is ${this.run.status}`;
+    return stepEventProblem(this.pipeline, { status: this.run.status, steps: this.steps }, stepId, attempt, expected);
+  }
+
+  /**
+   * The `products` input: a run whose steps are all done succeeds with its files, or fails
+   * naming the product that could not be built. Anything else (a run cancelled meanwhile, a
+   * repeated job) is ignored.
+   */
+  finishWithProducts(input: Extract<RunInput, { type: 'products' }>): Decision {
+    const open = Object.values(this.steps).some((s) => s.status === 'pending' || s.status === 'dispatched' || s.status === 'verifying');
+    const state = { status: this.run.status, steps: this.steps };
+    if (this.run.status !== 'running' || open) {
+      return { applied: false, ignoredReason: `run is ${this.run.status}${open ? ' with steps still open' : ''}`, next: state, changed: [], dispatch: [], verify: [], completed: [], activated: [] };
+    }
+    this.setRun({ products: input.products });
+    this.productsWritten = true;
+    const run = input.error ? { status: 'failed' as const, error: input.error } : { status: 'succeeded' as const };
+    return { applied: true, next: { ...state, status: run.status }, changed: [], dispatch: [], verify: [], completed: [], activated: [], run };
+  }
+
+  announceStart(): void {
+    const { run } = this;
+    this.event(RunStarted, { runId: run.id, project: run.project, pipeline: run.pipeline, pipelineVersion: run.pipelineVersion, inputs: run.inputs, steps: this.pipeline.order });
+  }
+
+  /** Writes the state machine's decision out: step fields, jobs, events, and the run's end. */
+  apply(decision: Decision): void {
+    for (const change of decision.changed) {
+      const patch: Partial<StepRecord> = { status: change.status, attempt: change.attempt };
+      if (change.status === 'pending') {
+        // Resumed: what the previous attempt left no longer describes the step; a gated step starts a new loop at round 1.
+        Object.assign(patch, { error: null, finishedAt: null, iterations: [], stopReason: null });
+      }
+      this.setStep(change.stepId, patch);
+    }
+    for (const stepId of decision.activated) this.setStep(stepId, { activated: true });
+    for (const done of decision.completed) {
+      if (done.reason && !this.step(done.stepId).error) this.setStep(done.stepId, { error: done.reason });
+    }
+    for (const stepId of decision.dispatch) this.dispatch(stepId);
+    for (const stepId of decision.verify) this.sendToVerifier(stepId);
+    for (const done of decision.completed) this.complete(done.stepId, done.status);
+
+    if (decision.run) this.end(decision.run);
+    else if (decision.next.status === 'running' && this.run.status !== 'running') {
+      // Resumed: executors forget that the run had ended, so its new jobs run.
+      this.setRun({ status: 'running', error: null, finishedAt: null });
+      this.event(RunResumed, { runId: this.run.id, steps: decision.changed.filter((c) => c.status === 'pending').map((c) => c.stepId) });
+    }
+  }
+
+  change(): RunChange {
+    if (this.run.templates.some((t) => t.experiment !== null) && (this.outcome.steps.length || this.outcome.run)) {
+      this.messages.push({ queue: 'experiments', id: messageIds.experimentOutcome(this.run.id, this.version), contract: ExperimentOutcome, data: { ...this.outcome, runId: this.run.id } });
+    }
+    return { applied: true, next: { run: this.run, steps: this.steps }, run: this.runPatch, steps: this.stepPatches, messages: this.messages };
+  }
+
+  /** One round of the step: a new loop at round 1, or the loop's next round after retry/escalate. */
+  private dispatch(stepId: string): void {
+    const step = this.step(stepId);
+    const spec = this.spec(stepId);
+    const patch: Partial<StepRecord> = { dispatchedAt: this.now, startedAt: null, finishedAt: null, error: null };
+    const loop = spec.verify ? startRound(step.iterations, step.attempt, spec.model, this.now) : undefined;
+    const model = loop?.round.model ?? spec.model;
+    if (loop) Object.assign(patch, { iterations: loop.records, model, stopReason: null });
+    this.setStep(stepId, patch);
+
+    const { run } = this;
+    const outputs: Record<string, { output: unknown }> = {};
+    for (const id of spec.reads) {
+      const read = getOwn(this.steps, id);
+      setOwn(outputs, id, { output: read ? stepValue(read) : null });
+    }
+    const data: StepReady = {
+      runId: run.id,
+      project: run.project,
+      stepId,
+      attempt: step.attempt,
+      pool: spec.pool,
+      model,
+      ...(spec.kind !== 'tool' ? { prompt: spec.prompt } : {}),
+      ...(spec.system !== undefined ? { system: spec.system } : {}),
+      ...(spec.tool ? { tool: spec.tool } : {}),
+      ...(spec.template ? { template: this.pinned(spec.template) } : {}),
+      ...(spec.output ? { output: spec.output } : {}),
+      ...(spec.retry ? { retry: spec.retry } : {}),
+      ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}),
+      context: { inputs: run.inputs, steps: outputs },
+      params: {
+        ...(spec.params.temperature !== undefined ? { temperature: spec.params.temperature } : {}),
+        ...(spec.params.maxTokens !== undefined ? { maxTokens: spec.params.maxTokens } : {}),
+      },
+      ...(loop ? { iteration: loop.round.iteration } : {}),
+      ...(loop?.feedback !== undefined ? { feedback: loop.feedback } : {}),
+      ...(loop?.previousOutput !== undefined ? { previousOutput: loop.previousOutput } : {}),
+      ...(run.stream ? { stream: true } : {}),
+    };
+    this.messages.push({ queue: 'step', pool: spec.pool, id: messageIds.stepReady(run.id, stepId, step.attempt), contract: StepReady, data });
+    this.event(StepDispatched, { runId: run.id, stepId, attempt: step.attempt, model, pool: spec.pool });
+  }
+
+  private sendToVerifier(stepId: string): void {
+    const step = this.step(stepId);
+    const verify = this.spec(stepId).verify!;
+    const round = step.iterations.find((r) => r.attempt === step.attempt);
+    // Escalation runs once per loop.
+    const escalateTo = verify.escalateTo !== undefined && !step.iterations.some((r) => r.escalated) ? verify.escalateTo : undefined;
+    const { run } = this;
+    const data: VerifyRequested = {
+      runId: run.id,
+      project: run.project,
+      stepId,
+      attempt: step.attempt,
+      output: step.output ?? '',
+      messages: step.messages ?? [],
+      gates: verify.gates,
+      acceptAt: verify.acceptAt,
+      iteration: round?.iteration ?? 1,
+      policy: verify.policy,
+      history: historyOf(step.iterations, step.attempt),
+      model: step.model,
+      judgeModel: verify.judgeModel,
+      escalated: round?.escalated ?? false,
+      ...(this.spec(stepId).output?.schema ? { outputSchema: this.spec(stepId).output!.schema } : {}),
+      ...(escalateTo !== undefined ? { escalateTo } : {}),
+    };
+    this.messages.push({ queue: 'verify', id: messageIds.verifyRequested(run.id, stepId, step.attempt), contract: VerifyRequested, data });
+  }
+
+  private complete(stepId: string, status: 'succeeded' | 'failed' | 'skipped' | 'cancelled'): void {
+    const step = this.step(stepId);
+    if (!step.finishedAt) this.setStep(stepId, { finishedAt: this.now });
+    const done = this.step(stepId);
+    this.outcome.steps.push({ stepId, attempt: done.attempt, status });
+    this.event(StepCompleted, {
+      runId: this.run.id,
+      stepId,
+      status,
+      attempt: done.attempt,
+      ...(status === 'succeeded' && done.output !== null ? { output: done.output } : {}),
+      ...(done.error ? { error: done.error } : {}),
+    });
+  }
+
+  private end(end: NonNullable<Decision['run']>): void {
+    if (end.status === 'succeeded' && this.pipeline.products.length > 0 && !this.productsWritten) {
+      // The files are written outside the run's transaction; the run ends when they are.
+      this.messages.push({ queue: 'products', id: messageIds.productsRequested(this.run.id, this.version), contract: ProductsRequested, data: { runId: this.run.id } });
+      return;
+    }
+    this.setRun({ status: end.status, error: end.error ?? null, finishedAt: this.now });
+    const { run } = this;
+    const usage = { inputTokens: run.inputTokens, outputTokens: run.outputTokens };
+    const durationMs = this.now.getTime() - run.createdAt.getTime();
+    this.outcome.run = { status: end.status, usage, cost: run.cost, durationMs };
+    this.event(RunCompleted, { runId: run.id, status: end.status, usage, cost: run.cost, durationMs, ...(end.error ? { error: end.error } : {}) });
+  }
+
+  /** The version a run pinned for a template step, with the step's `with`. */
+  private pinned(template: NonNullable<CompiledStep['template']>): NonNullable<StepReady['template']> {
+    const ref = template.selector ? `${template.name}@${template.selector}` : template.name;
+    const found = this.run.templates.find((t) => t.ref === ref);
+    if (!found) throw new Error(`run ${this.run.id} has no pin for template ${ref}`);
+    return { name: found.name, version: found.version, body: found.body, with: template.with };
+  }
+
+  private event<C extends EventContract>(contract: C, data: z.input<C['data']>): void {
+    this.messages.push({ queue: 'event', id: messageIds.runEvent(this.run.id, this.version, this.messages.length), contract, data });
+  }
+
+  private step(stepId: string): StepRecord {
+    const step = getOwn(this.steps, stepId);
+    if (!step) throw new Error(`run ${this.run.id} has no step "${stepId}"`);
+    return step;
+  }
+
+  private spec(stepId: string): CompiledStep {
+    return this.pipeline.steps[stepId]!;
+  }
+
+  private setRun(patch: Partial<RunRecord>): void {
+    this.run = { ...this.run, ...patch };
+    Object.assign(this.runPatch, patch);
+  }
+
+  private setStep(stepId: string, patch: Partial<StepRecord>): void {
+    setOwn(this.steps, stepId, { ...this.step(stepId), ...patch });
+    const existing = getOwn(this.stepPatches, stepId);
+    if (existing) Object.assign(existing, patch);
+    else setOwn(this.stepPatches, stepId, { ...patch });
+  }
+}
