@@ -120,7 +120,7 @@ export interface RunListQuery {
   input?: string;
 }
 
-/** `LIKE` takes `%`, `_` and `\\` literally after a backslash (the default escape character). */
+/** `LIKE` reads `%`, `_` and a backslash literally when a backslash (its default escape) precedes them. */
 const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** SQL over the run tables of one schema. Every value goes through `sqlLiteral`. */
