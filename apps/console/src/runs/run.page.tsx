@@ -23,8 +23,13 @@ const refetchInterval = (steps: number) => Math.min(10_000, Math.max(2_000, step
 
 type SpecSteps = Record<string, { verify?: unknown; template?: string }>;
 
+/** A run's page; another run's is a new one (its notes and stream start afresh). */
 export default function RunPage() {
   const { id = '' } = useParams();
+  return <RunOf key={id} id={id} />;
+}
+
+function RunOf({ id }: { id: string }) {
   const api = useApi();
   const queryClient = useQueryClient();
   const [params, setParams] = useSearchParams();
@@ -82,7 +87,6 @@ export default function RunPage() {
       ),
     [setParams],
   );
-  const onSelect = useCallback((stepId: string) => select(stepId), [select]);
 
   return (
     <QueryState query={run} what="run">
@@ -95,7 +99,7 @@ export default function RunPage() {
           notes={notes}
           stream={stream}
           selected={selected}
-          onSelect={onSelect}
+          onSelect={select}
           onClose={() => select(null)}
           onResumed={(resumed) => {
             queryClient.setQueryData(key, resumed);
