@@ -1,10 +1,10 @@
 // `npm run bench:console`: how the console copes with a run of 500 steps, measured in headless
 // Chromium against the whole platform. See bench/README.md ("The console").
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Page } from 'playwright-core';
+import type { CDPSession, Page } from 'playwright-core';
 import { REPO_ROOT, startBrowser, startTestPlatform, waitFor } from '@trellis/testing';
 import { configureLogger } from '@trellis/telemetry';
 import { percentile } from '../analysis';
@@ -60,6 +60,19 @@ async function framesBetween(page: Page, window: Window_) {
   };
 }
 
+/**
+ * The renderer's main-thread time by kind, from Chromium's own counters (CDP Performance
+ * metrics): busy time, where wall-clock frame times also count the other processes sharing the
+ * cores, which on this machine run the whole platform.
+ */
+async function mainThreadTime(cdp: CDPSession): Promise<Record<'taskMs' | 'scriptMs' | 'layoutMs' | 'styleMs', number>> {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  const ms = (name: string) => Math.round((metrics.find((m) => m.name === name)?.value ?? 0) * 1000);
+  return { taskMs: ms('TaskDuration'), scriptMs: ms('ScriptDuration'), layoutMs: ms('LayoutDuration'), styleMs: ms('RecalcStyleDuration') };
+}
+
+const minus = <K extends string>(a: Record<K, number>, b: Record<K, number>) => Object.fromEntries(Object.keys(a).map((k) => [k, a[k as K] - b[k as K]])) as Record<K, number>;
+
 /** When the page marked its graph drawn (ms since navigation), waiting for it. */
 async function graphRenderedAt(page: Page): Promise<number> {
   await page.waitForFunction(() => performance.getEntriesByName('trellis:graph-rendered').length > 0, undefined, { timeout: 120_000 });
@@ -79,6 +92,7 @@ function assetSizes() {
 async function main(): Promise<number> {
   configureLogger({ service: 'bench-console', level: 'warn' });
   const startedAt = new Date();
+  const loadAtStart = Math.round(loadavg()[0]! * 10) / 10;
   say(`starting the platform (simulator latency ${LATENCY_MS} ms) and Chromium`);
   const browser = await startBrowser();
   const ctx = await startTestPlatform({ simulator: { latencyMs: LATENCY_MS } }).catch(async (err) => {
@@ -108,6 +122,10 @@ async function main(): Promise<number> {
     const t0 = Date.now();
     await page.goto(`/runs/${runId}`);
     const renderedWhileRunning = await graphRenderedAt(page);
+    // The counters run from Performance.enable on, for this page's renderer.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const busyAtRender = await mainThreadTime(cdp);
     // Inside the measured window the bench only uses CSS selectors: role queries walk the whole
     // accessibility tree on every poll and would load the page they measure.
     const nodesInDom = await page.locator('.step-node').count();
@@ -131,6 +149,8 @@ async function main(): Promise<number> {
     await page.locator('.step-panel button.secondary').click();
     await page.locator('.live-ended').waitFor({ timeout: 300_000 });
     const streamEnd = await page.evaluate(() => performance.now());
+    const busyWhileStreaming = minus(await mainThreadTime(cdp), busyAtRender);
+    await cdp.detach();
     const runMs = Date.now() - t0;
     const run = (await ctx.api.get(`/v1/runs/${runId}`)).body as { status: string; steps: Array<{ status: string }> };
     const succeededOnPage = await page.locator('.step-node.node-succeeded[aria-label="join: succeeded"]').count();
@@ -150,14 +170,15 @@ async function main(): Promise<number> {
 
     const results = {
       startedAt: startedAt.toISOString(),
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, chromium: browser.browser.version() },
+      // The 1-minute load average at the start and the end: other work on the machine moves every figure.
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, chromium: browser.browser.version(), loadAverage: [loadAtStart, Math.round(loadavg()[0]! * 10) / 10] },
       options: { steps: stepIds.length, modelLatencyMs: LATENCY_MS, viewport: '1400x900' },
       run: { id: runId, status: run.status, steps: run.steps.length, succeeded: run.steps.filter((s) => s.status === 'succeeded').length, wallMs: runMs },
       openWhileRunning: {
         graphRenderedMs: Math.round(renderedWhileRunning),
         stepNodesInDom: nodesInDom,
         panelOpenMs: Math.round(panelOpenMs),
-        whileStatusesStream: whileRunning,
+        whileStatusesStream: { ...whileRunning, mainThread: busyWhileStreaming },
         joinShownSucceeded: succeededOnPage === 1,
         jsHeapBytes: heap,
       },
@@ -171,9 +192,10 @@ async function main(): Promise<number> {
     const f = results.openWhileRunning.whileStatusesStream;
     process.stdout.write(
       [
-        `run of ${results.run.steps} steps: ${results.run.status} in ${(runMs / 1000).toFixed(1)} s (model latency ${LATENCY_MS} ms)`,
+        `run of ${results.run.steps} steps: ${results.run.status} in ${(runMs / 1000).toFixed(1)} s (model latency ${LATENCY_MS} ms; machine load ${results.machine.loadAverage.join(' → ')} on ${results.machine.cpus} cores)`,
         `open while running: graph drawn ${results.openWhileRunning.graphRenderedMs} ms after navigation; a step's panel drawn ${Math.round(panelOpenMs)} ms after a click`,
         `while statuses stream (${(f.windowMs / 1000).toFixed(1)} s): frame p50 ${f.frameMs.p50} ms, p95 ${f.frameMs.p95} ms, p99 ${f.frameMs.p99} ms, max ${f.frameMs.max} ms; ${f.framesOver50ms} frames over 50 ms; ${f.longTasks.count} long tasks (${f.longTasks.totalMs} ms)`,
+        `  main thread busy meanwhile: ${f.mainThread.taskMs} ms of ${f.windowMs} ms (script ${f.mainThread.scriptMs}, layout ${f.mainThread.layoutMs}, style ${f.mainThread.styleMs})`,
         `open finished: graph drawn ${results.openFinished.graphRenderedMs} ms after navigation; replay: frame p95 ${finished.frameMs.p95} ms, max ${finished.frameMs.max} ms`,
         `assets: ${(results.assets.totalBytes / 1024).toFixed(0)} kB (${(results.assets.totalGzipBytes / 1024).toFixed(0)} kB gzipped); first load ${(results.assets.firstLoadBytes / 1024).toFixed(0)} kB (${(results.assets.firstLoadGzipBytes / 1024).toFixed(0)} kB gzipped)`,
         `results: ${relative(process.cwd(), out)}`,

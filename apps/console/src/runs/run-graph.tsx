@@ -1,48 +1,9 @@
-import { createContext, memo, useContext, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { createContext, memo, useContext, useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import { Background, Controls, Handle, MarkerType, Position, ReactFlow, useNodesInitialized, useReactFlow, useStore, type Edge, type Node, type NodeProps } from '@xyflow/react';
 import type { StepView } from '@trellis/contracts';
 import '@xyflow/react/dist/style.css';
 import { NODE_HEIGHT, NODE_WIDTH, type GraphLayout } from './graph-layout';
-
-/**
- * The steps as the nodes read them. React Flow's nodes never change after the layout (only their
- * positions matter to it): a status an event moves re-renders that one node through this store,
- * instead of handing React Flow a new node array, whose store updates would reach all 500 nodes.
- */
-class StepStore {
-  private steps = new Map<string, StepView>();
-  private selected: string | null = null;
-  private readonly listeners = new Map<string, Set<() => void>>();
-
-  update(steps: readonly StepView[], selected: string | null): void {
-    const changed = new Set<string>();
-    for (const s of steps) {
-      if (this.steps.get(s.id) !== s) changed.add(s.id);
-      this.steps.set(s.id, s);
-    }
-    if (selected !== this.selected) {
-      if (this.selected) changed.add(this.selected);
-      if (selected) changed.add(selected);
-      this.selected = selected;
-    }
-    for (const id of changed) for (const listener of this.listeners.get(id) ?? []) listener();
-  }
-
-  subscribe(id: string, listener: () => void): () => void {
-    const set = this.listeners.get(id) ?? new Set();
-    set.add(listener);
-    this.listeners.set(id, set);
-    return () => set.delete(listener);
-  }
-
-  step(id: string): StepView | undefined {
-    return this.steps.get(id);
-  }
-
-  isSelected(id: string): boolean {
-    return this.selected === id;
-  }
-}
+import type { StepStore } from './step-store';
 
 const StoreContext = createContext<StepStore | null>(null);
 
@@ -93,18 +54,10 @@ const FIT = { padding: 0.05, maxZoom: 1 };
 /**
  * The run as it ran: one node per step where the layout placed it, `depends_on` as solid edges,
  * routes (`on_false`, `on_success`, `on_failure`) dashed, coloured and labelled; an edge into a
- * step that was skipped is faded.
+ * step that was skipped is faded. The nodes read their steps from `store`: an event re-renders
+ * the nodes it changed, never this component (nor React Flow with its 500 node wrappers).
  */
-export const RunGraph = memo(function RunGraph({ layout, steps, selected, onSelect, onRendered }: { layout: GraphLayout; steps: StepView[]; selected: string | null; onSelect(id: string): void; onRendered?(): void }) {
-  const [store] = useState(() => new StepStore());
-  const first = useRef(true);
-  if (first.current) {
-    // The first render reads the steps at once; later changes are pushed from an effect.
-    store.update(steps, selected);
-    first.current = false;
-  }
-  useLayoutEffect(() => store.update(steps, selected), [store, steps, selected]);
-
+export const RunGraph = memo(function RunGraph({ layout, store, skipped, onSelect, onRendered }: { layout: GraphLayout; store: StepStore; skipped: ReadonlySet<string>; onSelect(id: string): void; onRendered?(): void }) {
   const nodes = useMemo<StepNode[]>(
     () =>
       [...layout.positions].map(([id, position]) => ({ id, type: 'step', position, data: {}, width: NODE_WIDTH, height: NODE_HEIGHT, draggable: false, connectable: false, selectable: false, focusable: false })),
@@ -112,9 +65,7 @@ export const RunGraph = memo(function RunGraph({ layout, steps, selected, onSele
   );
 
   // Edges change only when a step becomes (or stops being) skipped.
-  const skipped = steps.filter((s) => s.status === 'skipped').map((s) => s.id).join('\n');
   const edges = useMemo<Edge[]>(() => {
-    const faded = new Set(skipped.split('\n'));
     return layout.edges.map((e) => {
       const style = EDGE_STYLE[e.kind]!;
       return {
@@ -124,7 +75,7 @@ export const RunGraph = memo(function RunGraph({ layout, steps, selected, onSele
         focusable: false,
         selectable: false,
         ariaLabel: `${e.source} ${e.kind === 'depends_on' ? 'before' : e.kind} ${e.target}`,
-        style: { ...style, strokeWidth: e.kind === 'depends_on' ? 1.2 : 1.8, opacity: faded.has(e.target) ? 0.35 : 1 },
+        style: { ...style, strokeWidth: e.kind === 'depends_on' ? 1.2 : 1.8, opacity: skipped.has(e.target) ? 0.35 : 1 },
         markerEnd: { type: MarkerType.ArrowClosed, color: style.stroke, width: 14, height: 14 },
         ...(e.kind !== 'depends_on' ? { label: e.kind, labelStyle: { fill: style.stroke, fontSize: 11, fontWeight: 600 }, className: `edge-${e.kind}` } : {}),
       };

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { PipelineView, RunView } from '@trellis/contracts';
 import { Link, useParams, useSearchParams } from 'react-router';
@@ -12,6 +12,7 @@ import { RunGraph } from './run-graph';
 import { applyEvents, collectNotes, mergeFresher, type RunEvent, type StepNotes } from './run-live';
 import { RunTimeline } from './run-timeline';
 import { StepPanel } from './step-panel';
+import { StepStore } from './step-store';
 import { useRunEvents } from './use-run-events';
 import { ProductsList } from './products-list';
 
@@ -138,6 +139,17 @@ function RunBody(props: {
     return layoutGraph(run.steps, routes);
   }, [shape, plan, props.planPending]);
 
+  // The graph's nodes read their steps from this store, filled before the first render and updated
+  // as the run changes, so that the graph itself renders only when its shape or its skipped steps do.
+  const [store] = useState(() => {
+    const initial = new StepStore();
+    initial.update(run.steps, selected);
+    return initial;
+  });
+  useLayoutEffect(() => store.update(run.steps, selected), [store, run.steps, selected]);
+  const skippedIds = run.steps.filter((s) => s.status === 'skipped').map((s) => s.id).join('\n');
+  const skipped = useMemo(() => new Set(skippedIds.split('\n').filter(Boolean)), [skippedIds]);
+
   const now = useNow(run.status === 'running');
   const cancel = useMutation({ mutationFn: () => api.post<RunView>(`/v1/runs/${run.id}/cancel`), onSuccess: props.onCancelled });
   const resume = useMutation({ mutationFn: () => api.post<RunView>(`/v1/runs/${run.id}/resume`), onSuccess: props.onResumed });
@@ -228,7 +240,7 @@ function RunBody(props: {
 
       <div className={`run-work${step ? ' with-panel' : ''}`}>
         <div className="run-views">
-          {layout ? <RunGraph layout={layout} steps={run.steps} selected={selected} onSelect={onSelect} onRendered={markGraphRendered} /> : <p className="muted">Loading the graph…</p>}
+          {layout ? <RunGraph layout={layout} store={store} skipped={skipped} onSelect={onSelect} onRendered={markGraphRendered} /> : <p className="muted">Loading the graph…</p>}
           <div className="legend" aria-label="Legend">
             <span className="legend-edge depends_on">depends_on</span>
             <span className="legend-edge on_false">on_false</span>
