@@ -129,7 +129,7 @@ export function StepPanel({ step, plan, template, notes, onClose }: { step: Step
 
       <section aria-labelledby="step-prompt">
         <h3 id="step-prompt">Prompt</h3>
-        {step.messages?.length ? <MessagesView messages={step.messages} /> : <p className="muted">{plan?.kind === 'tool' ? 'A tool step sends no prompt.' : 'Not sent yet.'}</p>}
+        {step.messages?.length ? <MessagesView messages={step.messages} /> : <p className="muted">{noPrompt(step, plan)}</p>}
       </section>
       <section aria-labelledby="step-output">
         <h3 id="step-output">Output</h3>
@@ -213,4 +213,12 @@ function Iterations({ step, verdicts }: { step: StepView; verdicts: StepVerified
 /** Without the events (past the stream's retention), the kept candidate is the round whose score is the best score. */
 function keptByScore(iterations: IterationView[], best: number | null): number | undefined {
   return best === null ? undefined : iterations.find((i) => i.score === best)?.attempt;
+}
+
+/** Why a step shows no prompt. */
+function noPrompt(step: StepView, plan: PlanStep | undefined): string {
+  if (plan?.kind === 'tool') return 'A tool step sends no prompt.';
+  if (step.status === 'skipped' || (step.status === 'cancelled' && step.attempt === 0)) return 'None: the step did not run.';
+  if (step.status === 'failed' || step.status === 'cancelled') return 'None recorded: the model call did not complete.';
+  return 'Not sent yet.';
 }
