@@ -9,3 +9,4 @@ export * from './stream-messages';
 export * from './model-calls';
 export * from './rpc-error';
 export * from './run-process';
+export { CHROMIUM_MISSING, startBrowser, type TestBrowser } from './browser';

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import type { RecordedCall, RunStatus } from '@trellis/contracts';
+import type { RecordedCall } from '@trellis/contracts';
 import type { RunRecord, RunSnapshot, StepRecord } from '@trellis/engine';
 import { Database, type OutboxRow } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
-import { runOf, RunSql, snapshotsOf } from './run-table';
+import { runOf, RunSql, snapshotsOf, type RunListQuery } from './run-table';
 import { callOf, StepCallSql, type StoredCall } from './step-call-table';
 
 /** What one transaction writes: each run's merged patches, from the version it was decided on. */
@@ -121,7 +121,7 @@ export class RunStore {
     return (found?.rowCount ?? 0) > 0;
   }
 
-  async list(query: { project: string; limit: number; before?: string; status?: RunStatus; pipeline?: string }): Promise<RunRecord[]> {
+  async list(query: RunListQuery): Promise<RunRecord[]> {
     const [page] = await this.db.sqlQuery([this.sql.list(query)]);
     return (page?.rows ?? []).map(runOf);
   }
