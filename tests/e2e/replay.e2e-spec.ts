@@ -1,6 +1,6 @@
 import type { RunDiff, RunView } from '@trellis/contracts';
 import type { SimulatorOptions } from '@trellis/llm';
-import { startTestPlatform, uniqueToken, type TestPlatform } from '@trellis/testing';
+import { ApiClient, startTestPlatform, uniqueToken, type TestPlatform } from '@trellis/testing';
 
 /** The judge: 0.6 and "Be specific." on a first draft, 0.9 once the task carries that feedback. */
 function judge(call: Parameters<NonNullable<SimulatorOptions['respond']>>[0]): string | undefined {
@@ -177,6 +177,17 @@ describe('replay, fork and diff', () => {
     expect(bad.body.errors).toEqual([expect.objectContaining({ path: 'from' })]);
     expect((await ctx.api.post(`/v1/runs/${source.id}/replay`, { mode: 'sometimes' })).status).toBe(400);
     expect((await ctx.api.post('/v1/runs/00000000-0000-7000-8000-000000000000/replay', { mode: 'recorded' })).status).toBe(404);
+  });
+
+  it('records nothing for a project that turned recording off', async () => {
+    const admin = new ApiClient(ctx.platform.gatewayUrl, adminToken);
+    expect((await admin.post('/v1/projects', { id: 'private' })).body).toMatchObject({ id: 'private', recording: true });
+    expect((await admin.request('PATCH', '/v1/projects/private', { recording: false })).body).toMatchObject({ id: 'private', recording: false });
+    const api = new ApiClient(ctx.platform.gatewayUrl, (await admin.post('/v1/projects/private/keys', {})).body.key as string);
+    expect((await api.post('/v1/pipelines', chain)).status).toBe(201);
+    const run = await api.waitForRun((await api.post('/v1/runs', { pipeline: 'chain', inputs: { topic: 'secrets' } })).body.id);
+    expect(run).toMatchObject({ status: 'succeeded', recording: false });
+    expect((await api.get(`/v1/runs/${run.id}/export`)).body.calls).toEqual([]);
   });
 
   it('leaves the source run byte for byte as it was', async () => {

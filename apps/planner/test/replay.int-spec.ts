@@ -135,7 +135,7 @@ describe('planner: recordings and replays', () => {
     expect(await rpcError(h.call(PlannerRpc.replayRun, { runId: running.id, mode: 'recorded' }))).toMatchObject({ code: 'failed_precondition' });
     expect(await rpcError(h.call(PlannerRpc.replayRun, { runId: source.id, mode: 'recorded', from: 'ghost' }))).toMatchObject({ code: 'invalid_argument', issues: [{ path: ['from'] }] });
     expect(await rpcError(h.call(PlannerRpc.replayRun, { runId: source.id, mode: 'live', overrides: { models: { ghost: 'm' } } }))).toMatchObject({ code: 'invalid_argument', issues: [{ path: ['overrides', 'models', 'ghost'] }] });
-    expect(await rpcError(h.call(PlannerRpc.replayRun, { runId: source.id, mode: 'live', overrides: { inputs: { tone: 3 } } }))).toMatchObject({ code: 'invalid_argument' });
+    expect(await rpcError(h.call(PlannerRpc.replayRun, { runId: source.id, mode: 'live', overrides: { inputs: { tone: 3 } } }))).toMatchObject({ code: 'invalid_argument', issues: [{ path: ['overrides', 'inputs', 'tone'] }] });
     expect(await rpcError(h.call(PlannerRpc.replayRun, { runId: source.id, mode: 'recorded', project: 'another' }))).toMatchObject({ code: 'not_found' });
   });
 

@@ -50,7 +50,7 @@ export class ReplayService {
     const declared = Object.keys(target.spec.inputs);
     const kept = Object.fromEntries(Object.entries(source.run.inputs).filter(([name]) => declared.includes(name)));
     const inputs = resolveInputs(target.spec, { ...kept, ...overrides.inputs });
-    if (!inputs.ok) throw new PlannerError('invalid_argument', `the replay's inputs have ${inputs.issues.length} problem(s)`, inputs.issues.map((i) => ({ ...i, path: ['overrides', 'inputs', ...i.path] })));
+    if (!inputs.ok) throw new PlannerError('invalid_argument', `the replay's inputs have ${inputs.issues.length} problem(s)`, inputs.issues.map((i) => ({ ...i, path: ['overrides', ...i.path] })));
 
     const templates = replayTemplates(target, source.run.templates, overrides.templates);
     if (!templates.ok) throw new PlannerError('invalid_argument', 'the replay names a template no step renders', templates.issues);
