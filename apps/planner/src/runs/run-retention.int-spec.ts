@@ -33,6 +33,7 @@ describe('RunRetention', () => {
       [id, status, new Date(now.getTime() - 400 * DAY_MS), finishedAt],
     );
     await sql(`insert into "planner"."step_run" (run_id, step_id, status, model) values (?, 'a', 'succeeded', 'm')`, [id]);
+    await sql(`insert into "planner"."step_call" (run_id, step_id, attempt, iteration, call, request, answer, at) values (?, 'a', 1, 1, 'generate', '{}', '{}', now())`, [id]);
   };
   const runIds = async () => (await sql<Array<{ id: string }>>(`select id from "planner"."run" order by id`)).map((r) => r.id);
 
@@ -68,7 +69,7 @@ describe('RunRetention', () => {
   });
   beforeEach(() => sql(`delete from "planner"."run"`));
 
-  it('deletes finished runs older than the retention with their steps, and keeps the rest', async () => {
+  it('deletes finished runs older than the retention with their steps and recorded calls, and keeps the rest', async () => {
     await insertRun('old-succeeded', 'succeeded', 31);
     await insertRun('old-failed', 'failed', 90);
     await insertRun('old-cancelled', 'cancelled', 45);
@@ -80,6 +81,8 @@ describe('RunRetention', () => {
     expect(await runIds()).toEqual(['recent', 'running']);
     const steps = await sql<Array<{ run_id: string }>>(`select run_id from "planner"."step_run" order by run_id`);
     expect(steps.map((s) => s.run_id)).toEqual(['recent', 'running']);
+    const calls = await sql<Array<{ run_id: string }>>(`select run_id from "planner"."step_call" order by run_id`);
+    expect(calls.map((c) => c.run_id)).toEqual(['recent', 'running']);
   });
 
   it('deletes the product files of the runs it deletes, leaving nothing of them in the bucket, and keeps the others', async () => {
