@@ -5,6 +5,7 @@ import { jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jet
 import { Objm } from '@nats-io/obj';
 import { Client } from 'pg';
 import {
+  messageIds,
   EVENT_CONTRACTS,
   PlannerRpc,
   StepFailed,
@@ -59,13 +60,13 @@ type Job = Pick<StepReady, 'runId' | 'stepId' | 'attempt'>;
 type GeneratedFields = Partial<Omit<z.input<typeof StepGenerated.data>, 'runId' | 'stepId' | 'attempt'>>;
 type VerifiedFields = Omit<z.input<typeof StepVerified.data>, 'runId' | 'stepId' | 'attempt'>;
 
-/** Message ids as the executor (step-events.publisher.ts) and the verifier (verification.service.ts) build them. */
+/** Message ids as the executor and the verifier build them (`messageIds`, libs/contracts). */
 export const resultIds = {
-  generated: (j: Job) => `step-generated.${j.runId}.${j.stepId}.${j.attempt}`,
-  failed: (j: Job) => `step-failed.${j.runId}.${j.stepId}.${j.attempt}`,
-  verified: (j: Job) => `step-verified.${j.runId}.${j.stepId}.${j.attempt}`,
+  generated: (j: Job) => messageIds.stepGenerated(j.runId, j.stepId, j.attempt),
+  failed: (j: Job) => messageIds.stepFailed(j.runId, j.stepId, j.attempt),
+  verified: (j: Job) => messageIds.stepVerified(j.runId, j.stepId, j.attempt),
   /** The verifier's `step.failed`, for a verification job it dead-lettered. */
-  verificationFailed: (j: Job) => `step-failed.${j.runId}.${j.stepId}.${j.attempt}.verify`,
+  verificationFailed: (j: Job) => messageIds.verificationFailed(j.runId, j.stepId, j.attempt),
 };
 
 export interface PlannerHarnessOptions {

@@ -84,6 +84,8 @@ export const StepGenerated = defineEvent(
     startedAt: z.string(),
     finishedAt: z.string(),
     executor: z.string(),
+    /** Continuations (`StepReady.then`) the executor published, before this result, for the steps named. */
+    continued: z.array(StepId).optional(),
   }),
 );
 

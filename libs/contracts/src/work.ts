@@ -26,10 +26,7 @@ export type RetryPolicy = z.infer<typeof RetryPolicy>;
  * What an executor needs to run one attempt of a step, self-contained: executors hold no run
  * state and read no database. `context` is the Liquid scope (`inputs`, `steps.<id>.output`).
  */
-export const StepReady = defineEvent(
-  'step',
-  'ready',
-  z.object({
+const StepJob = z.object({
     runId: RunId,
     project: z.string(),
     stepId: StepId,
@@ -69,6 +66,21 @@ export const StepReady = defineEvent(
     previousOutput: z.string().optional(),
     /** The run asked for streaming: the model call is streamed and its text published as `step.progress`. */
     stream: z.boolean().optional(),
+  });
+
+export const StepReady = defineEvent(
+  'step',
+  'ready',
+  StepJob.extend({
+    /**
+     * Continuations (ADR 0012): the jobs of the steps this one's success makes ready and
+     * nothing else can stop (its only dependency, no condition, not routed), built by the
+     * planner without this step's output. The executor adds the output to each and publishes
+     * them the moment it has the answer, before the result, so the next step does not wait
+     * for the planner's commit; the planner then records them dispatched without publishing
+     * them again (`StepGenerated.continued`).
+     */
+    then: z.array(StepJob).optional(),
   }),
 );
 export type StepReady = z.infer<typeof StepReady.data>;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { RunStatus, RunView, SpecSource, StepFailed, StepGenerated, StepVerified } from '@trellis/contracts';
 import { decideRunChange, newRunSnapshot, resolveInputs, type RunInput, type RunSnapshot } from '@trellis/engine';
-import { NonRetryableError } from '@trellis/messaging';
+import { NonRetryableError, RetryableError } from '@trellis/messaging';
 import { Database, GroupCommit, isUnstorable, uuidv7, type OutboxRow } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
 import { CompiledPipelines, type PlannedPipeline } from '../pipelines/compiled-pipelines';
@@ -28,7 +28,7 @@ export interface StartRequest {
   overrideAlignment?: boolean;
 }
 
-type Outcome = { applied: boolean; reason?: string };
+type Outcome = { applied: boolean; reason?: string; early?: true };
 
 /**
  * Owns run state: loads a run, asks the engine what an input changes (`decideRunChange`),
@@ -41,6 +41,8 @@ export class RunService {
   private readonly log = logger('runs');
   /** Two batches in flight: one is written while the next gathers; more would only contend for the same rows. */
   private readonly changes = new GroupCommit<{ runId: string; input: RunInput }, Outcome>((batch) => this.applyBatch(batch), { maxBatch: 64, maxInFlight: 2 });
+  /** Early results waiting for their run's next commit (`applyResult`). */
+  private readonly commitWaiters = new Map<string, Array<() => void>>();
 
   constructor(
     private readonly db: Database,
@@ -88,15 +90,50 @@ export class RunService {
   }
 
   applyGenerated(result: StepGenerated): Promise<void> {
-    return this.apply(result.runId, { type: 'generated', result }).then(() => undefined);
+    return this.applyResult(result.runId, { type: 'generated', result });
   }
 
   applyVerified(result: StepVerified): Promise<void> {
-    return this.apply(result.runId, { type: 'verified', result }).then(() => undefined);
+    return this.applyResult(result.runId, { type: 'verified', result });
   }
 
   applyFailed(result: StepFailed): Promise<void> {
-    return this.apply(result.runId, { type: 'failed', result }).then(() => undefined);
+    return this.applyResult(result.runId, { type: 'failed', result });
+  }
+
+  /**
+   * A step result. One that overtook the result which made its step ready (a continuation's,
+   * ADR 0012) waits for its run's next commit here — that result is already being applied,
+   * having been delivered first — and is tried again; if the run does not move within a
+   * second, the message goes back to the queue for a little while.
+   */
+  private async applyResult(runId: string, input: RunInput): Promise<void> {
+    for (let tries = 0; ; tries++) {
+      const outcome = await this.apply(runId, input);
+      if (!outcome.early) return;
+      if (tries === EARLY_RESULT_TRIES || !(await this.nextCommit(runId, EARLY_RESULT_WAIT_MS))) {
+        throw new RetryableError(outcome.reason ?? 'early result', { code: 'early_result', retryAfterMs: EARLY_RESULT_WAIT_MS });
+      }
+    }
+  }
+
+  /** Resolves true at the next commit that changes the run, false after `timeoutMs`. */
+  private nextCommit(runId: string, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const waiting = this.commitWaiters.get(runId) ?? [];
+      const timer = setTimeout(() => {
+        const left = (this.commitWaiters.get(runId) ?? []).filter((w) => w !== wake);
+        if (left.length) this.commitWaiters.set(runId, left);
+        else this.commitWaiters.delete(runId);
+        resolve(false);
+      }, timeoutMs);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      waiting.push(wake);
+      this.commitWaiters.set(runId, waiting);
+    });
   }
 
   /** The run's products were written (or could not be): it ends. */
@@ -198,7 +235,7 @@ export class RunService {
           const change = decideRunChange(compiled, current, input, now);
           if (!change.applied) {
             this.log.debug({ runId, input: input.type, reason: change.reason }, 'input ignored');
-            outcomes.push({ applied: false, reason: change.reason });
+            outcomes.push({ applied: false, reason: change.reason, ...(change.early ? { early: true as const } : {}) });
             continue;
           }
           const write = working.get(runId);
@@ -218,7 +255,16 @@ export class RunService {
         return { writes: [...working.values()], outbox, value: outcomes };
       },
     );
-    if (outcomes.some((o) => o.applied)) this.outbox.flush();
+    if (outcomes.some((o) => o.applied)) {
+      this.outbox.flush();
+      batch.forEach(({ runId }, i) => {
+        if (!outcomes[i]?.applied) return;
+        const waiting = this.commitWaiters.get(runId);
+        if (!waiting) return;
+        this.commitWaiters.delete(runId);
+        for (const wake of waiting) wake();
+      });
+    }
     return outcomes;
   }
 }
@@ -232,3 +278,7 @@ function finalIfUnstorable(err: unknown): unknown {
   if (!isUnstorable(err)) return err;
   return new NonRetryableError(`PostgreSQL cannot store this result: ${err instanceof Error ? err.message : String(err)}`, { code: 'unstorable_result', cause: err });
 }
+
+/** How long an early result waits for its run to move, and how many times it is tried before going back to the queue. */
+const EARLY_RESULT_WAIT_MS = 1_000;
+const EARLY_RESULT_TRIES = 3;

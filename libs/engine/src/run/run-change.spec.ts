@@ -340,3 +340,47 @@ describe('decideRunChange: experiment outcomes', () => {
     expect(run.last.messages.map((m) => m.queue)).not.toContain('experiments');
   });
 });
+
+describe('decideRunChange: continuations', () => {
+  it("gives a step's job the jobs of the steps its success alone makes ready, without its output", () => {
+    const run = new Run(chain, { idea: 'kettle' });
+    run.apply({ type: 'start' });
+    expect(run.job('a').then).toEqual([
+      expect.objectContaining({ stepId: 'b', attempt: 1, prompt: 'b {{ steps.a.output }}', context: { inputs: { idea: 'kettle' }, steps: {} } }),
+    ]);
+    // c reads a as well, final by the time b is dispatched: its job carries a's output, not b's.
+    run.apply(generated('a', 1, 'A!'));
+    expect(run.job('b').then).toEqual([expect.objectContaining({ stepId: 'c', context: { inputs: { idea: 'kettle' }, steps: { a: { output: 'A!' } } } })]);
+  });
+
+  it('records a continued step dispatched without publishing its job again, and applies its result after', () => {
+    const run = new Run(chain);
+    run.apply({ type: 'start' });
+    const early = decideRunChange(chain, run.snapshot, generated('b', 1, 'B!'), NOW);
+    expect(early).toMatchObject({ applied: false, early: true });
+    run.apply(generated('a', 1, 'A!', { continued: ['b'] }));
+    expect(run.step('b')).toMatchObject({ status: 'dispatched', attempt: 1, dispatchedAt: NOW });
+    expect(run.last.messages.filter((m) => m.queue === 'step')).toEqual([]);
+    expect(run.eventTypes()).toEqual(['step.dispatched', 'step.completed']);
+    run.apply(generated('b', 1, 'B!'));
+    expect(run.step('b')).toMatchObject({ status: 'succeeded', output: 'B!' });
+  });
+
+  it('continues nothing a condition, a route, a second dependency or gates could stop', () => {
+    const pipeline = compile({
+      steps: {
+        a: { prompt: 'a' },
+        cond: { depends_on: ['a'], condition: 'true', prompt: 'c' },
+        both: { depends_on: ['a', 'other'], prompt: 'b' },
+        other: { prompt: 'o' },
+        plain: { depends_on: ['a'], prompt: 'p {{ steps.a.output }}' },
+        gated: { prompt: 'g', verify: { gates: ['json'] } },
+        after: { depends_on: ['gated'], prompt: 'x' },
+      },
+    });
+    const run = new Run(pipeline);
+    run.apply({ type: 'start' });
+    expect(run.job('a').then?.map((j) => j.stepId)).toEqual(['plain']);
+    expect(run.job('gated').then).toBeUndefined();
+  });
+});

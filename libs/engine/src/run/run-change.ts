@@ -70,6 +70,12 @@ export interface IgnoredInput {
   applied: false;
   /** Why nothing changed (a duplicate, a stale attempt, a run already over, …). */
   reason: string;
+  /**
+   * The input is early, not wrong: the result of a continuation (ADR 0012) whose step the
+   * planner has not recorded dispatched yet, because the result that made it ready is still on
+   * its way. Apply it again shortly.
+   */
+  early?: true;
 }
 
 /**
@@ -89,7 +95,7 @@ export interface IgnoredInput {
 export function decideRunChange(pipeline: CompiledPipeline, snapshot: RunSnapshot, input: RunInput, now: Date): RunChange | IgnoredInput {
   const draft = new Draft(pipeline, snapshot, now);
   const problem = draft.record(input);
-  if (problem !== undefined) return { applied: false, reason: problem };
+  if (problem !== undefined) return { applied: false, reason: problem, ...(draft.early ? { early: true as const } : {}) };
   const event = toRunEvent(input);
   const decision: Decision =
     event !== undefined
@@ -139,6 +145,10 @@ class Draft {
   private productsWritten = false;
   /** What this change tells the registry, for a run in an experiment. */
   private readonly outcome: ExperimentOutcome = { runId: '', steps: [] };
+  /** Steps whose jobs the executor already published as continuations of the result applied. */
+  private continued: ReadonlySet<string> = new Set();
+  /** The result was early: its step's dispatch is not recorded yet (see `IgnoredInput.early`). */
+  early = false;
 
   constructor(
     private readonly pipeline: CompiledPipeline,
@@ -168,6 +178,7 @@ class Draft {
   private recordGenerated(e: StepGenerated): string | undefined {
     const problem = this.problem(e.stepId, e.attempt, ['dispatched']);
     if (problem) return problem;
+    if (e.continued?.length) this.continued = new Set(e.continued);
     const step = this.step(e.stepId);
     this.setStep(e.stepId, {
       output: e.output,
@@ -226,6 +237,11 @@ class Draft {
   /** Why a result for this step attempt does not apply to the run as it stands, or undefined. */
   private problem(stepId: string, attempt: number, expected: StepStatus[]): string | undefined {
     if (this.run.status !== 'running') return `run is ${this.run.status}`;
+    const step = getOwn(this.steps, stepId);
+    if (step?.status === 'pending' && attempt === step.attempt + 1) {
+      this.early = true;
+      return `step "${stepId}" attempt ${attempt} is not recorded dispatched yet (a continuation whose cause is still on its way)`;
+    }
     return stepEventProblem(this.pipeline, { status: this.run.status, steps: this.steps }, stepId, attempt, expected);
   }
 
@@ -290,23 +306,60 @@ class Draft {
     const spec = this.spec(stepId);
     const patch: Partial<StepRecord> = { dispatchedAt: this.now, startedAt: null, finishedAt: null, error: null };
     const loop = spec.verify ? startRound(step.iterations, step.attempt, spec.model, this.now) : undefined;
-    const model = loop?.round.model ?? spec.model;
-    if (loop) Object.assign(patch, { iterations: loop.records, model, stopReason: null });
+    if (loop) Object.assign(patch, { iterations: loop.records, model: loop.round.model, stopReason: null });
     this.setStep(stepId, patch);
+    const model = loop?.round.model ?? spec.model;
+    const { run } = this;
+    // A continuation's job is already on the queue (the executor published it before this
+    // result): publishing it again would at best be deduplicated.
+    if (!this.continued.has(stepId)) {
+      const then = this.continuations(stepId);
+      const data: StepReady = { ...this.job(stepId, step.attempt, loop), ...(then.length ? { then } : {}) };
+      this.messages.push({ queue: 'step', pool: spec.pool, id: messageIds.stepReady(run.id, stepId, step.attempt), contract: StepReady, data });
+    }
+    this.event(StepDispatched, { runId: run.id, stepId, attempt: step.attempt, model, pool: spec.pool });
+  }
 
+  /**
+   * The jobs of the steps `stepId`'s success alone makes ready (ADR 0012), built now without
+   * its output, for the executor to publish the moment it has the answer. A step qualifies when
+   * `stepId` is its only dependency, it has no condition and no route into it, and every other
+   * output it reads is already final; `stepId` qualifies when its answer is its success (no
+   * gates) and fires no route.
+   */
+  private continuations(stepId: string): Array<Omit<StepReady, 'then'>> {
+    const spec = this.spec(stepId);
+    if (spec.verify || spec.onSuccess !== undefined || spec.onFailure !== undefined) return [];
+    const jobs: Array<Omit<StepReady, 'then'>> = [];
+    for (const next of spec.dependents) {
+      const target = this.spec(next);
+      const step = this.step(next);
+      if (step.status !== 'pending' || target.dependsOn.length !== 1 || target.condition || target.routedFrom.length) continue;
+      if (!target.reads.every((id) => id === stepId || getOwn(this.steps, id)?.status === 'succeeded')) continue;
+      const attempt = step.attempt + 1;
+      const loop = target.verify ? startRound(step.iterations, attempt, target.model, this.now) : undefined;
+      jobs.push(this.job(next, attempt, loop, stepId));
+    }
+    return jobs;
+  }
+
+  /** The job of one attempt of a step, with the outputs it reads (all but `without`'s). */
+  private job(stepId: string, attempt: number, loop: ReturnType<typeof startRound> | undefined, without?: string): Omit<StepReady, 'then'> {
+    const spec = this.spec(stepId);
     const { run } = this;
     const outputs: Record<string, { output: unknown }> = {};
     for (const id of spec.reads) {
+      if (id === without) continue;
       const read = getOwn(this.steps, id);
       setOwn(outputs, id, { output: read ? stepValue(read) : null });
     }
-    const data: StepReady = {
+    return {
       runId: run.id,
       project: run.project,
       stepId,
-      attempt: step.attempt,
+      attempt,
       pool: spec.pool,
-      model,
+      model: loop?.round.model ?? spec.model,
       ...(spec.kind !== 'tool' ? { prompt: spec.prompt } : {}),
       ...(spec.system !== undefined ? { system: spec.system } : {}),
       ...(spec.tool ? { tool: spec.tool } : {}),
@@ -324,8 +377,6 @@ class Draft {
       ...(loop?.previousOutput !== undefined ? { previousOutput: loop.previousOutput } : {}),
       ...(run.stream ? { stream: true } : {}),
     };
-    this.messages.push({ queue: 'step', pool: spec.pool, id: messageIds.stepReady(run.id, stepId, step.attempt), contract: StepReady, data });
-    this.event(StepDispatched, { runId: run.id, stepId, attempt: step.attempt, model, pool: spec.pool });
   }
 
   private sendToVerifier(stepId: string): void {
