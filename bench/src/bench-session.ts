@@ -78,6 +78,7 @@ export class BenchSession {
         env: {
           // The bench submits N runs at once: the per-project quota must not refuse them.
           GATEWAY_MAX_RUNNING_RUNS: '100000',
+          ...options.serviceEnv,
           ...(options.cpuProfDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(options.cpuProfDir)}` } : {}),
         },
       });

@@ -20,6 +20,8 @@ export interface BenchOptions {
   cases: Array<'throughput' | 'latency' | 'handoff' | 'scaling'>;
   /** Write a V8 CPU profile of every service (on exit) into this directory. */
   cpuProfDir: string | undefined;
+  /** Extra variables for every service (`--set KEY=VALUE`), e.g. to compare a setting on and off. */
+  serviceEnv: Record<string, string>;
   /** Results file; default bench/results/<timestamp>.json. */
   out: string | undefined;
   /** A case whose runs have not all finished by then fails. */
@@ -39,6 +41,7 @@ const DEFAULTS: BenchOptions = {
   warmupRuns: 20,
   cases: ['throughput', 'latency', 'handoff', 'scaling'],
   cpuProfDir: undefined,
+  serviceEnv: {},
   out: undefined,
   caseTimeoutMs: 180_000,
   echo: false,
@@ -58,11 +61,12 @@ const USAGE = `npm run bench -- [flags]
   --warmup N              warm-up runs per workload (default 20)
   --cases a,b             throughput,latency,handoff,scaling (default all)
   --cpu-prof DIR          V8 CPU profile of every service into DIR
+  --set KEY=VALUE         a variable for every service (repeatable), e.g. --set PLANNER_CONTINUATIONS=false
   --out FILE              results file (default bench/results/<timestamp>.json)
   --echo                  show the services' logs`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
-  const options: BenchOptions = { ...DEFAULTS };
+  const options: BenchOptions = { ...DEFAULTS, serviceEnv: {} };
   if (argv.includes('--quick')) Object.assign(options, QUICK);
   const int = (flag: string, v: string | undefined) => {
     const n = Number(v);
@@ -109,6 +113,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         const bad = cases.filter((c) => !known.includes(c));
         if (bad.length) throw new Error(`unknown case(s) ${bad.join(', ')}\n${USAGE}`);
         options.cases = cases as BenchOptions['cases'];
+        break;
+      }
+      case '--set': {
+        const setting = value() ?? '';
+        const at = setting.indexOf('=');
+        if (at < 1) throw new Error('--set takes KEY=VALUE');
+        options.serviceEnv[setting.slice(0, at)] = setting.slice(at + 1);
         break;
       }
       case '--cpu-prof':

@@ -19,6 +19,11 @@ const PlannerEnv = z.object({
   PLANNER_RUN_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).default(30),
   /** How often the retention sweep runs. */
   PLANNER_RETENTION_INTERVAL_MS: z.coerce.number().int().min(1_000).default(60 * 60 * 1000),
+  /**
+   * Continuations (ADR 0012): a step's job carries the jobs its success alone makes ready, which
+   * the executor publishes with its answer, so the next step does not wait for the planner.
+   */
+  PLANNER_CONTINUATIONS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /** Step results applied concurrently (different runs proceed in parallel; one run is serialised by a row lock). */
   PLANNER_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(64),
 });

@@ -14,7 +14,7 @@ export { RenderError, type RenderErrorReason } from './render/render-error';
 export { initialRunState, FINAL_STEP_STATUSES } from './run/run-state';
 export type { Decision, FinalStepStatus, RunEvent, RunState, StepState, StepVerdict } from './run/run-state';
 export { advanceRun } from './run/advance-run';
-export { decideRunChange, type RunChange, type RunInput, type IgnoredInput, type Outgoing } from './run/run-change';
+export { decideRunChange, type DecideOptions, type RunChange, type RunInput, type IgnoredInput, type Outgoing } from './run/run-change';
 export { newRunSnapshot, newStepRecord, stepValue, type NewRun, type RunRecord, type RunSnapshot, type StepRecord } from './run/run-record';
 export type { IterationRecord } from './run/rounds';
 export { buildProducts, type ProductFile } from './run/products';

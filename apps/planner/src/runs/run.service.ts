@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { RunStatus, RunView, SpecSource, StepFailed, StepGenerated, StepVerified } from '@trellis/contracts';
-import { decideRunChange, newRunSnapshot, resolveInputs, type RunInput, type RunSnapshot } from '@trellis/engine';
+import { decideRunChange, newRunSnapshot, resolveInputs, type DecideOptions, type RunInput, type RunSnapshot } from '@trellis/engine';
 import { NonRetryableError, RetryableError } from '@trellis/messaging';
 import { Database, GroupCommit, isUnstorable, uuidv7, type OutboxRow } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
+import { PLANNER_CONFIG, type PlannerConfig } from '../config';
 import { CompiledPipelines, type PlannedPipeline } from '../pipelines/compiled-pipelines';
 import { PipelineAnalysisService } from '../pipelines/pipeline-analysis.service';
 import { PipelineRepository } from '../pipelines/pipeline.repository';
@@ -44,7 +45,10 @@ export class RunService {
   /** Early results waiting for their run's next commit (`applyResult`). */
   private readonly commitWaiters = new Map<string, Array<() => void>>();
 
+  private readonly decideOptions: DecideOptions;
+
   constructor(
+    @Inject(PLANNER_CONFIG) config: PlannerConfig,
     private readonly db: Database,
     private readonly store: RunStore,
     private readonly pipelines: PipelineRepository,
@@ -52,7 +56,9 @@ export class RunService {
     private readonly outbox: EventOutbox,
     private readonly pins: TemplatePins,
     private readonly analysis: PipelineAnalysisService,
-  ) {}
+  ) {
+    this.decideOptions = { continuations: config.PLANNER_CONTINUATIONS };
+  }
 
   async start(request: StartRequest): Promise<RunView> {
     const { planned, version } = await this.pipelineFor(request);
@@ -76,7 +82,7 @@ export class RunService {
       actor: request.actor ?? null,
       createdAt: new Date(),
     });
-    const change = decideRunChange(compiled, fresh, { type: 'start' }, fresh.run.createdAt);
+    const change = decideRunChange(compiled, fresh, { type: 'start' }, fresh.run.createdAt, this.decideOptions);
     if (!change.applied) throw new PlannerError('internal', `a new run did not start: ${change.reason}`);
     // An inline spec is stored first, by its hash (specs are immutable; a run that then fails
     // to start leaves a spec row, as a registration does).
@@ -232,7 +238,7 @@ export class RunService {
             continue;
           }
           const { compiled } = await this.planned(current.run.specHash);
-          const change = decideRunChange(compiled, current, input, now);
+          const change = decideRunChange(compiled, current, input, now, this.decideOptions);
           if (!change.applied) {
             this.log.debug({ runId, input: input.type, reason: change.reason }, 'input ignored');
             outcomes.push({ applied: false, reason: change.reason, ...(change.early ? { early: true as const } : {}) });

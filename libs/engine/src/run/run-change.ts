@@ -53,6 +53,12 @@ export type Outgoing =
   /** A public event about the run. */
   | { queue: 'event'; id: string; contract: EventContract; data: unknown };
 
+/** How the planner wants its decisions made. */
+export interface DecideOptions {
+  /** Give jobs their continuations (ADR 0012). Default true. */
+  continuations?: boolean;
+}
+
 /**
  * The complete change one input makes to a run: the snapshot after it, the fields that
  * changed (what the planner writes), and the messages that announce it and carry the work it
@@ -92,8 +98,8 @@ export interface IgnoredInput {
  *    unless it succeeded with products to write, which the planner does outside its
  *    transaction before the run ends (`ProductsRequested`, then the `products` input).
  */
-export function decideRunChange(pipeline: CompiledPipeline, snapshot: RunSnapshot, input: RunInput, now: Date): RunChange | IgnoredInput {
-  const draft = new Draft(pipeline, snapshot, now);
+export function decideRunChange(pipeline: CompiledPipeline, snapshot: RunSnapshot, input: RunInput, now: Date, options: DecideOptions = {}): RunChange | IgnoredInput {
+  const draft = new Draft(pipeline, snapshot, now, options);
   const problem = draft.record(input);
   if (problem !== undefined) return { applied: false, reason: problem, ...(draft.early ? { early: true as const } : {}) };
   const event = toRunEvent(input);
@@ -154,6 +160,7 @@ class Draft {
     private readonly pipeline: CompiledPipeline,
     snapshot: RunSnapshot,
     private readonly now: Date,
+    private readonly options: DecideOptions,
   ) {
     this.run = snapshot.run;
     for (const [id, step] of Object.entries(snapshot.steps)) setOwn(this.steps, id, step);
@@ -329,7 +336,7 @@ class Draft {
    */
   private continuations(stepId: string): Array<Omit<StepReady, 'then'>> {
     const spec = this.spec(stepId);
-    if (spec.verify || spec.onSuccess !== undefined || spec.onFailure !== undefined) return [];
+    if (this.options.continuations === false || spec.verify || spec.onSuccess !== undefined || spec.onFailure !== undefined) return [];
     const jobs: Array<Omit<StepReady, 'then'>> = [];
     for (const next of spec.dependents) {
       const target = this.spec(next);
