@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { PipelineView, PlanView, SpecSource } from '@trellis/contracts';
+import type { PipelineSummary, PipelineView, PlanView, SpecSource } from '@trellis/contracts';
 
 import { Database, type EntityManager } from '@trellis/persistence';
 import { PlannerError } from '../planner.errors';
@@ -41,24 +41,23 @@ export class PipelineService {
     return this.view(this.db.fork(), pipeline);
   }
 
-  async get(project: string, name: string): Promise<PipelineView> {
+  /** The newest version, or `version`. */
+  async get(project: string, name: string, version?: number): Promise<PipelineView> {
     const em = this.db.fork();
-    const pipeline = await this.pipelines.latest(em, project, name);
-    if (!pipeline) throw new PlannerError('not_found', `no pipeline named "${name}"`);
+    const pipeline = version === undefined ? await this.pipelines.latest(em, project, name) : await this.pipelines.version(em, project, name, version);
+    if (!pipeline) throw new PlannerError('not_found', version === undefined ? `no pipeline named "${name}"` : `pipeline "${name}" has no version ${version}`);
     return this.view(em, pipeline);
   }
 
-  async list(project: string) {
+  async list(project: string): Promise<{ items: PipelineSummary[] }> {
     const items = await this.pipelines.listLatest(this.db.fork(), project);
-    return {
-      items: items.map((p) => ({
-        name: p.name,
-        version: p.version,
-        hash: p.specHash,
-        createdAt: p.createdAt.toISOString(),
-        ...(p.description ? { description: p.description } : {}),
-      })),
-    };
+    return { items: items.map(toSummary) };
+  }
+
+  async versions(project: string, name: string): Promise<{ items: PipelineSummary[] }> {
+    const items = await this.pipelines.versions(this.db.fork(), project, name);
+    if (!items.length) throw new PlannerError('not_found', `no pipeline named "${name}"`);
+    return { items: items.map(toSummary) };
   }
 
   private async view(em: EntityManager, pipeline: Pipeline): Promise<PipelineView> {
@@ -74,4 +73,14 @@ export class PipelineService {
       ...(pipeline.description ? { description: pipeline.description } : {}),
     };
   }
+}
+
+function toSummary(p: Pipeline): PipelineSummary {
+  return {
+    name: p.name,
+    version: p.version,
+    hash: p.specHash,
+    createdAt: p.createdAt.toISOString(),
+    ...(p.description ? { description: p.description } : {}),
+  };
 }
