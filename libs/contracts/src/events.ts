@@ -22,6 +22,29 @@ export const RunStarted = defineEvent(
     pipelineVersion: z.number().int().nonnegative(),
     inputs: z.record(z.string(), z.unknown()),
     steps: z.array(StepId),
+    /** 1 (lowest) to 5; 3 unless the request said otherwise. */
+    priority: z.number().int().min(1).max(5).optional(),
+    /** How long it waited in the queue, when it did. */
+    queuedMs: z.number().nonnegative().optional(),
+  }),
+);
+
+/**
+ * A run was accepted but waits (admission): its project, or its pipeline's concurrency key, has
+ * as many runs running as it may. It starts (`run.started`) when a slot frees, by priority, then
+ * in order of submission. `position` counts from 1 within what it waits for; the estimate, from
+ * recent runs of the pipeline, is null without history.
+ */
+export const RunQueued = defineEvent(
+  'run',
+  'queued',
+  z.object({
+    runId: RunId,
+    project: z.string(),
+    pipeline: z.string(),
+    priority: z.number().int().min(1).max(5),
+    position: z.number().int().positive(),
+    estimatedWaitMs: z.number().nonnegative().nullable(),
   }),
 );
 
@@ -204,6 +227,7 @@ export const RunCompleted = defineEvent(
 
 /** Every contract that travels on the events stream or a work queue, by CloudEvents type. */
 export const EVENT_CONTRACTS: readonly EventContract[] = [
+  RunQueued,
   RunStarted,
   RunResumed,
   StepReady,
@@ -220,6 +244,7 @@ export const EVENT_CONTRACTS: readonly EventContract[] = [
 ];
 
 export type RunStarted = z.infer<typeof RunStarted.data>;
+export type RunQueued = z.infer<typeof RunQueued.data>;
 export type StepDispatched = z.infer<typeof StepDispatched.data>;
 export type StepProgress = z.infer<typeof StepProgress.data>;
 export type StepGenerated = z.infer<typeof StepGenerated.data>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RunIdPrefix } from './common';
+import { DEFAULT_PRIORITY, RunIdPrefix, RunPriority, RunStatus } from './common';
 
 /**
  * The header in which every service's readiness answer names its process id, so a
@@ -23,6 +23,12 @@ export const CreateRunBody = z
      * whole one (bench/README.md), and most runs are read when they end.
      */
     stream: z.boolean().optional(),
+    /**
+     * 1 (lowest) to 5 (highest), default 3: the order in which the project's queued runs start
+     * and its ready steps are dispatched when executors are busy (first come, first served
+     * within a priority).
+     */
+    priority: RunPriority.default(DEFAULT_PRIORITY),
   })
   .refine((b) => (b.pipeline === undefined) !== (b.spec === undefined), {
     message: 'give exactly one of "pipeline" (a registered name) or "spec" (an inline pipeline)',
@@ -37,7 +43,7 @@ export type CreateRunBody = z.infer<typeof CreateRunBody>;
 export const ListRunsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   before: z.string().optional(),
-  status: z.enum(['running', 'succeeded', 'failed', 'cancelled']).optional(),
+  status: RunStatus.optional(),
   pipeline: z.string().optional(),
   /** Runs created at or after this instant (ISO 8601 with an offset, e.g. `2026-05-01T00:00:00Z`). */
   created_from: z.iso.datetime({ offset: true }).optional(),

@@ -240,6 +240,13 @@ export const PipelineSpec = z.strictObject({
    * overrides the check).
    */
   orchestrator: z.strictObject({ model: ModelName, check_alignment: z.boolean().default(false) }).optional(),
+  /**
+   * At most `max` runs of this pipeline running at once in a project, or, with `key` (a CEL
+   * expression over `inputs`, evaluated when a run is submitted), at most `max` per value of
+   * the key — `key: "inputs.customer_id"` allows `max` runs per customer. Runs beyond it are
+   * queued, never refused, and start as others finish.
+   */
+  concurrency: z.strictObject({ max: z.number().int().min(1).max(100_000), key: z.string().min(1).max(500).optional() }).optional(),
   products: z.array(ProductSpec).default([]),
   inputs: z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/i, 'an input name is an identifier'), InputSpec).default({}),
   steps: z

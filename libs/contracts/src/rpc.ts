@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FailureInfo, RunId, RunIdPrefix, RunStatus, StepStatus, TokenUsage, ChatMessage } from './common';
+import { ChatMessage, DEFAULT_PRIORITY, FailureInfo, RunId, RunIdPrefix, RunPriority, RunStatus, StepStatus, TokenUsage } from './common';
 import { StopReason, Verdict, Violation } from './events';
 import {
   CreatedTemplateVersion,
@@ -202,6 +202,24 @@ export const ProductView = z.object({
 });
 export type ProductView = z.infer<typeof ProductView>;
 
+/** Spending limits of a project per UTC day (set by the admin; none by default). */
+export const ProjectBudget = z.object({
+  maxTokensPerDay: z.number().int().positive().optional(),
+  /** USD, from the catalog's prices. */
+  maxCostPerDay: z.number().positive().optional(),
+});
+export type ProjectBudget = z.infer<typeof ProjectBudget>;
+
+/** What a project used today (UTC, from 00:00) and what is in flight. */
+export const ProjectUsage = z.object({
+  project: z.string(),
+  day: z.string(),
+  usage: TokenUsage,
+  cost: z.number().nonnegative(),
+  runs: z.object({ started: z.number().int().nonnegative(), running: z.number().int().nonnegative(), queued: z.number().int().nonnegative() }),
+});
+export type ProjectUsage = z.infer<typeof ProjectUsage>;
+
 export const RunView = z.object({
   id: z.string(),
   project: z.string(),
@@ -218,6 +236,14 @@ export const RunView = z.object({
   finishedAt: z.string().nullable(),
   /** Who started the run: the API key's id (as in the audit trail); null for runs started before it was recorded. */
   actor: z.string().nullable().default(null),
+  priority: RunPriority.default(DEFAULT_PRIORITY),
+  /** When it left the queue and began (its creation, when it never waited); null while queued. */
+  startedAt: z.string().nullable().default(null),
+  /**
+   * A queued run's place: `position` (1 = next) among the runs it waits behind, and an estimate
+   * of the wait from recent runs of its pipeline (null without history). Null when not queued.
+   */
+  queue: z.object({ position: z.number().int().positive(), estimatedWaitMs: z.number().nonnegative().nullable() }).nullable().default(null),
   steps: z.array(StepView),
   /** The template versions (and experiment variants) the run pinned at start. */
   templates: z
@@ -269,8 +295,13 @@ export const PlannerRpc = {
       subject: z.string().min(1).max(500).optional(),
       /** The feature type whose template overrides apply. */
       feature: z.string().min(1).max(100).optional(),
-      /** Refuse (resource_exhausted) when the project already has this many runs running. */
+      /** The project's admission settings (the gateway owns projects): runs beyond `maxRunning` running are queued. */
       maxRunning: z.number().int().positive().optional(),
+      /** The project's share of busy executors against other projects' (fair dispatch); default 1. */
+      weight: z.number().int().min(1).max(1000).optional(),
+      /** The project's budgets per UTC day: a run is refused (resource_exhausted) once one is spent, and stops dispatching when spent mid-way. */
+      budget: ProjectBudget.optional(),
+      priority: RunPriority.default(DEFAULT_PRIORITY),
       /** Stream model answers as `step.progress` events. */
       stream: z.boolean().optional(),
       /** Who started it: the API key's id (the audit trail's actor). */
@@ -281,6 +312,8 @@ export const PlannerRpc = {
     RunView,
   ),
   getRun: method('planner', 'runs.get', z.object({ ...Project, runId: z.string() }), RunView),
+  /** A project's usage today (UTC) against its budget, and its runs running and queued. */
+  usage: method('planner', 'runs.usage', z.object({ ...Project }), ProjectUsage),
   /** Stops dispatch and aborts in-flight calls; a finished run answers failed_precondition. */
   cancelRun: method('planner', 'runs.cancel', z.object({ ...Project, runId: z.string() }), RunView),
   /** Re-runs failed, cancelled and skipped steps and what follows them, reusing completed outputs. */

@@ -13,7 +13,8 @@ export { RenderError, type RenderErrorReason } from './render/render-error';
 
 export { initialRunState, FINAL_STEP_STATUSES } from './run/run-state';
 export type { Decision, FinalStepStatus, RunEvent, RunState, StepState, StepVerdict } from './run/run-state';
-export { advanceRun } from './run/advance-run';
+export { advanceRun, BUDGET_EXHAUSTED } from './run/advance-run';
+export { admits, concurrencyGroup, estimatedWaitMs } from './run/admission';
 export { decideRunChange, type DecideOptions, type RunChange, type RunInput, type IgnoredInput, type Outgoing } from './run/run-change';
 export { newRunSnapshot, newStepRecord, stepValue, type NewRun, type RunRecord, type RunSnapshot, type StepRecord } from './run/run-record';
 export type { IterationRecord } from './run/rounds';

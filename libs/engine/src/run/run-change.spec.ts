@@ -3,6 +3,7 @@ import { compilePipeline } from '../spec/compile-pipeline';
 import type { CompiledPipeline } from '../spec/compiled-pipeline';
 import { decideRunChange, type Outgoing, type RunChange, type RunInput } from './run-change';
 import { newRunSnapshot, type RunSnapshot } from './run-record';
+import { admits, concurrencyGroup, estimatedWaitMs } from './admission';
 
 const NOW = new Date('2026-12-04T12:00:00.000Z');
 const RUN_ID = '01934a5c-0000-7000-8000-000000000001';
@@ -30,7 +31,7 @@ class Run {
     readonly pipeline: CompiledPipeline,
     inputs: Record<string, unknown> = {},
   ) {
-    this.snapshot = newRunSnapshot(pipeline, { id: RUN_ID, project: 'acme', pipeline: 'p', pipelineVersion: 1, inputs, templates: [], subject: null, stream: false, actor: null, createdAt: new Date(NOW.getTime() - 1000) });
+    this.snapshot = newRunSnapshot(pipeline, { id: RUN_ID, project: 'acme', pipeline: 'p', pipelineVersion: 1, inputs, templates: [], subject: null, stream: false, actor: null, priority: 3, concurrencyKey: null, createdAt: new Date(NOW.getTime() - 1000) });
   }
 
   apply(input: RunInput): RunChange {
@@ -106,7 +107,7 @@ describe('decideRunChange: start', () => {
     expect(run.eventTypes()).toEqual(['run.started', 'step.dispatched']);
     expect(run.job('a')).toMatchObject({ runId: RUN_ID, project: 'acme', stepId: 'a', attempt: 1, pool: 'default', model: 'm', prompt: 'a {{ inputs.idea }}', context: { inputs: { idea: 'kettle' }, steps: {} } });
     expect(change.steps).toEqual({ a: { status: 'dispatched', attempt: 1, dispatchedAt: NOW, startedAt: null, finishedAt: null, error: null } });
-    expect(change.run).toEqual({ version: 1 });
+    expect(change.run).toEqual({ version: 1, status: 'running', startedAt: NOW });
     expect(change.messages.find((m) => m.queue === 'step')?.id).toBe(`step-ready.${RUN_ID}.a.1`);
   });
 
@@ -382,5 +383,76 @@ describe('decideRunChange: continuations', () => {
     run.apply({ type: 'start' });
     expect(run.job('a').then?.map((j) => j.stepId)).toEqual(['plain']);
     expect(run.job('gated').then).toBeUndefined();
+  });
+});
+
+describe('decideRunChange: admission and fair dispatch', () => {
+  it('announces a run that waits, starts it later with how long it waited, and cancels one that waits', () => {
+    const run = new Run(chain);
+    run.apply({ type: 'queue', position: 4, estimatedWaitMs: 1200 });
+    expect(run.snapshot.run).toMatchObject({ status: 'queued', startedAt: null });
+    expect(run.eventTypes()).toEqual(['run.queued']);
+    expect(run.last.messages[0]!.data).toMatchObject({ position: 4, estimatedWaitMs: 1200, priority: 3 });
+    expect(run.ignored(generated('a', 1, '?'))).toBe('run is queued');
+    run.apply({ type: 'start' });
+    expect(run.snapshot.run).toMatchObject({ status: 'running', startedAt: NOW });
+    expect(run.last.messages.find((m) => m.contract.type.endsWith('run.started'))?.data).toMatchObject({ queuedMs: 1000, priority: 3 });
+
+    const waiting = new Run(chain);
+    waiting.apply({ type: 'queue', position: 1, estimatedWaitMs: null });
+    waiting.apply({ type: 'cancel' });
+    expect(waiting.snapshot.run.status).toBe('cancelled');
+    expect(waiting.step('a')).toMatchObject({ status: 'skipped', error: { code: 'run_cancelled' } });
+    expect(waiting.ignored({ type: 'start' })).toBe('run is cancelled');
+  });
+
+  it('holds the ready steps of a busy pool, and dispatches them when released', () => {
+    const run = new Run(chain);
+    const held = decideRunChange(chain, run.snapshot, { type: 'start' }, NOW, { hold: (pool) => pool === 'default' });
+    if (!held.applied) throw new Error(held.reason);
+    expect(held.next.steps.a).toMatchObject({ status: 'queued', attempt: 0 });
+    expect(held.messages.map((m) => m.queue)).toEqual(['event']);
+    run.snapshot = held.next;
+    run.apply({ type: 'release', steps: ['a'] });
+    expect(run.step('a')).toMatchObject({ status: 'dispatched', attempt: 1 });
+    expect(run.job('a').attempt).toBe(1);
+    expect(run.ignored({ type: 'release', steps: ['a'] })).toBe('no step to release is queued');
+  });
+
+  it('fails the steps a spent budget refuses, lets the ones in flight finish, then fails the run', () => {
+    const fan = compile({ steps: { a: { prompt: 'a' }, b: { prompt: 'b' }, c: { depends_on: ['a'], prompt: 'c' } } });
+    const run = new Run(fan);
+    run.apply({ type: 'start' });
+    const budget = { code: 'budget_exhausted', message: 'the project spent its maxTokensPerDay (1000)', retryable: false };
+    const spent = decideRunChange(fan, run.snapshot, generated('a', 1, 'A!'), NOW, { blocked: budget });
+    if (!spent.applied) throw new Error(spent.reason);
+    expect(spent.next.steps.c).toMatchObject({ status: 'failed', error: budget });
+    expect(spent.next.steps.b!.status).toBe('dispatched');
+    expect(spent.next.run.status).toBe('running');
+    run.snapshot = spent.next;
+    run.apply(generated('b', 1, 'B!'));
+    expect(run.step('b').status).toBe('succeeded');
+    expect(run.snapshot.run).toMatchObject({ status: 'failed', error: budget });
+  });
+});
+
+describe('concurrency keys', () => {
+  it('groups runs by the value of the key, and refuses a key that reads steps or unknown inputs', () => {
+    const keyed = compile({ inputs: { customer_id: { type: 'string' } }, concurrency: { max: 2, key: 'inputs.customer_id' }, steps: { a: { prompt: 'a' } } });
+    expect(concurrencyGroup(keyed, { customer_id: 'acme' })).toEqual({ ok: true, group: 'p#acme' });
+    expect(concurrencyGroup(compile({ concurrency: { max: 1 }, steps: { a: { prompt: 'a' } } }), {})).toEqual({ ok: true, group: 'p' });
+    expect(concurrencyGroup(chain, {})).toEqual({ ok: true, group: null });
+    const bad = compilePipeline({ json: { version: 1, name: 'p', concurrency: { max: 1, key: 'steps.a.output' }, inputs: {}, steps: { a: { prompt: 'a' } } } }, { defaultModel: 'm', defaultPool: 'default' });
+    expect(bad.ok ? [] : bad.issues.map((i) => i.message)).toEqual(['concurrency key: it is computed when the run is submitted, before any step: read inputs only']);
+    const unknown = compilePipeline({ json: { version: 1, name: 'p', concurrency: { max: 1, key: 'inputs.who' }, steps: { a: { prompt: 'a' } } } }, { defaultModel: 'm', defaultPool: 'default' });
+    expect(unknown.ok ? [] : unknown.issues.map((i) => i.message)).toEqual(['concurrency key: unknown input "who"']);
+  });
+
+  it('admits a run under both its project\'s and its group\'s limit, and estimates a wait from recent runs', () => {
+    expect(admits({ maxRunning: 2 }, { project: 1 })).toBe(true);
+    expect(admits({ maxRunning: 2 }, { project: 2 })).toBe(false);
+    expect(admits({ maxRunning: 10, groupMax: 2 }, { project: 1, group: 2 })).toBe(false);
+    expect(estimatedWaitMs(5, 2, 1000)).toBe(3000);
+    expect(estimatedWaitMs(1, 2, null)).toBeNull();
   });
 });

@@ -3,6 +3,7 @@ import {
   messageIds,
   ProductsRequested,
   RunCompleted,
+  RunQueued,
   RunResumed,
   RunStarted,
   StepCompleted,
@@ -37,6 +38,10 @@ export type RunInput =
   | { type: 'failed'; result: StepFailed }
   | { type: 'cancel' }
   | { type: 'resume' }
+  /** A new run that waits for admission: announced queued, at this place. */
+  | { type: 'queue'; position: number; estimatedWaitMs: number | null }
+  /** The planner's fair dispatch frees slots: these queued steps go to their pools now. */
+  | { type: 'release'; steps: string[] }
   /** The run's product files were written (`products`), or could not be (`error`). */
   | { type: 'products'; products: ProductView[]; error?: FailureInfo };
 
@@ -57,6 +62,13 @@ export type Outgoing =
 export interface DecideOptions {
   /** Give jobs their continuations (ADR 0012). Default true. */
   continuations?: boolean;
+  /**
+   * Whether the steps of a pool that become ready now wait in the planner's fair queue (status
+   * `queued`) instead of going to the pool at once: its executors are busy (ADR 0013).
+   */
+  hold?: (pool: string) => boolean;
+  /** The project's budget is spent: see `AdvanceOptions.blocked`. */
+  blocked?: FailureInfo;
 }
 
 /**
@@ -102,13 +114,15 @@ export function decideRunChange(pipeline: CompiledPipeline, snapshot: RunSnapsho
   const draft = new Draft(pipeline, snapshot, now, options);
   const problem = draft.record(input);
   if (problem !== undefined) return { applied: false, reason: problem, ...(draft.early ? { early: true as const } : {}) };
+  if (input.type === 'queue') return draft.queue(input);
   const event = toRunEvent(input);
+  const advance = { ...(options.hold ? { hold: (stepId: string) => options.hold!(pipeline.steps[stepId]!.pool) } : {}), ...(options.blocked ? { blocked: options.blocked } : {}) };
   const decision: Decision =
     event !== undefined
-      ? advanceRun(pipeline, { status: draft.run.status, inputs: draft.run.inputs, steps: draft.steps }, event)
+      ? advanceRun(pipeline, { status: draft.run.status, inputs: draft.run.inputs, steps: draft.steps }, event, advance)
       : draft.finishWithProducts(input as Extract<RunInput, { type: 'products' }>);
   if (!decision.applied) return { applied: false, reason: decision.ignoredReason ?? 'ignored' };
-  if (input.type === 'start') draft.announceStart();
+  if (input.type === 'start') draft.start();
   draft.apply(decision);
   return draft.change();
 }
@@ -119,6 +133,8 @@ function toRunEvent(input: RunInput): RunEvent | undefined {
     case 'cancel':
     case 'resume':
       return { type: input.type };
+    case 'release':
+      return { type: 'release', steps: input.steps };
     case 'generated':
       return { type: 'generated', stepId: input.result.stepId, attempt: input.result.attempt };
     case 'verified': {
@@ -130,6 +146,7 @@ function toRunEvent(input: RunInput): RunEvent | undefined {
     case 'failed':
       return { type: 'failed', stepId: input.result.stepId, attempt: input.result.attempt, error: input.result.error };
     case 'products':
+    case 'queue':
       return undefined;
   }
 }
@@ -269,9 +286,29 @@ class Draft {
     return { applied: true, next: { ...state, status: run.status }, changed: [], dispatch: [], verify: [], completed: [], activated: [], run };
   }
 
-  announceStart(): void {
+  /** The run leaves the queue (or never entered it) and begins. */
+  start(): void {
+    const queuedMs = this.run.version > 1 ? Math.max(0, this.now.getTime() - this.run.createdAt.getTime()) : undefined;
+    this.setRun({ status: 'running', startedAt: this.now });
     const { run } = this;
-    this.event(RunStarted, { runId: run.id, project: run.project, pipeline: run.pipeline, pipelineVersion: run.pipelineVersion, inputs: run.inputs, steps: this.pipeline.order });
+    this.event(RunStarted, {
+      runId: run.id,
+      project: run.project,
+      pipeline: run.pipeline,
+      pipelineVersion: run.pipelineVersion,
+      inputs: run.inputs,
+      steps: this.pipeline.order,
+      priority: run.priority,
+      ...(queuedMs !== undefined ? { queuedMs } : {}),
+    });
+  }
+
+  /** A new run waits for admission: nothing runs, it is announced queued at its place. */
+  queue(input: Extract<RunInput, { type: 'queue' }>): RunChange | IgnoredInput {
+    if (this.run.status !== 'queued' || this.run.version !== 1) return { applied: false, reason: `run is ${this.run.status}${this.run.version > 1 ? ', already announced' : ''}` };
+    const { run } = this;
+    this.event(RunQueued, { runId: run.id, project: run.project, pipeline: run.pipeline, priority: run.priority, position: input.position, estimatedWaitMs: input.estimatedWaitMs });
+    return this.change();
   }
 
   /** Writes the state machine's decision out: step fields, jobs, events, and the run's end. */
@@ -293,7 +330,7 @@ class Draft {
     for (const done of decision.completed) this.complete(done.stepId, done.status);
 
     if (decision.run) this.end(decision.run);
-    else if (decision.next.status === 'running' && this.run.status !== 'running') {
+    else if (decision.next.status === 'running' && (this.run.status === 'failed' || this.run.status === 'cancelled')) {
       // Resumed: executors forget that the run had ended, so its new jobs run.
       this.setRun({ status: 'running', error: null, finishedAt: null });
       this.event(RunResumed, { runId: this.run.id, steps: decision.changed.filter((c) => c.status === 'pending').map((c) => c.stepId) });

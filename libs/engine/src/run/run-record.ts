@@ -31,6 +31,15 @@ export interface RunRecord {
   stream: boolean;
   /** Who started it: the API key's id (the gateway's audit trail names the same). */
   actor: string | null;
+  /** 1 (lowest) to 5: the order queued runs start and held steps leave in, within the project. */
+  priority: number;
+  /**
+   * The group whose concurrency the run counts against (`<pipeline>#<key value>`, or
+   * `<pipeline>` without a key), when its pipeline limits concurrency; null otherwise.
+   */
+  concurrencyKey: string | null;
+  /** When it left the queue and began (at once, when it never waited). */
+  startedAt: Date | null;
   /** Changes applied to the run so far: the optimistic-concurrency token, and a per-run sequence for event ids. */
   version: number;
   createdAt: Date;
@@ -74,14 +83,18 @@ export interface RunSnapshot {
 }
 
 /** What a new run is made of; the rest starts empty. */
-export type NewRun = Pick<RunRecord, 'id' | 'project' | 'pipeline' | 'pipelineVersion' | 'inputs' | 'templates' | 'subject' | 'stream' | 'actor' | 'createdAt'>;
+export type NewRun = Pick<RunRecord, 'id' | 'project' | 'pipeline' | 'pipelineVersion' | 'inputs' | 'templates' | 'subject' | 'stream' | 'actor' | 'priority' | 'concurrencyKey' | 'createdAt'>;
 
-/** A run that has not started: running, every step pending at attempt 0 on its compiled model. */
+/**
+ * A run that has not started: queued (not admitted yet), every step pending at attempt 0 on its
+ * compiled model. The `start` input begins it; `queue` announces that it waits.
+ */
 export function newRunSnapshot(pipeline: CompiledPipeline, fields: NewRun): RunSnapshot {
   const run: RunRecord = {
     ...fields,
     specHash: pipeline.hash,
-    status: 'running',
+    status: 'queued',
+    startedAt: null,
     inputTokens: 0,
     outputTokens: 0,
     cost: 0,

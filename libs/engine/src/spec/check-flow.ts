@@ -26,6 +26,23 @@ export function checkFlow(spec: PipelineSpec, deps: DependencyGraph, order: Depe
     issues.push({ path, message, ...locator.locate(path, target) });
   const personalities = { ...BUILT_IN_PERSONALITIES, ...options.personalities };
 
+  const key = spec.concurrency?.key;
+  if (key !== undefined) {
+    const path = ['concurrency', 'key'];
+    const compiled = compileCondition(key);
+    if (!compiled.ok) {
+      for (const p of compiled.problems) {
+        const where = p.line !== undefined && p.column !== undefined ? locator.locateInText(path, p.line, p.column) : locator.locate(path);
+        issues.push({ path, message: `concurrency key: ${p.message.replace(/conditions? /g, 'the key ')}`, ...where });
+      }
+    } else {
+      for (const input of compiled.condition.inputs) {
+        if (!Object.prototype.hasOwnProperty.call(spec.inputs, input)) report(path, `concurrency key: unknown input "${input}"${didYouMean(input, Object.keys(spec.inputs))}`);
+      }
+      if (compiled.condition.steps.length) report(path, 'concurrency key: it is computed when the run is submitted, before any step: read inputs only');
+    }
+  }
+
   for (const [id, step] of Object.entries(spec.steps)) {
     const at = (...rest: Array<string | number>) => ['steps', id, ...rest];
     const kinds = (['prompt', 'template', 'tool'] as const).filter((k) => step[k] !== undefined);

@@ -135,7 +135,15 @@ function layOut(spec: PipelineSpec, graph: DependencyGraph, ordering: Dependency
     roots: [...ordering].filter(([, deps]) => deps.length === 0).map(([id]) => id),
     criticalPath: criticalPath(ordering, order),
     products: spec.products.map((p) => ({ path: p.path, from: p.from, format: productFormat(p.path, p.format) })),
+    ...(spec.concurrency ? { concurrency: concurrencyOf(spec.concurrency) } : {}),
   };
+}
+
+function concurrencyOf(c: NonNullable<PipelineSpec['concurrency']>): NonNullable<CompiledPipeline['concurrency']> {
+  if (c.key === undefined) return { max: c.max };
+  const key = compileCondition(c.key);
+  // checkFlow reported a key that does not compile; a pipeline with one never gets here.
+  return key.ok ? { max: c.max, key: key.condition } : { max: c.max };
 }
 
 /** `direct` (dependencies and route sources) and every step the step's Liquid texts name. */

@@ -70,6 +70,8 @@ export interface CompiledPipeline {
   roots: string[];
   /** The longest chain of steps (by count), which bounds the run's wall time. */
   criticalPath: string[];
+  /** At most `max` runs running at once per project, per value of `key` when given (`concurrencyGroup`). */
+  concurrency?: { max: number; key?: CompiledCondition };
   /** Products, with their format resolved from the path when not given. */
   products: Array<{ path: string; from: string; format: 'text' | 'json' | 'csv' | 'markdown' }>;
 }
