@@ -1,3 +1,4 @@
+import { UsageController } from './projects/usage.controller';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { DatabaseModule, MessagingModule, RuntimeModule } from '@trellis/runtime';
@@ -36,6 +37,7 @@ export const GATEWAY_CONTROLLERS = [
   TemplatesController,
   ExperimentsController,
   AuditController,
+  UsageController,
   OpenAiController,
   OpenApiController,
 ];

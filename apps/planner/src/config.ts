@@ -24,6 +24,14 @@ const PlannerEnv = z.object({
    * the executor publishes with its answer, so the next step does not wait for the planner.
    */
   PLANNER_CONTINUATIONS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** Runs a project may have running at once when the gateway has not said (it sends each project's `maxRunningRuns` with every start). */
+  PLANNER_DEFAULT_MAX_RUNNING: z.coerce.number().int().min(1).max(100_000).default(100),
+  /**
+   * Fair dispatch (ADR 0013): when a pool's executors have this many messages not yet pulled,
+   * its newly ready steps wait in the planner's fair queue and leave it in weighted-fair order
+   * across projects (priority first within one). 0 turns fair dispatch off (first come, first served).
+   */
+  PLANNER_DISPATCH_BACKLOG: z.coerce.number().int().min(0).max(100_000).default(64),
   /** Step results applied concurrently (different runs proceed in parallel; one run is serialised by a row lock). */
   PLANNER_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(64),
 });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineEvent, type EventContract } from './cloudevent';
 import { ChatMessage, FailureInfo, RunStatus, TokenUsage, RunId } from './common';
 import { StepId } from './pipeline-spec';
-import { ExperimentOutcome, ProductsRequested, StepReady, VerifyRequested } from './work';
+import { AdmissionRequested, ExperimentOutcome, ProductsRequested, StepReady, VerifyRequested } from './work';
 
 /**
  * The public event contracts (DESIGN §4). Add fields; never change or remove one within v1.
@@ -232,6 +232,7 @@ export const EVENT_CONTRACTS: readonly EventContract[] = [
   RunResumed,
   StepReady,
   ProductsRequested,
+  AdmissionRequested,
   ExperimentOutcome,
   StepDispatched,
   StepProgress,

@@ -70,18 +70,36 @@ export const Problem = z.object({
 export type Problem = z.infer<typeof Problem>;
 
 /** A project: every API key, pipeline, run and event stream belongs to exactly one. */
+/** What an admin may set of a project: its admission, its share of busy executors, its budgets (null: back to the default). */
+const ProjectSettingsFields = {
+  /** Runs this project may have running at once (more are queued); default `GATEWAY_MAX_RUNNING_RUNS`. */
+  maxRunningRuns: z.number().int().min(1).max(100_000).nullable().optional(),
+  /** Its share of busy executors against other projects' (fair dispatch, ADR 0013); default 1. */
+  weight: z.number().int().min(1).max(1000).nullable().optional(),
+  /** Tokens (input + output) it may use per UTC day; none by default. */
+  maxTokensPerDay: z.number().int().min(1).nullable().optional(),
+  /** USD (catalog prices) it may spend per UTC day; none by default. */
+  maxCostPerDay: z.number().positive().nullable().optional(),
+};
+
 export const CreateProjectBody = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" and "_", at most 63 characters'),
   name: z.string().min(1).max(200).optional(),
-  /** Runs this project may have running at once; default `GATEWAY_MAX_RUNNING_RUNS`. */
-  maxRunningRuns: z.number().int().min(1).max(100_000).optional(),
+  ...ProjectSettingsFields,
 });
 export type CreateProjectBody = z.infer<typeof CreateProjectBody>;
+
+/** `PATCH /v1/projects/{id}`: the fields given change; null returns one to its default. */
+export const UpdateProjectBody = z.strictObject({ name: z.string().min(1).max(200).optional(), ...ProjectSettingsFields });
+export type UpdateProjectBody = z.infer<typeof UpdateProjectBody>;
 
 export const ProjectView = z.object({
   id: z.string(),
   name: z.string(),
   maxRunningRuns: z.number().int().nullable(),
+  weight: z.number().int().nullable().default(null),
+  maxTokensPerDay: z.number().int().nullable().default(null),
+  maxCostPerDay: z.number().nullable().default(null),
   createdAt: z.string(),
 });
 export type ProjectView = z.infer<typeof ProjectView>;
@@ -128,6 +146,7 @@ export const OverrideAlignmentQuery = z.strictObject({ override_alignment: z.enu
  */
 export const AuditAction = z.enum([
   'project.create',
+  'project.update',
   'key.create',
   'key.revoke',
   'pipeline.register',

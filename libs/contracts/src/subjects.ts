@@ -34,6 +34,8 @@ export function subjects(ns: string) {
     verifyWork: `${root}.work.verify`,
     /** The planner's own queue: runs whose products are to be written. */
     productsWork: `${root}.work.products`,
+    /** The planner's own queue: projects whose queued runs may start. */
+    admissionWork: `${root}.work.admission`,
     /** The template registry's queue: outcomes of runs in experiments. */
     experimentWork: `${root}.work.experiments`,
     allWork: `${root}.work.>`,

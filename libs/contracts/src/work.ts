@@ -184,3 +184,10 @@ export const ExperimentOutcome = defineEvent(
   }),
 );
 export type ExperimentOutcome = z.infer<typeof ExperimentOutcome.data>;
+
+/**
+ * The planner to itself: a slot of this project may have freed (a run ended). The handler
+ * starts the project's queued runs that fit now, by priority, then in order of submission.
+ */
+export const AdmissionRequested = defineEvent('run', 'admission_requested', z.object({ project: z.string() }));
+export type AdmissionRequested = z.infer<typeof AdmissionRequested.data>;

@@ -54,6 +54,7 @@ describe('audited routes', () => {
         'key.revoke DELETE /v1/projects/{id}/keys/{keyId}',
         'pipeline.register POST /v1/pipelines',
         'project.create POST /v1/projects',
+        'project.update PATCH /v1/projects/{id}',
         'run.cancel POST /v1/runs/{id}/cancel',
         'run.resume POST /v1/runs/{id}/resume',
         'run.start POST /v1/runs',

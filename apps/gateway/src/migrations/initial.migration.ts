@@ -1,3 +1,4 @@
+import { GatewayProjectAdmission } from './project-admission.migration';
 import { Migration, outboxTableSql } from '@trellis/persistence';
 import { GatewayAudit } from './audit.migration';
 
@@ -36,4 +37,5 @@ export class GatewayInitial extends Migration {
 export const GATEWAY_MIGRATIONS = [
   { name: 'GatewayInitial', class: GatewayInitial },
   { name: 'GatewayAudit', class: GatewayAudit },
+  { name: 'GatewayProjectAdmission', class: GatewayProjectAdmission },
 ];

@@ -21,6 +21,9 @@ import {
   OverrideAlignmentQuery,
   Problem,
   ProjectView,
+  ProjectBudget,
+  ProjectUsage,
+  UpdateProjectBody,
   RunView,
 } from '@trellis/contracts';
 import { TEMPLATE_ROUTES, TEMPLATE_SCHEMAS } from '../templates/templates.routes';
@@ -30,7 +33,7 @@ export type RouteAuth = 'apiKey' | 'admin' | 'apiKeyOrAdmin' | 'none';
 
 /** One documented route; the OpenAPI document is built from this table and the zod schemas. */
 export interface RouteDoc {
-  method: 'get' | 'post' | 'put' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** OpenAPI path template, `{param}` style. */
   path: string;
   tag: string;
@@ -63,6 +66,9 @@ export const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output'
   RunList: { schema: ListRuns, io: 'output' },
   CreateProjectBody: { schema: CreateProjectBody, io: 'input' },
   ProjectView: { schema: ProjectView, io: 'output' },
+  UpdateProjectBody: { schema: UpdateProjectBody, io: 'input' },
+  ProjectWithUsage: { schema: ProjectView.extend({ usage: ProjectUsage }), io: 'output' },
+  Usage: { schema: ProjectUsage.extend({ budget: ProjectBudget, maxRunningRuns: z.number().int(), weight: z.number().int() }), io: 'output' },
   CreateApiKeyBody: { schema: CreateApiKeyBody, io: 'input' },
   CreatedApiKey: { schema: CreatedApiKey, io: 'output' },
   ApiKeyList: { schema: z.object({ items: z.array(ApiKeyView) }), io: 'output' },
@@ -83,6 +89,9 @@ const ALIGNMENT = 'With `orchestrator.check_alignment`, a pipeline whose archite
 
 export const ROUTES: RouteDoc[] = [
   { method: 'post', path: '/v1/projects', tag: 'projects', summary: 'Create a project', description: 'With `Authorization: Bearer <TRELLIS_ADMIN_TOKEN>`; 404 when the gateway has no admin token.', auth: 'admin', body: { schema: CreateProjectBody, name: 'CreateProjectBody' }, responses: { 201: { description: 'created', schema: 'ProjectView' } } },
+  { method: 'get', path: '/v1/projects/{id}', tag: 'projects', summary: "A project's settings and its usage today", auth: 'admin', params: ['id'], responses: { 200: { description: 'the project, with `usage`', schema: 'ProjectWithUsage' } } },
+  { method: 'patch', path: '/v1/projects/{id}', tag: 'projects', summary: "Change a project's admission, weight or budgets", description: 'Fields given change; `null` returns one to its default. `maxRunningRuns`: runs running at once (more are queued); `weight`: its share of busy executors (fair dispatch); `maxTokensPerDay`, `maxCostPerDay`: budgets per UTC day.', auth: 'admin', params: ['id'], body: { schema: UpdateProjectBody, name: 'UpdateProjectBody' }, responses: { 200: { description: 'the project', schema: 'ProjectView' } } },
+  { method: 'get', path: '/v1/usage', tag: 'projects', summary: "The key's project: usage today (UTC) against its budgets, runs running and queued", auth: 'apiKey', responses: { 200: { description: 'usage', schema: 'Usage' } } },
   { method: 'post', path: '/v1/projects/{id}/keys', tag: 'projects', summary: 'Create an API key of the project', description: 'The answer holds the key: the only time it is shown. Only its SHA-256 is stored.', auth: 'admin', params: ['id'], body: { schema: CreateApiKeyBody, name: 'CreateApiKeyBody' }, responses: { 201: { description: 'created', schema: 'CreatedApiKey' } } },
   { method: 'get', path: '/v1/projects/{id}/keys', tag: 'projects', summary: "List the project's keys (prefixes only)", auth: 'admin', params: ['id'], responses: { 200: { description: 'the keys', schema: 'ApiKeyList' } } },
   { method: 'delete', path: '/v1/projects/{id}/keys/{keyId}', tag: 'projects', summary: 'Revoke a key', auth: 'admin', params: ['id', 'keyId'], responses: { 204: { description: 'revoked' } } },
@@ -96,7 +105,7 @@ export const ROUTES: RouteDoc[] = [
 
   {
     method: 'post', path: '/v1/runs', tag: 'runs', summary: 'Start a run', auth: 'apiKey',
-    description: `Of a registered pipeline or an inline spec. 429 when the project has \`maxRunningRuns\` running. With \`Idempotency-Key\`, the same body answers the first run (200, \`Idempotent-Replayed: true\`); another body with the key is a 422; the first request still starting is a 409. An inline spec is checked as at registration: ${ALIGNMENT}`,
+    description: `Of a registered pipeline or an inline spec. Always accepted (202) unless the project's budget for the UTC day is spent (429 \`budget_exhausted\`, \`Retry-After\` = the next day, the problem naming the budget): a run beyond its project's \`maxRunningRuns\` (or its pipeline's \`concurrency\`) running is \`queued\`, with its place and an estimated wait, and starts when a slot frees, by \`priority\` (1–5, default 3), then in order of submission. With \`Idempotency-Key\`, the same body answers the first run (200, \`Idempotent-Replayed: true\`); another body with the key is a 422; the first request still starting is a 409. An inline spec is checked as at registration: ${ALIGNMENT}`,
     headers: [{ name: 'Idempotency-Key', description: 'makes a retry of this request start no second run' }],
     query: OverrideAlignmentQuery,
     body: { schema: CreateRunBody, name: 'CreateRunBody' },

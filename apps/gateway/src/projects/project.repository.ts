@@ -1,12 +1,27 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '@trellis/persistence';
 
-export interface ProjectRow {
+export interface ProjectRow extends ProjectSettingsRow {
   id: string;
   name: string;
-  max_running_runs: number | null;
   created_at: Date;
 }
+
+/** What the planner enforces for a project (null: the default). */
+export interface ProjectSettingsRow {
+  max_running_runs: number | null;
+  weight: number | null;
+  max_tokens_per_day: string | number | null;
+  max_cost_per_day: number | null;
+}
+
+/** The settings of `UpdateProjectBody`, column by column: given → set (null clears), absent → kept. */
+const SETTINGS = [
+  ['maxRunningRuns', 'max_running_runs'],
+  ['weight', 'weight'],
+  ['maxTokensPerDay', 'max_tokens_per_day'],
+  ['maxCostPerDay', 'max_cost_per_day'],
+] as const;
 
 export interface ApiKeyRow {
   id: string;
@@ -28,12 +43,29 @@ export class ProjectRepository {
   }
 
   /** Inserts the project; false when the id is taken. */
-  async insertProject(p: { id: string; name: string; maxRunningRuns: number | null }): Promise<ProjectRow | undefined> {
+  async insertProject(p: { id: string; name: string } & Partial<Record<(typeof SETTINGS)[number][0], number | null>>): Promise<ProjectRow | undefined> {
     const rows = await this.exec<ProjectRow>(
-      `insert into "gateway"."project" (id, name, max_running_runs) values (?, ?, ?) on conflict (id) do nothing returning *`,
-      [p.id, p.name, p.maxRunningRuns],
+      `insert into "gateway"."project" (id, name, max_running_runs, weight, max_tokens_per_day, max_cost_per_day) values (?, ?, ?, ?, ?, ?) on conflict (id) do nothing returning *`,
+      [p.id, p.name, p.maxRunningRuns ?? null, p.weight ?? null, p.maxTokensPerDay ?? null, p.maxCostPerDay ?? null],
     );
     return rows[0];
+  }
+
+  /** Changes the given settings (and name); undefined when there is no such project. */
+  async updateProject(id: string, p: { name?: string } & Partial<Record<(typeof SETTINGS)[number][0], number | null>>): Promise<ProjectRow | undefined> {
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    if (p.name !== undefined) {
+      sets.push('name = ?');
+      params.push(p.name);
+    }
+    for (const [field, column] of SETTINGS) {
+      if (p[field] === undefined) continue;
+      sets.push(`${column} = ?`);
+      params.push(p[field]);
+    }
+    if (!sets.length) return this.findProject(id);
+    return (await this.exec<ProjectRow>(`update "gateway"."project" set ${sets.join(', ')} where id = ? returning *`, [...params, id]))[0];
   }
 
   async ensureProject(id: string, name: string): Promise<void> {
@@ -62,9 +94,9 @@ export class ProjectRepository {
     );
   }
 
-  async findActiveKeyByHash(hash: string): Promise<(ApiKeyRow & { max_running_runs: number | null }) | undefined> {
-    const rows = await this.exec<ApiKeyRow & { max_running_runs: number | null }>(
-      `select k.id, k.project, k.name, k.prefix, k.rate_limit_per_minute, k.created_at, k.revoked_at, p.max_running_runs
+  async findActiveKeyByHash(hash: string): Promise<(ApiKeyRow & ProjectSettingsRow) | undefined> {
+    const rows = await this.exec<ApiKeyRow & ProjectSettingsRow>(
+      `select k.id, k.project, k.name, k.prefix, k.rate_limit_per_minute, k.created_at, k.revoked_at, p.max_running_runs, p.weight, p.max_tokens_per_day, p.max_cost_per_day
        from "gateway"."api_key" k join "gateway"."project" p on p.id = k.project
        where k.hash = ? and k.revoked_at is null`,
       [hash],

@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { CreateApiKeyBody, CreateProjectBody } from '@trellis/contracts';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { CreateApiKeyBody, CreateProjectBody, PlannerRpc, UpdateProjectBody } from '@trellis/contracts';
+import { RpcClient } from '@trellis/messaging';
 import { Audited, field, resourceOf } from '../audit/audited';
 import { AdminGuard } from '../http/admin.guard';
 import { ProjectService } from './project.service';
@@ -8,13 +9,30 @@ import { ProjectService } from './project.service';
 @Controller('v1/projects')
 @UseGuards(AdminGuard)
 export class ProjectsController {
-  constructor(private readonly projects: ProjectService) {}
+  constructor(
+    private readonly projects: ProjectService,
+    private readonly rpc: RpcClient,
+  ) {}
 
   @Post()
   @HttpCode(201)
   @Audited('project.create', ({ body, result }) => resourceOf('projects', field(result, 'id') ?? field(body, 'id')))
   create(@Body() body: unknown) {
     return this.projects.createProject(CreateProjectBody.parse(body ?? {}));
+  }
+
+  /** A project's settings, and its usage today against its budgets. */
+  @Get(':id')
+  async get(@Param('id') id: string) {
+    const [project, usage] = await Promise.all([this.projects.getProject(id), this.rpc.call(PlannerRpc.usage, { project: id })]);
+    return { ...project, usage };
+  }
+
+  /** Changes a project's settings (admission, weight, budgets); null returns one to its default. */
+  @Patch(':id')
+  @Audited('project.update', ({ params }) => resourceOf('projects', params['id']))
+  update(@Param('id') id: string, @Body() body: unknown) {
+    return this.projects.updateProject(id, UpdateProjectBody.parse(body ?? {}));
   }
 
   /** The answer holds the key itself: the only time it is shown. */

@@ -45,13 +45,19 @@ export class RunStarter {
     }
   }
 
-  /** The planner refuses the start, under a per-project lock, when the project has its maximum of runs running. */
+  /**
+   * The planner starts the run, or queues it when the project (or its concurrency key) has as
+   * many running as it may; it refuses it only when the project's budget for the day is spent.
+   */
   private async startNow(principal: Principal, body: CreateRunBody, overrideAlignment: boolean): Promise<RunView> {
     try {
       return await this.rpc.call(PlannerRpc.startRun, {
         project: principal.project,
         inputs: body.inputs,
         maxRunning: principal.maxRunningRuns,
+        weight: principal.weight,
+        budget: principal.budget,
+        priority: body.priority,
         actor: principal.keyId,
         ...(overrideAlignment ? { overrideAlignment } : {}),
         ...(body.subject !== undefined ? { subject: body.subject } : {}),
@@ -60,8 +66,14 @@ export class RunStarter {
         ...(body.pipeline !== undefined ? { pipeline: body.pipeline } : { source: specSource(body.spec) }),
       });
     } catch (err) {
-      if (err instanceof RpcCallError && err.code === 'resource_exhausted') throw new GatewayError('too_many_running_runs', err.message, undefined, 5);
+      // A budget is per UTC day: the request may succeed from the next midnight on.
+      if (err instanceof RpcCallError && err.code === 'resource_exhausted') throw new GatewayError('budget_exhausted', err.message, err.issues, secondsToNextUtcDay());
       throw err;
     }
   }
+}
+
+function secondsToNextUtcDay(now = Date.now()): number {
+  const day = 24 * 60 * 60 * 1000;
+  return Math.max(1, Math.ceil((day - (now % day)) / 1000));
 }

@@ -7,6 +7,7 @@ import { PlannerRunActor } from './actor.migration';
 import { PlannerRouting } from './routing.migration';
 import { PlannerRunVersion } from './run-version.migration';
 import { PlannerOrderedJson } from './ordered-json.migration';
+import { PlannerAdmission } from './admission.migration';
 import { PlannerRunList } from './run-list.migration';
 
 export class PlannerInitial extends Migration {
@@ -72,4 +73,5 @@ export const PLANNER_MIGRATIONS = [
   { name: 'PlannerRunVersion', class: PlannerRunVersion },
   { name: 'PlannerOrderedJson', class: PlannerOrderedJson },
   { name: 'PlannerRunList', class: PlannerRunList },
+  { name: 'PlannerAdmission', class: PlannerAdmission },
 ];

@@ -27,6 +27,9 @@ export class PlannerRpcServer implements OnApplicationBootstrap {
         ...(r.subject !== undefined ? { subject: r.subject } : {}),
         ...(r.feature !== undefined ? { feature: r.feature } : {}),
         ...(r.maxRunning !== undefined ? { maxRunning: r.maxRunning } : {}),
+        ...(r.weight !== undefined ? { weight: r.weight } : {}),
+        ...(r.budget !== undefined ? { budget: r.budget } : {}),
+        priority: r.priority,
         ...(r.stream !== undefined ? { stream: r.stream } : {}),
         ...(r.actor !== undefined ? { actor: r.actor } : {}),
         ...(r.overrideAlignment !== undefined ? { overrideAlignment: r.overrideAlignment } : {}),
@@ -35,6 +38,7 @@ export class PlannerRpcServer implements OnApplicationBootstrap {
       }),
     );
     this.serve(PlannerRpc.getRun, (r) => this.runs.get(r.project, r.runId));
+    this.serve(PlannerRpc.usage, (r) => this.runs.usage(r.project));
     this.serve(PlannerRpc.cancelRun, (r) => this.runs.cancel(r.project, r.runId));
     this.serve(PlannerRpc.resumeRun, (r) => this.runs.resume(r.project, r.runId));
     this.serve(PlannerRpc.listRuns, (r) =>

@@ -43,7 +43,7 @@ describe('RunStore', () => {
     const fresh = newRunSnapshot(pipeline, { id: `01934a5c-0000-7000-8000-${uniqueToken().slice(0, 12).padStart(12, '0')}`, project: 'p', pipeline: 'store', pipelineVersion: 0, inputs: { q: "it's \\ \"quoted\"" }, templates: [], subject: null, stream: false, actor: null, priority: 3, concurrencyKey: null, createdAt: new Date('2026-12-04T10:00:00.123Z') });
     const change = decideRunChange(pipeline, fresh, { type: 'start' }, new Date('2026-12-04T10:00:00.200Z'));
     if (!change.applied) throw new Error(change.reason);
-    await store.insert({ before: fresh, next: change.next, run: change.run, steps: change.steps }, []);
+    await store.locked([], () => Promise.resolve({ inserts: [change.next], writes: [], outbox: [], value: undefined }));
     return change.next;
   }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { RunRecord, RunSnapshot, StepRecord } from '@trellis/engine';
-import { Database, type OutboxRow } from '@trellis/persistence';
+import { Database, type OutboxRow, type SqlResult } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
 import { runOf, RunSql, snapshotsOf, type RunListQuery } from './run-table';
 
@@ -73,23 +73,30 @@ export class RunStore {
   }
 
   /**
-   * Inserts a new run as it stands after its start (`next`), its steps and their first messages. With `quota`, counts the project's
-   * running runs first (under a per-project lock, so concurrent starts take turns) and calls
-   * `quota` with the count, which may throw to refuse the run.
+   * A transaction for admission (ADR 0013): `open` is read with `begin` (a project's advisory
+   * lock and its counts), then `work` decides — it may read more, e.g. lock the queued runs it
+   * chose — and returns new runs to insert (as they stand after their first change), changes
+   * of existing runs, and the outbox rows; all are committed together and cached.
    */
-  async insert(write: RunWrite, outbox: OutboxRow[], quota?: (running: number) => void): Promise<void> {
-    const statements = this.sql.insert(write.next);
-    if (!quota) {
-      await this.db.sqlAtomic(statements, outbox);
-    } else {
-      await this.db.sqlTransaction(this.sql.countRunning(write.before.run.project), async (tx, results) => {
-        quota(Number(results.at(-1)?.rows[0]?.running ?? 0));
-        for (const statement of statements) tx.write(statement);
-        for (const row of outbox) tx.outbox(row);
-        await tx.commit();
-      });
-    }
-    this.remember([write]);
+  async locked<T>(
+    open: string[],
+    work: (results: SqlResult[], read: (statements: readonly string[]) => Promise<SqlResult[]>) => Promise<{ inserts: RunSnapshot[]; writes: RunWrite[]; outbox: OutboxRow[]; value: T }>,
+  ): Promise<T> {
+    return this.db.sqlTransaction(open, async (tx, results) => {
+      const decided = await work(results, (statements) => tx.read(statements));
+      if (!decided.inserts.length && !decided.writes.length) return decided.value;
+      for (const run of decided.inserts) for (const statement of this.sql.insert(run)) tx.write(statement);
+      for (const statement of this.statements(decided.writes, false)) tx.write(statement);
+      for (const row of decided.outbox) tx.outbox(row);
+      await tx.commit();
+      this.remember([...decided.inserts.map((next) => ({ next })), ...decided.writes]);
+      return decided.value;
+    });
+  }
+
+  /** The locked runs of an admission pass, with their steps (inside `locked`). */
+  selectForUpdate(ids: readonly string[]): string[] {
+    return this.sql.selectForUpdate(ids);
   }
 
   /** A run of a project as stored now, for reading (the cache is for this process's writes). */
@@ -114,6 +121,11 @@ export class RunStore {
     return (page?.rows ?? []).map(runOf);
   }
 
+  /** Reads outside any transaction, in one round trip. */
+  query(statements: readonly string[]): Promise<SqlResult[]> {
+    return this.db.sqlQuery(statements);
+  }
+
   /** Drops a run from the cache (deleted, or no longer this process's business). */
   forget(runId: string): void {
     this.cache.delete(runId);
@@ -130,8 +142,8 @@ export class RunStore {
     return statements;
   }
 
-  /** Keeps what was just committed; a run that ended is not needed again (a resume reads it). */
-  private remember(writes: readonly RunWrite[]): void {
+  /** Keeps what was just committed; a run that ended is not needed again (a resume reads it), nor one still queued. */
+  private remember(writes: ReadonlyArray<Pick<RunWrite, 'next'>>): void {
     for (const { next } of writes) {
       this.cache.delete(next.run.id);
       if (next.run.status === 'running') this.cache.set(next.run.id, next);

@@ -30,6 +30,9 @@ const RUN: Columns<RunRecord> = {
   subject: 'text',
   stream: 'bool',
   actor: 'text',
+  priority: 'int',
+  concurrencyKey: 'text',
+  startedAt: 'time',
   version: 'int',
   createdAt: 'time',
   finishedAt: 'time',
@@ -208,15 +211,74 @@ export class RunSql {
   }
 
   /**
-   * The statements that count a project's running runs for its quota. A transaction-level
-   * advisory lock per project makes concurrent starts take turns, so two cannot both take
-   * the last slot.
+   * What admission decides on, read under a transaction-level advisory lock of the project (so
+   * concurrent starts and admission passes of one project take turns and never both take the
+   * last slot): the project's running runs, those of `group`, the queued runs at or above
+   * `priority` (a new run's place behind them), and the mean duration of the pipeline's recent
+   * runs (for the wait estimate).
    */
-  countRunning(project: string): string[] {
+  admissionCounts(project: string, pipeline: string, group: string | null, priority: number): string[] {
+    const p = sqlLiteral(project, 'text');
     return [
       `select pg_advisory_xact_lock(hashtext(${sqlLiteral(`trellis-runs:${project}`, 'text')}))`,
-      `select count(*) as running from ${this.runs} where "project" = ${sqlLiteral(project, 'text')} and "status" = 'running'`,
+      `select count(*)::int as "running",
+              count(*) filter (where "concurrency_key" = ${sqlLiteral(group, 'text')})::int as "groupRunning"
+         from ${this.runs} where "project" = ${p} and "status" = 'running'`,
+      `select count(*)::int as "ahead" from ${this.runs} where "project" = ${p} and "status" = 'queued' and "priority" >= ${sqlLiteral(priority, 'int')}`,
+      this.meanDuration(project, pipeline),
     ];
+  }
+
+  /** The mean wall time (ms) of the pipeline's last 20 finished runs in the project, or null. */
+  meanDuration(project: string, pipeline: string): string {
+    return `select avg(extract(epoch from ("finished_at" - coalesce("started_at", "created_at"))) * 1000)::float8 as "meanMs" from (
+        select "finished_at", "started_at", "created_at" from ${this.runs}
+         where "project" = ${sqlLiteral(project, 'text')} and "pipeline" = ${sqlLiteral(pipeline, 'text')} and "status" = 'succeeded'
+         order by "id" collate "C" desc limit 20) recent`;
+  }
+
+  /**
+   * An admission pass of a project, under its advisory lock: its running runs, the running runs
+   * of each concurrency group, and the first queued runs in the order they start (priority,
+   * then submission).
+   */
+  admissionPass(project: string, candidates: number): string[] {
+    const p = sqlLiteral(project, 'text');
+    return [
+      `select pg_advisory_xact_lock(hashtext(${sqlLiteral(`trellis-runs:${project}`, 'text')}))`,
+      `select count(*)::int as "running" from ${this.runs} where "project" = ${p} and "status" = 'running'`,
+      `select "concurrency_key" as "group", count(*)::int as "running" from ${this.runs} where "project" = ${p} and "status" = 'running' and "concurrency_key" is not null group by 1`,
+      `select "id", "spec_hash" as "specHash", "concurrency_key" as "group" from ${this.runs}
+        where "project" = ${p} and "status" = 'queued' order by "priority" desc, "id" collate "C" limit ${sqlLiteral(candidates, 'int')}`,
+    ];
+  }
+
+  /** A queued run's place in its project's queue (1 = next). */
+  queuePosition(run: { project: string; id: string; priority: number }): string {
+    return `select count(*)::int + 1 as "position" from ${this.runs} where "project" = ${sqlLiteral(run.project, 'text')} and "status" = 'queued'
+      and ("priority" > ${sqlLiteral(run.priority, 'int')} or ("priority" = ${sqlLiteral(run.priority, 'int')} and "id" collate "C" < ${sqlLiteral(run.id, 'text')}))`;
+  }
+
+  /** Projects with queued runs (an admission pass for each, when a planner starts). */
+  queuedProjects(): string {
+    return `select distinct "project" from ${this.runs} where "status" = 'queued'`;
+  }
+
+  /** Steps held for a dispatch slot, with what fair dispatch orders them by (oldest runs first). */
+  heldSteps(): string {
+    return `select s."run_id" as "runId", s."step_id" as "stepId", r."project", r."priority", r."spec_hash" as "specHash"
+      from ${this.steps} s join ${this.runs} r on r."id" = s."run_id" where s."status" = 'queued' and r."status" = 'running' order by r."id" collate "C"`;
+  }
+
+  /** A project's usage today (UTC): tokens and cost of the runs created since midnight, and its runs running and queued. */
+  usageToday(project: string): string {
+    return `select coalesce(sum("input_tokens") filter (where "created_at" >= date_trunc('day', now() at time zone 'utc') at time zone 'utc'), 0)::bigint as "inputTokens",
+                   coalesce(sum("output_tokens") filter (where "created_at" >= date_trunc('day', now() at time zone 'utc') at time zone 'utc'), 0)::bigint as "outputTokens",
+                   coalesce(sum("cost") filter (where "created_at" >= date_trunc('day', now() at time zone 'utc') at time zone 'utc'), 0)::float8 as "cost",
+                   count(*) filter (where "created_at" >= date_trunc('day', now() at time zone 'utc') at time zone 'utc' and "status" <> 'queued')::int as "started",
+                   count(*) filter (where "status" = 'running')::int as "running",
+                   count(*) filter (where "status" = 'queued')::int as "queued"
+              from ${this.runs} where "project" = ${sqlLiteral(project, 'text')} and ("created_at" >= date_trunc('day', now() at time zone 'utc') at time zone 'utc' or "status" in ('running', 'queued'))`;
   }
 }
 

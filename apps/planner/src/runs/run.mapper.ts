@@ -18,12 +18,17 @@ export function toRunSummary(run: RunRecord): RunSummary {
     createdAt: run.createdAt.toISOString(),
     finishedAt: iso(run.finishedAt),
     actor: run.actor ?? null,
+    priority: run.priority,
+    startedAt: iso(run.startedAt),
+    queue: null,
   };
 }
 
-export function toRunView({ run, steps }: RunSnapshot, compiled: CompiledPipeline): RunView {
+/** The view of a run; `queue`: a queued run's place and the wait to expect. */
+export function toRunView({ run, steps }: RunSnapshot, compiled: CompiledPipeline, queue: RunView['queue']): RunView {
   return {
     ...toRunSummary(run),
+    queue,
     inputs: run.inputs,
     products: run.products,
     templates: run.templates.map((t) => ({ ref: t.ref, name: t.name, version: t.version, label: t.label, level: t.level, experiment: t.experiment })),

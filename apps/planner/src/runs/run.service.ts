@@ -1,9 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { RunView, SpecSource, StepFailed, StepGenerated, StepVerified } from '@trellis/contracts';
-import { decideRunChange, newRunSnapshot, resolveInputs, type DecideOptions, type RunInput, type RunSnapshot } from '@trellis/engine';
+import { DEFAULT_PRIORITY, type ProjectBudget, type ProjectUsage, type RunView, type SpecSource, type StepFailed, type StepGenerated, type StepVerified } from '@trellis/contracts';
+import { concurrencyGroup, decideRunChange, estimatedWaitMs, newRunSnapshot, resolveInputs, type CompiledPipeline, type DecideOptions, type RunInput, type RunSnapshot } from '@trellis/engine';
 import { NonRetryableError, RetryableError } from '@trellis/messaging';
 import { Database, GroupCommit, isUnstorable, uuidv7, type OutboxRow } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
+import { AdmissionService } from '../admission/admission.service';
+import { FairDispatch } from '../admission/fair-dispatch';
+import { ProjectSettingsService } from '../admission/project-settings';
 import { PLANNER_CONFIG, type PlannerConfig } from '../config';
 import { CompiledPipelines, type PlannedPipeline } from '../pipelines/compiled-pipelines';
 import { PipelineAnalysisService } from '../pipelines/pipeline-analysis.service';
@@ -23,6 +26,9 @@ export interface StartRequest {
   subject?: string;
   feature?: string;
   maxRunning?: number;
+  weight?: number;
+  budget?: ProjectBudget;
+  priority?: number;
   stream?: boolean;
   /** Who starts it: the API key's id (the audit trail's actor). */
   actor?: string;
@@ -46,7 +52,7 @@ export class RunService {
   /** Early results waiting for their run's next commit (`applyResult`). */
   private readonly commitWaiters = new Map<string, Array<() => void>>();
 
-  private readonly decideOptions: DecideOptions;
+  private readonly continuations: boolean;
 
   constructor(
     @Inject(PLANNER_CONFIG) config: PlannerConfig,
@@ -57,8 +63,12 @@ export class RunService {
     private readonly outbox: EventOutbox,
     private readonly pins: TemplatePins,
     private readonly analysis: PipelineAnalysisService,
+    private readonly admission: AdmissionService,
+    private readonly settings: ProjectSettingsService,
+    private readonly fair: FairDispatch,
   ) {
-    this.decideOptions = { continuations: config.PLANNER_CONTINUATIONS };
+    this.continuations = config.PLANNER_CONTINUATIONS;
+    fair.onRelease((runId, steps) => this.apply(runId, { type: 'release', steps }).then(() => undefined));
   }
 
   async start(request: StartRequest): Promise<RunView> {
@@ -66,8 +76,21 @@ export class RunService {
     const { compiled } = planned;
     const inputs = resolveInputs(compiled.spec, request.inputs);
     if (!inputs.ok) throw new PlannerError('invalid_argument', `the run's inputs have ${inputs.issues.length} problem(s)`, inputs.issues);
+    const group = concurrencyGroup(compiled, inputs.inputs);
+    if (!group.ok) throw new PlannerError('invalid_argument', group.message, [{ path: ['concurrency', 'key'], message: group.message }]);
     // An inline spec gets the alignment check a registered one got at registration.
     if (request.source) await this.analysis.check(this.db.fork(), compiled, request.overrideAlignment ?? false);
+    // The gateway owns projects: what it says of this one is what admission and fair dispatch enforce.
+    await this.settings.remember(request.project, {
+      ...(request.maxRunning !== undefined ? { maxRunning: request.maxRunning } : {}),
+      ...(request.weight !== undefined ? { weight: request.weight } : {}),
+      ...(request.budget !== undefined ? { budget: request.budget } : {}),
+    });
+    const spent = await this.settings.check(request.project);
+    if (spent) {
+      const budget = spent.message.includes('maxCostPerDay') ? 'maxCostPerDay' : 'maxTokensPerDay';
+      throw new PlannerError('resource_exhausted', spent.message, [{ path: ['budget', budget], message: spent.message }]);
+    }
 
     const runId = uuidv7();
     const templates = await this.pins.resolve(compiled, { project: request.project, runId, ...(request.subject ? { subject: request.subject } : {}), ...(request.feature ? { feature: request.feature } : {}) });
@@ -81,19 +104,45 @@ export class RunService {
       subject: request.subject ?? null,
       stream: request.stream ?? false,
       actor: request.actor ?? null,
+      priority: request.priority ?? DEFAULT_PRIORITY,
+      concurrencyKey: group.group,
       createdAt: new Date(),
     });
-    const change = decideRunChange(compiled, fresh, { type: 'start' }, fresh.run.createdAt, this.decideOptions);
-    if (!change.applied) throw new PlannerError('internal', `a new run did not start: ${change.reason}`);
     // An inline spec is stored first, by its hash (specs are immutable; a run that then fails
     // to start leaves a spec row, as a registration does).
     if (request.source) await this.pipelines.saveSpec(this.db.fork(), compiled.hash, compiled.spec);
-    const { maxRunning } = request;
-    await this.store.insert({ before: fresh, next: change.next, run: change.run, steps: change.steps }, this.outbox.rows(runId, change.messages), maxRunning === undefined ? undefined : (running) => {
-      if (running >= maxRunning) throw new PlannerError('resource_exhausted', `the project already has ${running} running run(s), its limit is ${maxRunning}`);
-    });
-    this.outbox.flush();
-    return toRunView(change.next, compiled);
+    const committed = await this.admission.admitNew(fresh, (run) => this.optionsFor(run));
+    return this.view(committed, compiled);
+  }
+
+  /** A project's usage today and its runs running and queued. */
+  usage(project: string): Promise<ProjectUsage> {
+    return this.settings.usageOf(project);
+  }
+
+  /** Starts the project's queued runs that fit now (an admission pass). */
+  admit(project: string): Promise<number> {
+    return this.admission.pass(project, (run) => this.optionsFor(run));
+  }
+
+  /** What the planner asks of every decision about a run: continuations, fair dispatch, its project's budget. */
+  private optionsFor(snapshot: RunSnapshot): DecideOptions {
+    const blocked = this.settings.spent(snapshot.run.project);
+    return {
+      continuations: this.continuations,
+      hold: (pool) => this.fair.hold(pool),
+      ...(blocked ? { blocked: { code: blocked.code, message: blocked.message, retryable: false } } : {}),
+    };
+  }
+
+  /** The view of a run; a queued run's place in its project's queue and the wait to expect. */
+  private async view(snapshot: RunSnapshot, compiled: CompiledPipeline): Promise<RunView> {
+    if (snapshot.run.status !== 'queued') return toRunView(snapshot, compiled, null);
+    const [position, mean] = await this.store.query([this.store.sql.queuePosition(snapshot.run), this.store.sql.meanDuration(snapshot.run.project, snapshot.run.pipeline)]);
+    const place = Number(position?.rows[0]?.position ?? 1);
+    const { maxRunning } = await this.settings.of(snapshot.run.project);
+    const meanMs = mean?.rows[0]?.meanMs;
+    return toRunView(snapshot, compiled, { position: place, estimatedWaitMs: estimatedWaitMs(place, maxRunning, meanMs === null || meanMs === undefined ? null : Number(meanMs)) });
   }
 
   applyGenerated(result: StepGenerated): Promise<void> {
@@ -163,7 +212,7 @@ export class RunService {
   async get(project: string, runId: string): Promise<RunView> {
     const snapshot = await this.store.read(project, runId);
     if (!snapshot) throw new PlannerError('not_found', `no run with id "${runId}"`);
-    return toRunView(snapshot, (await this.planned(snapshot.run.specHash)).compiled);
+    return this.view(snapshot, (await this.planned(snapshot.run.specHash)).compiled);
   }
 
   /** A run as stored, whatever its project (the planner's own jobs). */
@@ -225,7 +274,7 @@ export class RunService {
   /** The inputs of a batch, each run's in arrival order, decided and committed together. */
   private async applyTogether(batch: Array<{ runId: string; input: RunInput }>): Promise<Outcome[]> {
     const now = new Date();
-    const outcomes = await this.store.transact(
+    const { outcomes, writes: committed } = await this.store.transact(
       batch.map((b) => b.runId),
       async (runs) => {
         const working = new Map<string, RunWrite>();
@@ -239,7 +288,7 @@ export class RunService {
             continue;
           }
           const { compiled } = await this.planned(current.run.specHash);
-          const change = decideRunChange(compiled, current, input, now, this.decideOptions);
+          const change = decideRunChange(compiled, current, input, now, this.optionsFor(current));
           if (!change.applied) {
             this.log.debug({ runId, input: input.type, reason: change.reason }, 'input ignored');
             outcomes.push({ applied: false, reason: change.reason, ...(change.early ? { early: true as const } : {}) });
@@ -259,11 +308,12 @@ export class RunService {
           outbox.push(...this.outbox.rows(runId, change.messages));
           outcomes.push({ applied: true });
         }
-        return { writes: [...working.values()], outbox, value: outcomes };
+        return { writes: [...working.values()], outbox, value: { outcomes, writes: [...working.values()] } };
       },
     );
     if (outcomes.some((o) => o.applied)) {
       this.outbox.flush();
+      this.admission.afterCommit(committed);
       batch.forEach(({ runId }, i) => {
         if (!outcomes[i]?.applied) return;
         const waiting = this.commitWaiters.get(runId);

@@ -1,4 +1,5 @@
 import {
+  AdmissionRequested,
   ExperimentOutcome,
   messageIds,
   ProductsRequested,
@@ -53,6 +54,8 @@ export type Outgoing =
   | { queue: 'verify'; id: string; contract: typeof VerifyRequested; data: VerifyRequested }
   /** The planner's own job: write the run's products. */
   | { queue: 'products'; id: string; contract: typeof ProductsRequested; data: ProductsRequested }
+  /** The planner's own job: a slot of the run's project may have freed. */
+  | { queue: 'admission'; id: string; contract: typeof AdmissionRequested; data: AdmissionRequested }
   /** For the template registry: what happened to a run in an experiment. */
   | { queue: 'experiments'; id: string; contract: typeof ExperimentOutcome; data: ExperimentOutcome }
   /** A public event about the run. */
@@ -379,6 +382,8 @@ class Draft {
       const target = this.spec(next);
       const step = this.step(next);
       if (step.status !== 'pending' || target.dependsOn.length !== 1 || target.condition || target.routedFrom.length) continue;
+      // A pool whose steps wait for fair dispatch takes no continuation: it would jump the queue.
+      if (this.options.hold?.(target.pool)) continue;
       if (!target.reads.every((id) => id === stepId || getOwn(this.steps, id)?.status === 'succeeded')) continue;
       const attempt = step.attempt + 1;
       const loop = target.verify ? startRound(step.iterations, attempt, target.model, this.now) : undefined;
@@ -472,7 +477,10 @@ class Draft {
       this.messages.push({ queue: 'products', id: messageIds.productsRequested(this.run.id, this.version), contract: ProductsRequested, data: { runId: this.run.id } });
       return;
     }
+    const wasRunning = this.run.status === 'running';
     this.setRun({ status: end.status, error: end.error ?? null, finishedAt: this.now });
+    // A running run that ends frees a slot of its project (and group): its queued runs may start.
+    if (wasRunning) this.messages.push({ queue: 'admission', id: messageIds.admissionRequested(this.run.id, this.version), contract: AdmissionRequested, data: { project: this.run.project } });
     const { run } = this;
     const usage = { inputTokens: run.inputTokens, outputTokens: run.outputTokens };
     const durationMs = this.now.getTime() - run.createdAt.getTime();
