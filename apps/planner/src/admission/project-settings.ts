@@ -107,16 +107,35 @@ export class ProjectSettingsService {
   }
 
   /**
-   * Why the project may not start more work now, if its budget is spent: a failure naming the
-   * budget, with the seconds until the next UTC day in `retryAfterSeconds`. From the cached usage
-   * (refreshed in the background when stale), so a decision in a transaction never waits on it.
+   * What is left of the project's budget for the day, for a decision (the engine refuses to
+   * dispatch once a change uses it up), with the failure naming the budget. From the cached usage
+   * — kept current by `record` after every commit of this planner, and read again in the
+   * background once a second old (other planners' work) — so a decision never waits on it.
    */
-  spent(project: string): (FailureInfo & { retryAfterSeconds: number }) | undefined {
+  remaining(project: string): { tokens?: number; cost?: number; failure: FailureInfo } | undefined {
     const budget = this.settings.get(project)?.budget;
     if (!budget || (budget.maxTokensPerDay === undefined && budget.maxCostPerDay === undefined)) return undefined;
     const cached = this.usage.get(project);
     if (!cached || Date.now() - cached.at >= USAGE_TTL_MS) void this.usageOf(project).catch((err: unknown) => this.log.warn({ err, project }, 'usage not refreshed'));
-    return cached ? exhausted(budget, cached.value) : undefined;
+    const used = cached?.value ?? emptyUsage(project);
+    const tokens = used.usage.inputTokens + used.usage.outputTokens;
+    const parts = [
+      ...(budget.maxTokensPerDay !== undefined ? [`maxTokensPerDay (${budget.maxTokensPerDay} tokens)`] : []),
+      ...(budget.maxCostPerDay !== undefined ? [`maxCostPerDay ($${budget.maxCostPerDay})`] : []),
+    ];
+    return {
+      ...(budget.maxTokensPerDay !== undefined ? { tokens: budget.maxTokensPerDay - tokens } : {}),
+      ...(budget.maxCostPerDay !== undefined ? { cost: budget.maxCostPerDay - used.cost } : {}),
+      failure: { code: BUDGET_EXHAUSTED, message: `the project's budget for the day is spent: ${parts.join(', ')}`, retryable: false },
+    };
+  }
+
+  /** Usage this planner just committed, counted at once (the next read from the database includes it). */
+  record(project: string, tokens: number, cost: number): void {
+    const cached = this.usage.get(project);
+    if (!cached || (tokens === 0 && cost === 0)) return;
+    const u = cached.value;
+    cached.value = { ...u, usage: { ...u.usage, outputTokens: u.usage.outputTokens + tokens }, cost: u.cost + cost };
   }
 
   /** At submission: the budget checked against usage at most a second old. */

@@ -127,12 +127,8 @@ export class RunService {
 
   /** What the planner asks of every decision about a run: continuations, fair dispatch, its project's budget. */
   private optionsFor(snapshot: RunSnapshot): DecideOptions {
-    const blocked = this.settings.spent(snapshot.run.project);
-    return {
-      continuations: this.continuations,
-      hold: (pool) => this.fair.hold(pool),
-      ...(blocked ? { blocked: { code: blocked.code, message: blocked.message, retryable: false } } : {}),
-    };
+    const budget = this.settings.remaining(snapshot.run.project);
+    return { continuations: this.continuations, hold: (pool) => this.fair.hold(pool), ...(budget ? { budget } : {}) };
   }
 
   /** The view of a run; a queued run's place in its project's queue and the wait to expect. */
@@ -314,6 +310,10 @@ export class RunService {
     if (outcomes.some((o) => o.applied)) {
       this.outbox.flush();
       this.admission.afterCommit(committed);
+      for (const w of committed) {
+        const tokens = w.next.run.inputTokens + w.next.run.outputTokens - (w.before.run.inputTokens + w.before.run.outputTokens);
+        this.settings.record(w.next.run.project, tokens, w.next.run.cost - w.before.run.cost);
+      }
       batch.forEach(({ runId }, i) => {
         if (!outcomes[i]?.applied) return;
         const waiting = this.commitWaiters.get(runId);

@@ -424,11 +424,13 @@ describe('decideRunChange: admission and fair dispatch', () => {
     const run = new Run(fan);
     run.apply({ type: 'start' });
     const budget = { code: 'budget_exhausted', message: 'the project spent its maxTokensPerDay (1000)', retryable: false };
-    const spent = decideRunChange(fan, run.snapshot, generated('a', 1, 'A!'), NOW, { blocked: budget });
+    // 12 tokens left; a's answer records 15: what it unblocks is refused.
+    const spent = decideRunChange(fan, run.snapshot, generated('a', 1, 'A!'), NOW, { budget: { tokens: 12, failure: budget } });
     if (!spent.applied) throw new Error(spent.reason);
     expect(spent.next.steps.c).toMatchObject({ status: 'failed', error: budget });
     expect(spent.next.steps.b!.status).toBe('dispatched');
     expect(spent.next.run.status).toBe('running');
+    expect(decideRunChange(fan, run.snapshot, generated('a', 1, 'A!'), NOW, { budget: { tokens: 16, failure: budget } })).toMatchObject({ applied: true, next: { steps: { c: { status: 'dispatched' } } } });
     run.snapshot = spent.next;
     run.apply(generated('b', 1, 'B!'));
     expect(run.step('b').status).toBe('succeeded');

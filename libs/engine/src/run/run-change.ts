@@ -70,8 +70,12 @@ export interface DecideOptions {
    * `queued`) instead of going to the pool at once: its executors are busy (ADR 0013).
    */
   hold?: (pool: string) => boolean;
-  /** The project's budget is spent: see `AdvanceOptions.blocked`. */
-  blocked?: FailureInfo;
+  /**
+   * What is left of the project's budget for the day before this change, and the failure to
+   * give when it runs out: once the usage this change records reaches it, no step is dispatched
+   * (see `AdvanceOptions.blocked`).
+   */
+  budget?: { tokens?: number; cost?: number; failure: FailureInfo };
 }
 
 /**
@@ -119,7 +123,8 @@ export function decideRunChange(pipeline: CompiledPipeline, snapshot: RunSnapsho
   if (problem !== undefined) return { applied: false, reason: problem, ...(draft.early ? { early: true as const } : {}) };
   if (input.type === 'queue') return draft.queue(input);
   const event = toRunEvent(input);
-  const advance = { ...(options.hold ? { hold: (stepId: string) => options.hold!(pipeline.steps[stepId]!.pool) } : {}), ...(options.blocked ? { blocked: options.blocked } : {}) };
+  const blocked = draft.budgetSpent();
+  const advance = { ...(options.hold ? { hold: (stepId: string) => options.hold!(pipeline.steps[stepId]!.pool) } : {}), ...(blocked ? { blocked } : {}) };
   const decision: Decision =
     event !== undefined
       ? advanceRun(pipeline, { status: draft.run.status, inputs: draft.run.inputs, steps: draft.steps }, event, advance)
@@ -167,6 +172,8 @@ class Draft {
   private readonly stepPatches: Record<string, Partial<StepRecord>> = {};
   private readonly messages: Outgoing[] = [];
   private readonly version: number;
+  /** The run as it was before this change. */
+  private readonly before: RunRecord;
   /** The products input: the run ends now, whatever its files. */
   private productsWritten = false;
   /** What this change tells the registry, for a run in an experiment. */
@@ -183,6 +190,7 @@ class Draft {
     private readonly options: DecideOptions,
   ) {
     this.run = snapshot.run;
+    this.before = snapshot.run;
     for (const [id, step] of Object.entries(snapshot.steps)) setOwn(this.steps, id, step);
     this.version = snapshot.run.version + 1;
     this.setRun({ version: this.version });
@@ -287,6 +295,17 @@ class Draft {
     this.productsWritten = true;
     const run = input.error ? { status: 'failed' as const, error: input.error } : { status: 'succeeded' as const };
     return { applied: true, next: { ...state, status: run.status }, changed: [], dispatch: [], verify: [], completed: [], activated: [], run };
+  }
+
+  /** The budget's failure when what is left of it is used up, counting what this change recorded. */
+  budgetSpent(): FailureInfo | undefined {
+    const budget = this.options.budget;
+    if (!budget) return undefined;
+    const tokens = this.run.inputTokens + this.run.outputTokens - (this.before.inputTokens + this.before.outputTokens);
+    const cost = this.run.cost - this.before.cost;
+    if (budget.tokens !== undefined && tokens >= budget.tokens) return budget.failure;
+    if (budget.cost !== undefined && cost >= budget.cost) return budget.failure;
+    return undefined;
   }
 
   /** The run leaves the queue (or never entered it) and begins. */
