@@ -9,7 +9,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { AdminGuard } from './http/admin.guard';
 import { ApiKeyGuard } from './http/auth.guard';
 import { ProblemFilter } from './http/problem.filter';
-import { RateLimiter } from './http/rate-limiter';
+import { RequestRateLimiter } from './http/rate-limiter';
 import { GATEWAY_MIGRATIONS } from './migrations/initial.migration';
 import { ExperimentsController } from './experiments/experiments.controller';
 import { UpstreamReadiness } from './health/upstream-readiness';
@@ -68,7 +68,7 @@ export class GatewayModule {
         AdminOrApiKeyGuard,
         AuditRepository,
         AdminToken,
-        RateLimiter,
+        RequestRateLimiter,
         ProjectRepository,
         ProjectService,
         IdempotencyRepository,

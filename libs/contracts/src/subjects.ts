@@ -55,6 +55,8 @@ export function subjects(ns: string) {
       products: `TRELLIS_${upper(ns)}_PRODUCTS`,
       /** Shared rate-limit state of every executor replica. */
       rateLimits: `TRELLIS_${upper(ns)}_RATELIMITS`,
+      /** Every gateway replica's request buckets, one per API key. */
+      requestLimits: `TRELLIS_${upper(ns)}_REQUESTLIMITS`,
     },
     /** Durable consumer names: `<app>-<handler>`; NATS durables are per stream, the namespace is in the stream. */
     durable: (app: string, handler: string) => `${app}-${handler}`,

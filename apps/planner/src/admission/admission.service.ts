@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { admits, decideRunChange, estimatedWaitMs, type DecideOptions, type RunSnapshot } from '@trellis/engine';
 import { messageIds, AdmissionRequested } from '@trellis/contracts';
+import { GroupCommit } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
 import { PLANNER_CONFIG, type PlannerConfig } from '../config';
 import { CompiledPipelines } from '../pipelines/compiled-pipelines';
@@ -9,6 +10,12 @@ import { RunStore, type RunWrite } from '../runs/run-store';
 import { snapshotsOf } from '../runs/run-table';
 import { FairDispatch } from './fair-dispatch';
 import { ProjectSettingsService } from './project-settings';
+
+/** A new run waiting for its batch. */
+interface Arrival {
+  fresh: RunSnapshot;
+  options: (snapshot: RunSnapshot) => DecideOptions;
+}
 
 /** Queued runs considered per admission pass (a pass repeats while it starts some). */
 const CANDIDATES = 200;
@@ -38,34 +45,82 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
     private readonly fair: FairDispatch,
   ) {}
 
-  /** A new run: started now if it fits, else queued at its place. Returns the run as committed. */
-  async admitNew(fresh: RunSnapshot, options: (snapshot: RunSnapshot) => DecideOptions): Promise<RunSnapshot> {
-    const { run } = fresh;
-    const { compiled } = await this.compiler.cachedOrLoad(run.specHash);
-    const { maxRunning } = await this.settings.of(run.project);
-    const committed = await this.store.locked(this.store.sql.admissionCounts(run.project, run.pipeline, run.concurrencyKey, run.priority), async ([, counts, queue, duration]) => {
-      const running = Number(counts?.rows[0]?.running ?? 0);
-      const groupRunning = Number(counts?.rows[0]?.groupRunning ?? 0);
-      const ahead = Number(queue?.rows[0]?.ahead ?? 0);
-      const meanMs = duration?.rows[0]?.meanMs;
-      const limits = { maxRunning, ...(compiled.concurrency ? { groupMax: compiled.concurrency.max } : {}) };
-      const fits = ahead === 0 && admits(limits, { project: running, group: groupRunning });
-      const input = fits
-        ? ({ type: 'start' } as const)
-        : ({ type: 'queue', position: ahead + 1, estimatedWaitMs: estimatedWaitMs(ahead + 1, maxRunning, meanMs === null || meanMs === undefined ? null : Number(meanMs)) } as const);
-      const change = decideRunChange(compiled, fresh, input, new Date(), options(fresh));
-      if (!change.applied) throw new Error(`a new run could not be ${input.type}d: ${change.reason}`);
-      const outbox = this.outbox.rows(run.id, change.messages);
-      // Queued while the project has a free slot (its group is full, or runs wait already): a pass
-      // decides which of the queued runs go first.
-      if (!fits && running < maxRunning) {
-        outbox.push(...this.outbox.rows(run.id, [{ queue: 'admission', id: messageIds.admissionRequested(run.id, 1), contract: AdmissionRequested, data: { project: run.project } }]));
+  /**
+   * New runs arriving together are admitted together (group commit): one transaction locks
+   * their projects, reads the counts once and decides each run in order of arrival. A burst of
+   * a thousand starts costs a few transactions, not a thousand turns of one project's lock.
+   */
+  private readonly arrivals = new GroupCommit<Arrival, RunSnapshot>((batch) => this.admitBatch(batch), { maxBatch: 256, maxInFlight: 1 });
+
+  /** A new run: started now if it fits, else queued at its place. Resolves with the run as committed. */
+  admitNew(fresh: RunSnapshot, options: (snapshot: RunSnapshot) => DecideOptions): Promise<RunSnapshot> {
+    return this.arrivals.submit({ fresh, options });
+  }
+
+  private async admitBatch(batch: Arrival[]): Promise<Array<PromiseSettledResult<RunSnapshot>>> {
+    try {
+      const committed = await this.admitTogether(batch);
+      return committed.map((value) => ({ status: 'fulfilled', value }));
+    } catch (err) {
+      if (batch.length === 1) return [{ status: 'rejected', reason: err }];
+      this.log.warn({ err, runs: batch.length }, 'admitting a batch of new runs failed; admitting them one by one');
+      return Promise.allSettled(batch.map(async (one) => (await this.admitTogether([one]))[0]!));
+    }
+  }
+
+  private async admitTogether(batch: Arrival[]): Promise<RunSnapshot[]> {
+    const runs = batch.map((b) => b.fresh.run);
+    const planned = await Promise.all(runs.map((r) => this.compiler.cachedOrLoad(r.specHash)));
+    const settings = await Promise.all(runs.map((r) => this.settings.of(r.project)));
+    const projects = [...new Set(runs.map((r) => r.project))];
+    const groups = [...new Map(runs.filter((r) => r.concurrencyKey !== null).map((r) => [`${r.project}\n${r.concurrencyKey}`, [r.project, r.concurrencyKey!] as const])).values()];
+    const pipelines = [...new Map(runs.map((r) => [`${r.project}\n${r.pipeline}`, [r.project, r.pipeline] as const])).values()];
+    const changes = await this.store.locked(this.store.sql.admissionCounts(projects, groups, pipelines), async ([, running, groupRunning, queued, durations]) => {
+      const runningOf = new Map((running?.rows ?? []).map((r) => [String(r.project), Number(r.running)]));
+      const groupOf = new Map((groupRunning?.rows ?? []).map((r) => [`${r.project}\n${r.group}`, Number(r.running)]));
+      const queuedOf = new Map<string, number[]>();
+      for (const r of queued?.rows ?? []) {
+        const byPriority = queuedOf.get(String(r.project)) ?? [0, 0, 0, 0, 0, 0];
+        byPriority[Number(r.priority)] = Number(r.queued);
+        queuedOf.set(String(r.project), byPriority);
       }
-      return { inserts: [change.next], writes: [], outbox, value: change };
+      const meanOf = new Map((durations?.rows ?? []).map((r) => [`${r.project}\n${r.pipeline}`, r.meanMs === null ? null : Number(r.meanMs)]));
+      const now = new Date();
+      const decided = batch.map(({ fresh, options }, i) => {
+        const { run } = fresh;
+        const { compiled } = planned[i]!;
+        const { maxRunning } = settings[i]!;
+        const byPriority = queuedOf.get(run.project) ?? [0, 0, 0, 0, 0, 0];
+        queuedOf.set(run.project, byPriority);
+        const ahead = byPriority.slice(run.priority).reduce((n, c) => n + c, 0);
+        const projectRunning = runningOf.get(run.project) ?? 0;
+        const groupKey = `${run.project}\n${run.concurrencyKey}`;
+        const limits = { maxRunning, ...(compiled.concurrency ? { groupMax: compiled.concurrency.max } : {}) };
+        const fits = ahead === 0 && admits(limits, { project: projectRunning, group: groupOf.get(groupKey) ?? 0 });
+        if (fits) {
+          runningOf.set(run.project, projectRunning + 1);
+          if (run.concurrencyKey !== null) groupOf.set(groupKey, (groupOf.get(groupKey) ?? 0) + 1);
+        } else {
+          byPriority[run.priority]! += 1;
+        }
+        const input = fits
+          ? ({ type: 'start' } as const)
+          : ({ type: 'queue', position: ahead + 1, estimatedWaitMs: estimatedWaitMs(ahead + 1, maxRunning, meanOf.get(`${run.project}\n${run.pipeline}`) ?? null) } as const);
+        const change = decideRunChange(compiled, fresh, input, now, options(fresh));
+        if (!change.applied) throw new Error(`a new run could not be ${input.type}d: ${change.reason}`);
+        const outbox = this.outbox.rows(run.id, change.messages);
+        // Queued while the project has a free slot (its group is full, or runs wait already): a pass
+        // decides which of the queued runs go first.
+        if (!fits && projectRunning < maxRunning) {
+          outbox.push(...this.outbox.rows(run.id, [{ queue: 'admission', id: messageIds.admissionRequested(run.id, 1), contract: AdmissionRequested, data: { project: run.project } }]));
+        }
+        return { change, outbox };
+      });
+      return { inserts: decided.map((d) => d.change.next), writes: [], outbox: decided.flatMap((d) => d.outbox), value: decided.map((d) => d.change) };
     });
     this.outbox.flush();
-    this.afterCommit([committed]);
-    return committed.next;
+    this.afterCommit(changes);
+    return changes.map((c) => c.next);
   }
 
   /** Starts the project's queued runs that fit now; returns how many started. */

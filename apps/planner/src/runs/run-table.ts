@@ -211,29 +211,32 @@ export class RunSql {
   }
 
   /**
-   * What admission decides on, read under a transaction-level advisory lock of the project (so
-   * concurrent starts and admission passes of one project take turns and never both take the
-   * last slot): the project's running runs, those of `group`, the queued runs at or above
-   * `priority` (a new run's place behind them), and the mean duration of the pipeline's recent
-   * runs (for the wait estimate).
+   * What admission decides new runs on, read under transaction-level advisory locks of their
+   * projects, taken in order (so concurrent starts and admission passes of one project take turns,
+   * never both take the last slot, and never deadlock): each project's running runs, those of
+   * each concurrency group asked about, the queued runs per priority (a new run's place behind
+   * them), and the mean duration of each pipeline's recent runs (for the wait estimate).
    */
-  admissionCounts(project: string, pipeline: string, group: string | null, priority: number): string[] {
-    const p = sqlLiteral(project, 'text');
+  admissionCounts(projects: readonly string[], groups: ReadonlyArray<readonly [project: string, group: string]>, pipelines: ReadonlyArray<readonly [project: string, pipeline: string]>): string[] {
+    const list = (values: readonly string[]) => `array[${values.map((v) => sqlLiteral(v, 'text')).join(', ')}]::text[]`;
+    const ps = list([...projects].sort());
+    const pairs = (rows: ReadonlyArray<readonly [string, string]>) => (rows.length ? rows.map(([a, b]) => `(${sqlLiteral(a, 'text')}, ${sqlLiteral(b, 'text')})`).join(', ') : '(null, null)');
     return [
-      `select pg_advisory_xact_lock(hashtext(${sqlLiteral(`trellis-runs:${project}`, 'text')}))`,
-      `select count(*)::int as "running",
-              count(*) filter (where "concurrency_key" = ${sqlLiteral(group, 'text')})::int as "groupRunning"
-         from ${this.runs} where "project" = ${p} and "status" = 'running'`,
-      `select count(*)::int as "ahead" from ${this.runs} where "project" = ${p} and "status" = 'queued' and "priority" >= ${sqlLiteral(priority, 'int')}`,
-      this.meanDuration(project, pipeline),
+      `select pg_advisory_xact_lock(hashtext('trellis-runs:' || p)) from (select unnest(${ps}) as p order by 1) locks`,
+      `select "project", count(*)::int as "running" from ${this.runs} where "project" = any(${ps}) and "status" = 'running' group by 1`,
+      `select "project", "concurrency_key" as "group", count(*)::int as "running" from ${this.runs}
+        where ("project", "concurrency_key") in (${pairs(groups)}) and "status" = 'running' group by 1, 2`,
+      `select "project", "priority", count(*)::int as "queued" from ${this.runs} where "project" = any(${ps}) and "status" = 'queued' group by 1, 2`,
+      `select p."project", p."pipeline", (${this.meanDuration('p."project"', 'p."pipeline"', true)}) as "meanMs" from (values ${pairs(pipelines)}) as p("project", "pipeline")`,
     ];
   }
 
-  /** The mean wall time (ms) of the pipeline's last 20 finished runs in the project, or null. */
-  meanDuration(project: string, pipeline: string): string {
+  /** The mean wall time (ms) of the pipeline's last 20 finished runs in the project, or null; `raw`: the arguments are SQL expressions. */
+  meanDuration(project: string, pipeline: string, raw = false): string {
+    const [p, n] = raw ? [project, pipeline] : [sqlLiteral(project, 'text'), sqlLiteral(pipeline, 'text')];
     return `select avg(extract(epoch from ("finished_at" - coalesce("started_at", "created_at"))) * 1000)::float8 as "meanMs" from (
         select "finished_at", "started_at", "created_at" from ${this.runs}
-         where "project" = ${sqlLiteral(project, 'text')} and "pipeline" = ${sqlLiteral(pipeline, 'text')} and "status" = 'succeeded'
+         where "project" = ${p} and "pipeline" = ${n} and "status" = 'succeeded'
          order by "id" collate "C" desc limit 20) recent`;
   }
 

@@ -49,8 +49,10 @@ export class RunService {
   private readonly log = logger('runs');
   /** Two batches in flight: one is written while the next gathers; more would only contend for the same rows. */
   private readonly changes = new GroupCommit<{ runId: string; input: RunInput }, Outcome>((batch) => this.applyBatch(batch), { maxBatch: 64, maxInFlight: 2 });
-  /** Early results waiting for their run's next commit (`applyResult`). */
+  /** Early results waiting for their run's next commit (`applyResult`), and commits counted for them. */
   private readonly commitWaiters = new Map<string, Array<() => void>>();
+  /** Commits of step results so far. */
+  private commits = 0;
 
   private readonly continuations: boolean;
 
@@ -128,7 +130,10 @@ export class RunService {
   /** What the planner asks of every decision about a run: continuations, fair dispatch, its project's budget. */
   private optionsFor(snapshot: RunSnapshot): DecideOptions {
     const budget = this.settings.remaining(snapshot.run.project);
-    return { continuations: this.continuations, hold: (pool) => this.fair.hold(pool), ...(budget ? { budget } : {}) };
+    // Continuations save the next step a wait for this planner; when the planner is behind, its
+    // results would overtake their causes instead, so they are given only while it keeps up.
+    const continuations = this.continuations && this.changes.backlog <= CONTINUATION_BACKLOG;
+    return { continuations, hold: (pool) => this.fair.hold(pool), ...(budget ? { budget } : {}) };
   }
 
   /** The view of a run; a queued run's place in its project's queue and the wait to expect. */
@@ -161,8 +166,11 @@ export class RunService {
    */
   private async applyResult(runId: string, input: RunInput): Promise<void> {
     for (let tries = 0; ; tries++) {
+      const seen = this.commits;
       const outcome = await this.apply(runId, input);
       if (!outcome.early) return;
+      // A commit while this was decided may have moved the run: then try again at once.
+      if (this.commits !== seen && tries < EARLY_RESULT_TRIES) continue;
       if (tries === EARLY_RESULT_TRIES || !(await this.nextCommit(runId, EARLY_RESULT_WAIT_MS))) {
         throw new RetryableError(outcome.reason ?? 'early result', { code: 'early_result', retryAfterMs: EARLY_RESULT_WAIT_MS });
       }
@@ -308,6 +316,7 @@ export class RunService {
       },
     );
     if (outcomes.some((o) => o.applied)) {
+      this.commits++;
       this.outbox.flush();
       this.admission.afterCommit(committed);
       for (const w of committed) {
@@ -339,3 +348,6 @@ function finalIfUnstorable(err: unknown): unknown {
 /** How long an early result waits for its run to move, and how many times it is tried before going back to the queue. */
 const EARLY_RESULT_WAIT_MS = 1_000;
 const EARLY_RESULT_TRIES = 3;
+
+/** Inputs waiting for the planner beyond which jobs carry no continuations (ADR 0012). */
+const CONTINUATION_BACKLOG = 4;

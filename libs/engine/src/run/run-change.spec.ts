@@ -367,6 +367,14 @@ describe('decideRunChange: continuations', () => {
     expect(run.step('b')).toMatchObject({ status: 'succeeded', output: 'B!' });
   });
 
+  it('dispatches a continued step even when its pool holds ready steps for fair dispatch', () => {
+    const run = new Run(chain);
+    run.apply({ type: 'start' });
+    const change = decideRunChange(chain, run.snapshot, generated('a', 1, 'A!', { continued: ['b'] }), NOW, { hold: () => true });
+    if (!change.applied) throw new Error(change.reason);
+    expect(change.next.steps.b).toMatchObject({ status: 'dispatched', attempt: 1 });
+  });
+
   it('continues nothing a condition, a route, a second dependency or gates could stop', () => {
     const pipeline = compile({
       steps: {

@@ -124,7 +124,9 @@ export function decideRunChange(pipeline: CompiledPipeline, snapshot: RunSnapsho
   if (input.type === 'queue') return draft.queue(input);
   const event = toRunEvent(input);
   const blocked = draft.budgetSpent();
-  const advance = { ...(options.hold ? { hold: (stepId: string) => options.hold!(pipeline.steps[stepId]!.pool) } : {}), ...(blocked ? { blocked } : {}) };
+  // A continued step's job is on its queue already: it is recorded dispatched, never held.
+  const hold = options.hold;
+  const advance = { ...(hold ? { hold: (stepId: string) => !draft.wasContinued(stepId) && hold(pipeline.steps[stepId]!.pool) } : {}), ...(blocked ? { blocked } : {}) };
   const decision: Decision =
     event !== undefined
       ? advanceRun(pipeline, { status: draft.run.status, inputs: draft.run.inputs, steps: draft.steps }, event, advance)
@@ -295,6 +297,11 @@ class Draft {
     this.productsWritten = true;
     const run = input.error ? { status: 'failed' as const, error: input.error } : { status: 'succeeded' as const };
     return { applied: true, next: { ...state, status: run.status }, changed: [], dispatch: [], verify: [], completed: [], activated: [], run };
+  }
+
+  /** Whether the result applied says its executor published this step's job (a continuation). */
+  wasContinued(stepId: string): boolean {
+    return this.continued.has(stepId);
   }
 
   /** The budget's failure when what is left of it is used up, counting what this change recorded. */
