@@ -13,11 +13,14 @@ export interface BenchOptions {
   /** Steps in flight per executor in the scaling cases. */
   scaleConcurrency: number;
   scaleLatencyMs: number;
+  /** Runs submitted at once in the queue case, and the project's limit of running runs. */
+  queueRuns: number;
+  queueLimit: number;
   /** Model latencies of the throughput cases. */
   throughputLatenciesMs: number[];
   /** Runs of each workload before measuring (JIT, connection pools, compiled-pipeline cache). */
   warmupRuns: number;
-  cases: Array<'throughput' | 'latency' | 'handoff' | 'scaling'>;
+  cases: Array<'throughput' | 'latency' | 'handoff' | 'scaling' | 'queue'>;
   /** Write a V8 CPU profile of every service (on exit) into this directory. */
   cpuProfDir: string | undefined;
   /** Extra variables for every service (`--set KEY=VALUE`), e.g. to compare a setting on and off. */
@@ -37,9 +40,11 @@ const DEFAULTS: BenchOptions = {
   scaleExecutors: [1, 2, 4],
   scaleConcurrency: 8,
   scaleLatencyMs: 200,
+  queueRuns: 2000,
+  queueLimit: 50,
   throughputLatenciesMs: [0, 50],
   warmupRuns: 20,
-  cases: ['throughput', 'latency', 'handoff', 'scaling'],
+  cases: ['throughput', 'latency', 'handoff', 'scaling', 'queue'],
   cpuProfDir: undefined,
   serviceEnv: {},
   out: undefined,
@@ -48,7 +53,7 @@ const DEFAULTS: BenchOptions = {
 };
 
 /** Small enough for a smoke test: every case, a handful of runs. */
-const QUICK: Partial<BenchOptions> = { runs: 10, latencyRuns: 4, handoffRuns: 2, scaleRuns: 4, scaleConcurrency: 4, warmupRuns: 2, caseTimeoutMs: 30_000 };
+const QUICK: Partial<BenchOptions> = { runs: 10, latencyRuns: 4, handoffRuns: 2, scaleRuns: 4, scaleConcurrency: 4, queueRuns: 60, queueLimit: 5, warmupRuns: 2, caseTimeoutMs: 30_000 };
 
 const USAGE = `npm run bench -- [flags]
   --quick                 a few runs per case (smoke test)
@@ -57,9 +62,11 @@ const USAGE = `npm run bench -- [flags]
   --handoff-runs N        single W2 runs for hand-off latency (default 10)
   --scale-runs N          W1 runs per executor count (default 60)
   --scale-executors 1,2,4 --scale-concurrency 8 --scale-latency-ms 200
+  --queue-runs N          runs submitted at once in the queue case (default 2000)
+  --queue-limit N         the queue case's limit of running runs (default 50)
   --latencies 0,50        model latencies of the throughput cases
   --warmup N              warm-up runs per workload (default 20)
-  --cases a,b             throughput,latency,handoff,scaling (default all)
+  --cases a,b             throughput,latency,handoff,scaling,queue (default all)
   --cpu-prof DIR          V8 CPU profile of every service into DIR
   --set KEY=VALUE         a variable for every service (repeatable), e.g. --set PLANNER_CONTINUATIONS=false
   --out FILE              results file (default bench/results/<timestamp>.json)
@@ -101,6 +108,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--scale-latency-ms':
         options.scaleLatencyMs = int(flag, value());
         break;
+      case '--queue-runs':
+        options.queueRuns = int(flag, value());
+        break;
+      case '--queue-limit':
+        options.queueLimit = int(flag, value());
+        break;
       case '--latencies':
         options.throughputLatenciesMs = ints(flag, value());
         break;
@@ -109,7 +122,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case '--cases': {
         const cases = (value() ?? '').split(',');
-        const known = ['throughput', 'latency', 'handoff', 'scaling'];
+        const known = ['throughput', 'latency', 'handoff', 'scaling', 'queue'];
         const bad = cases.filter((c) => !known.includes(c));
         if (bad.length) throw new Error(`unknown case(s) ${bad.join(', ')}\n${USAGE}`);
         options.cases = cases as BenchOptions['cases'];

@@ -3,7 +3,7 @@ import { rpcError, uniqueToken, waitFor } from '@trellis/testing';
 import { PlannerHarness } from './planner-harness';
 
 /**
- * Admission (ADR 0013), with the test playing the gateway and the executors: runs beyond their
+ * Admission (ADR 0014), with the test playing the gateway and the executors: runs beyond their
  * project's limit or their pipeline's concurrency key are queued, never refused, and start as
  * slots free, by priority then submission; a queued run can be cancelled; a project's budget
  * refuses new runs once spent and stops dispatching mid-run.

@@ -74,7 +74,7 @@ export type Problem = z.infer<typeof Problem>;
 const ProjectSettingsFields = {
   /** Runs this project may have running at once (more are queued); default `GATEWAY_MAX_RUNNING_RUNS`. */
   maxRunningRuns: z.number().int().min(1).max(100_000).nullable().optional(),
-  /** Its share of busy executors against other projects' (fair dispatch, ADR 0013); default 1. */
+  /** Its share of busy executors against other projects' (fair dispatch, ADR 0014); default 1. */
   weight: z.number().int().min(1).max(1000).nullable().optional(),
   /** Tokens (input + output) it may use per UTC day; none by default. */
   maxTokensPerDay: z.number().int().min(1).nullable().optional(),

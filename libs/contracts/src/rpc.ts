@@ -314,6 +314,16 @@ export const PlannerRpc = {
   getRun: method('planner', 'runs.get', z.object({ ...Project, runId: z.string() }), RunView),
   /** A project's usage today (UTC) against its budget, and its runs running and queued. */
   usage: method('planner', 'runs.usage', z.object({ ...Project }), ProjectUsage),
+  /**
+   * A project's admission settings changed (the admin API): the planner stores them and starts
+   * the queued runs the new limit lets in. Answers the project's usage.
+   */
+  projectSettings: method(
+    'planner',
+    'projects.settings',
+    z.object({ ...Project, maxRunning: z.number().int().min(1).max(100_000), weight: z.number().int().min(1).max(1000), budget: ProjectBudget }),
+    ProjectUsage,
+  ),
   /** Stops dispatch and aborts in-flight calls; a finished run answers failed_precondition. */
   cancelRun: method('planner', 'runs.cancel', z.object({ ...Project, runId: z.string() }), RunView),
   /** Re-runs failed, cancelled and skipped steps and what follows them, reusing completed outputs. */

@@ -73,7 +73,7 @@ export const StepReady = defineEvent(
   'ready',
   StepJob.extend({
     /**
-     * Continuations (ADR 0012): the jobs of the steps this one's success makes ready and
+     * Continuations (ADR 0013): the jobs of the steps this one's success makes ready and
      * nothing else can stop (its only dependency, no condition, not routed), built by the
      * planner without this step's output. The executor adds the output to each and publishes
      * them the moment it has the answer, before the result, so the next step does not wait

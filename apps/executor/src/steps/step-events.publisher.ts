@@ -44,7 +44,7 @@ export class StepEvents {
   }
 
   /**
-   * Publishes the job's continuations (ADR 0012) with this answer as their dependency's output,
+   * Publishes the job's continuations (ADR 0013) with this answer as their dependency's output,
    * before the result: once the result is stored, its continuations are too, so the planner can
    * record them dispatched without publishing them again. Ids are the jobs' own, so a redelivered
    * attempt publishing them twice stores them once.

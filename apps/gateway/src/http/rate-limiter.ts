@@ -31,7 +31,7 @@ const MAX_RACES = 8;
 const IDLE_MS = 2 * 60_000;
 
 /**
- * The per-key request rate limit, shared by every gateway replica (ADR 0013): each key's bucket
+ * The per-key request rate limit, shared by every gateway replica (ADR 0014): each key's bucket
  * is one entry of a JetStream KV bucket, updated with a revision check, so replicas racing for
  * the last token cannot both take it (the loser reads again). If the KV cannot be reached, the
  * request is let through and a warning logged: the limit protects capacity, and NATS being away

@@ -1,6 +1,6 @@
 import { Migration } from '@trellis/persistence';
 
-/** A project's share of busy executors and its budgets per UTC day (ADR 0013); null: the default. */
+/** A project's share of busy executors and its budgets per UTC day (ADR 0014); null: the default. */
 export class GatewayProjectAdmission extends Migration {
   override name = 'GatewayProjectAdmission';
 

@@ -31,8 +31,12 @@ export class ProjectsController {
   /** Changes a project's settings (admission, weight, budgets); null returns one to its default. */
   @Patch(':id')
   @Audited('project.update', ({ params }) => resourceOf('projects', params['id']))
-  update(@Param('id') id: string, @Body() body: unknown) {
-    return this.projects.updateProject(id, UpdateProjectBody.parse(body ?? {}));
+  async update(@Param('id') id: string, @Body() body: unknown) {
+    const project = await this.projects.updateProject(id, UpdateProjectBody.parse(body ?? {}));
+    // The planner enforces them: it learns them now, and a raised limit starts queued runs at once.
+    const settings = await this.projects.settingsOf(id);
+    await this.rpc.call(PlannerRpc.projectSettings, { project: id, maxRunning: settings.maxRunningRuns, weight: settings.weight, budget: settings.budget });
+    return project;
   }
 
   /** The answer holds the key itself: the only time it is shown. */

@@ -23,7 +23,7 @@ const CANDIDATES = 200;
 const ADOPT_EVERY_MS = 30_000;
 
 /**
- * Admission (ADR 0013): a run starts at once when its project has a free slot
+ * Admission (ADR 0014): a run starts at once when its project has a free slot
  * (`maxRunning`), its concurrency group too, and no run of the project waits already; otherwise
  * it is queued — accepted, never refused for capacity — and announced with its place. When a
  * running run ends, the engine asks for an admission pass of its project (the planner's own work
@@ -163,22 +163,26 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  /** What a committed change means for fair dispatch: steps dispatched at once, or held. */
-  afterCommit(changes: ReadonlyArray<Pick<RunWrite, 'next' | 'steps'>>): void {
-    for (const { next, steps } of changes) {
-      const byPool = new Map<string, { held: Array<{ runId: string; stepId: string; project: string; priority: number }>; dispatched: number }>();
+  /** What a committed change means for fair dispatch: steps dispatched at once or held, and slots freed. */
+  afterCommit(changes: ReadonlyArray<Pick<RunWrite, 'next' | 'steps'> & { before?: RunWrite['before'] }>): void {
+    for (const { before, next, steps } of changes) {
+      const byPool = new Map<string, { held: Array<{ runId: string; stepId: string; project: string; priority: number }>; dispatched: number; finished: number }>();
       for (const [stepId, patch] of Object.entries(steps)) {
-        if (patch.status !== 'queued' && patch.status !== 'dispatched') continue;
+        const was = before?.steps[stepId]?.status;
+        const sent = patch.status === 'dispatched' && was !== 'dispatched';
+        const freed = was === 'dispatched' && patch.status !== undefined && patch.status !== 'dispatched';
+        if (patch.status !== 'queued' && !sent && !freed) continue;
         const pool = this.compiler.cached(next.run.specHash)?.compiled.steps[stepId]?.pool;
         if (pool === undefined) continue;
         let entry = byPool.get(pool);
-        if (!entry) byPool.set(pool, (entry = { held: [], dispatched: 0 }));
+        if (!entry) byPool.set(pool, (entry = { held: [], dispatched: 0, finished: 0 }));
         if (patch.status === 'queued') entry.held.push({ runId: next.run.id, stepId, project: next.run.project, priority: next.run.priority });
-        else entry.dispatched++;
+        else if (sent) entry.dispatched++;
+        else entry.finished++;
       }
       for (const [pool, entry] of byPool) {
         this.fair.held(pool, entry.held);
-        this.fair.dispatched(pool, entry.dispatched);
+        this.fair.committed(pool, entry.dispatched, entry.finished);
       }
     }
   }

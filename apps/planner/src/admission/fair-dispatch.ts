@@ -11,22 +11,39 @@ import { ProjectSettingsService } from './project-settings';
 /** Releases held steps: the planner applies a `release` input to each run (RunService). */
 export type Releaser = (runId: string, stepIds: string[]) => Promise<void>;
 
-/** How often the pools' backlogs are read while steps are held, or dispatched recently. */
+/** How often the pools' queues are read while steps are held, or dispatched recently. */
 const POLL_MS = 100;
 /** A pool nothing was dispatched to for this long is no longer polled. */
 const IDLE_POOL_MS = 60_000;
 
+/** What the planner knows of one pool's work queue: the last read, and what it did since. */
+interface PoolState {
+  /** Messages no executor has pulled yet, at the last read. */
+  pending: number;
+  /** Messages executors were working on at the last read: the pool's capacity while it is saturated. */
+  working: number;
+  /** Steps this planner sent to the pool since the last read. */
+  sentSince: number;
+  /** Steps of the pool whose results this planner committed since the last read: each freed a slot. */
+  finishedSince: number;
+  lastUsed: number;
+}
+
 /**
- * Weighted-fair dispatch across projects (ADR 0013). A pool's executors pull its work queue in
- * order; when they are busy, what waits there is served first come, first served, so one
+ * Weighted-fair dispatch across projects (ADR 0014). A pool's executors pull its work queue in
+ * order; when they are all busy, what waits there is served first come, first served, so one
  * project's burst would delay every other project's steps behind it. The planner keeps that
- * queue short instead: a step that becomes ready while its pool's backlog (messages its
- * executors have not pulled yet, read from the consumer every 100 ms) is at
- * `PLANNER_DISPATCH_BACKLOG` — or while steps of the pool are already held — is held (status
- * `queued`, stored with the change that made it ready) and released as the backlog drains, in
- * deficit-round-robin order across projects (each project's weight per turn) and by priority
- * within one. While the backlog is short, steps go to the pool at once: holding costs nothing
- * when nothing waits.
+ * queue short instead. Executors pull only for free slots, so a message not pulled yet means
+ * the pool is saturated; the planner lets the queue hold about as much as the executors are
+ * working on (`num_ack_pending`, read with `num_pending` from the pool's consumer every 100 ms),
+ * and at least `PLANNER_DISPATCH_BACKLOG`. A step that becomes ready while the queue is that
+ * long — or while steps of its pool are already held — is held (status `queued`, stored with
+ * the change that made it ready) and released as slots free, in deficit-round-robin order across
+ * projects (each project's weight per turn) and by priority then age within one. A newcomer's
+ * step so waits about one step's time for a slot, whatever another project has in flight.
+ * Between reads the planner counts what it sent and the results it committed (each frees a
+ * slot), and releases after each such commit, so a saturated pool never idles waiting for a read.
+ * While the queue is short, steps go to the pool at once: holding costs nothing when nothing waits.
  *
  * Each planner holds the steps it decided to hold; on start, and every half minute, it takes
  * up what is held in the database (a planner that died leaves its held steps there). Two
@@ -36,9 +53,8 @@ const IDLE_POOL_MS = 60_000;
 export class FairDispatch implements OnApplicationShutdown {
   private readonly log = logger('admission.fair-dispatch');
   private readonly queues = new Map<string, FairQueue>();
-  /** Per pool: the backlog last read, minus nothing, plus what was released since. */
-  private readonly backlog = new Map<string, { pending: number; releasedSince: number; lastUsed: number }>();
-  private readonly threshold: number;
+  private readonly pools = new Map<string, PoolState>();
+  private readonly minBacklog: number;
   private readonly enabled: boolean;
   private readonly consumerOf: (pool: string) => string;
   private readonly stream: string;
@@ -46,14 +62,16 @@ export class FairDispatch implements OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private releaser: Releaser | undefined;
   private seq = 0;
-  private releasing = false;
+  private busy = false;
+  /** A release asked for while one was running: run again when it ends. */
+  private again = false;
 
   constructor(
     @Inject(PLANNER_CONFIG) config: PlannerConfig,
     @Inject(NATS) private readonly nc: NatsConnection,
     private readonly settings: ProjectSettingsService,
   ) {
-    this.threshold = config.PLANNER_DISPATCH_BACKLOG;
+    this.minBacklog = config.PLANNER_DISPATCH_BACKLOG;
     this.enabled = config.PLANNER_DISPATCH_BACKLOG > 0;
     const s = subjects(config.TRELLIS_NAMESPACE);
     this.stream = s.streams.work;
@@ -68,22 +86,28 @@ export class FairDispatch implements OnApplicationShutdown {
   /** Whether a step of `pool` that becomes ready now waits for a slot. */
   hold(pool: string): boolean {
     if (!this.enabled) return false;
-    const b = this.backlog.get(pool);
-    if (!b) {
-      // First use: start watching the pool; until its backlog is read, do not hold.
-      this.backlog.set(pool, { pending: 0, releasedSince: 0, lastUsed: Date.now() });
+    const p = this.pools.get(pool);
+    if (!p) {
+      // First use: start watching the pool; until its queue is read, do not hold.
+      this.pools.set(pool, { pending: 0, working: 0, sentSince: 0, finishedSince: 0, lastUsed: Date.now() });
       this.ensurePolling();
       return false;
     }
-    b.lastUsed = Date.now();
+    p.lastUsed = Date.now();
     if ((this.queues.get(pool)?.size ?? 0) > 0) return true;
-    return b.pending + b.releasedSince >= this.threshold;
+    return this.room(p) <= 0;
   }
 
-  /** After a commit that dispatched steps at once: they count against the backlog until the next read. */
-  dispatched(pool: string, count: number): void {
-    const b = this.backlog.get(pool);
-    if (b) b.releasedSince += count;
+  /**
+   * After a commit: steps it dispatched at once count against the pool's queue until the next
+   * read; steps whose results it applied freed their slots, so held steps may go.
+   */
+  committed(pool: string, dispatched: number, finished: number): void {
+    const p = this.pools.get(pool);
+    if (!p) return;
+    p.sentSince += dispatched;
+    p.finishedSince += finished;
+    if (finished > 0 && (this.queues.get(pool)?.size ?? 0) > 0) void this.releaseAll();
   }
 
   /** After the commit that held them: the steps wait here for their turn. */
@@ -92,6 +116,7 @@ export class FairDispatch implements OnApplicationShutdown {
     let queue = this.queues.get(pool);
     if (!queue) this.queues.set(pool, (queue = new FairQueue()));
     for (const step of steps) queue.add({ ...step, seq: this.seq++ });
+    if (!this.pools.has(pool)) this.pools.set(pool, { pending: 0, working: 0, sentSince: 0, finishedSince: 0, lastUsed: Date.now() });
     this.ensurePolling();
   }
 
@@ -108,42 +133,70 @@ export class FairDispatch implements OnApplicationShutdown {
     this.timer = undefined;
   }
 
+  /** How many more steps the pool's queue takes now: its bound less what waits there by our count. */
+  private room(p: PoolState): number {
+    const waiting = Math.max(0, p.pending + p.sentSince - p.finishedSince);
+    return Math.max(this.minBacklog, p.working) - waiting;
+  }
+
   private ensurePolling(): void {
     if (this.timer) return;
     this.timer = setInterval(() => void this.tick(), POLL_MS);
     this.timer.unref();
   }
 
-  /** Reads each pool's backlog, then releases what fits, fairly. */
+  /** Reads each pool's queue, then releases what fits, fairly. */
   private async tick(): Promise<void> {
-    if (this.releasing) return;
-    this.releasing = true;
+    if (this.busy) return;
+    this.busy = true;
     try {
       const now = Date.now();
-      for (const [pool, b] of this.backlog) {
+      for (const [pool, p] of this.pools) {
         const held = this.queues.get(pool)?.size ?? 0;
-        if (!held && now - b.lastUsed > IDLE_POOL_MS) {
-          this.backlog.delete(pool);
+        if (!held && now - p.lastUsed > IDLE_POOL_MS) {
+          this.pools.delete(pool);
           continue;
         }
-        b.pending = await this.pendingOf(pool);
-        b.releasedSince = 0;
-        if (held) await this.release(pool, b);
+        const read = await this.readQueue(pool);
+        Object.assign(p, read, { sentSince: 0, finishedSince: 0 });
+        if (held) await this.release(pool, p);
       }
-      if (!this.backlog.size) this.onApplicationShutdown();
+      if (!this.pools.size) this.onApplicationShutdown();
     } catch (err) {
       this.log.warn({ err }, 'fair dispatch tick failed');
     } finally {
-      this.releasing = false;
+      this.busy = false;
+    }
+    if (this.again) {
+      this.again = false;
+      void this.releaseAll();
     }
   }
 
-  private async release(pool: string, b: { pending: number; releasedSince: number }): Promise<void> {
+  /** Releases what fits in every pool with held steps, without a read (after results freed slots). */
+  private async releaseAll(): Promise<void> {
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = true;
+    try {
+      for (const [pool, p] of this.pools) if ((this.queues.get(pool)?.size ?? 0) > 0) await this.release(pool, p);
+    } finally {
+      this.busy = false;
+    }
+    if (this.again) {
+      this.again = false;
+      void this.releaseAll();
+    }
+  }
+
+  private async release(pool: string, p: PoolState): Promise<void> {
     const queue = this.queues.get(pool);
-    const room = this.threshold - b.pending - b.releasedSince;
+    const room = this.room(p);
     if (!queue || room <= 0 || !this.releaser) return;
     const steps = queue.take(room, (project) => this.settings.weightOf(project));
-    b.releasedSince += steps.length;
+    p.sentSince += steps.length;
     const byRun = new Map<string, string[]>();
     for (const s of steps) byRun.set(s.runId, [...(byRun.get(s.runId) ?? []), s.stepId]);
     const releaser = this.releaser;
@@ -157,17 +210,17 @@ export class FairDispatch implements OnApplicationShutdown {
     );
   }
 
-  /** Messages of the pool's work queue its executors have not pulled yet (0 while it has no consumer). */
-  private async pendingOf(pool: string): Promise<number> {
+  /** The pool's consumer: messages not pulled yet, and pulled but not acknowledged (0 while it has none). */
+  private async readQueue(pool: string): Promise<{ pending: number; working: number }> {
     this.jsm ??= jetstreamManager(this.nc).catch((err: unknown) => {
       this.jsm = undefined;
       throw err;
     });
     try {
       const info = await (await this.jsm).consumers.info(this.stream, this.consumerOf(pool));
-      return info.num_pending;
+      return { pending: info.num_pending, working: info.num_ack_pending };
     } catch {
-      return 0;
+      return { pending: 0, working: 0 };
     }
   }
 }

@@ -89,11 +89,14 @@ export class ProjectSettingsService {
     return this.settings.get(project)?.weight ?? 1;
   }
 
-  /** The project's usage today (UTC), at most a second old. */
-  async usageOf(project: string): Promise<ProjectUsage> {
+  /**
+   * The project's usage today (UTC): at most a second old for decisions, read now (and cached)
+   * with `fresh` — what a user asks for must count the run that just ended.
+   */
+  async usageOf(project: string, fresh = false): Promise<ProjectUsage> {
     const cached = this.usage.get(project);
-    if (cached && Date.now() - cached.at < USAGE_TTL_MS) return cached.value;
-    if (cached?.refreshing) return cached.refreshing;
+    if (!fresh && cached && Date.now() - cached.at < USAGE_TTL_MS) return cached.value;
+    if (!fresh && cached?.refreshing) return cached.refreshing;
     const refreshing = this.readUsage(project);
     this.usage.set(project, { at: cached?.at ?? 0, value: cached?.value ?? emptyUsage(project), refreshing });
     try {

@@ -1,7 +1,7 @@
 import { Migration } from '@trellis/persistence';
 
 /**
- * Admission and fair dispatch (ADR 0013): a run's priority and concurrency group, when it
+ * Admission and fair dispatch (ADR 0014): a run's priority and concurrency group, when it
  * began; the project settings the planner enforces (the gateway owns projects and sends them
  * with every start); indexes for the queue of runs (by priority, then submission), the running
  * runs of a group, and the steps held for a dispatch slot.

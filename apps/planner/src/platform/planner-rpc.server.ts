@@ -39,6 +39,7 @@ export class PlannerRpcServer implements OnApplicationBootstrap {
     );
     this.serve(PlannerRpc.getRun, (r) => this.runs.get(r.project, r.runId));
     this.serve(PlannerRpc.usage, (r) => this.runs.usage(r.project));
+    this.serve(PlannerRpc.projectSettings, (r) => this.runs.projectSettings(r.project, { maxRunning: r.maxRunning, weight: r.weight, budget: r.budget }));
     this.serve(PlannerRpc.cancelRun, (r) => this.runs.cancel(r.project, r.runId));
     this.serve(PlannerRpc.resumeRun, (r) => this.runs.resume(r.project, r.runId));
     this.serve(PlannerRpc.listRuns, (r) =>

@@ -73,7 +73,7 @@ export class RunStore {
   }
 
   /**
-   * A transaction for admission (ADR 0013): `open` is read with `begin` (a project's advisory
+   * A transaction for admission (ADR 0014): `open` is read with `begin` (a project's advisory
    * lock and its counts), then `work` decides — it may read more, e.g. lock the queued runs it
    * chose — and returns new runs to insert (as they stand after their first change), changes
    * of existing runs, and the outbox rows; all are committed together and cached.

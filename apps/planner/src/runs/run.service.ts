@@ -6,7 +6,7 @@ import { Database, GroupCommit, isUnstorable, uuidv7, type OutboxRow } from '@tr
 import { logger } from '@trellis/telemetry';
 import { AdmissionService } from '../admission/admission.service';
 import { FairDispatch } from '../admission/fair-dispatch';
-import { ProjectSettingsService } from '../admission/project-settings';
+import { ProjectSettingsService, type ProjectSettings } from '../admission/project-settings';
 import { PLANNER_CONFIG, type PlannerConfig } from '../config';
 import { CompiledPipelines, type PlannedPipeline } from '../pipelines/compiled-pipelines';
 import { PipelineAnalysisService } from '../pipelines/pipeline-analysis.service';
@@ -119,7 +119,14 @@ export class RunService {
 
   /** A project's usage today and its runs running and queued. */
   usage(project: string): Promise<ProjectUsage> {
-    return this.settings.usageOf(project);
+    return this.settings.usageOf(project, true);
+  }
+
+  /** New settings for a project: stored, then an admission pass (a raised limit lets queued runs in). */
+  async projectSettings(project: string, settings: ProjectSettings): Promise<ProjectUsage> {
+    await this.settings.remember(project, settings);
+    await this.admit(project);
+    return this.settings.usageOf(project, true);
   }
 
   /** Starts the project's queued runs that fit now (an admission pass). */
@@ -160,7 +167,7 @@ export class RunService {
 
   /**
    * A step result. One that overtook the result which made its step ready (a continuation's,
-   * ADR 0012) waits for its run's next commit here — that result is already being applied,
+   * ADR 0013) waits for its run's next commit here — that result is already being applied,
    * having been delivered first — and is tried again; if the run does not move within a
    * second, the message goes back to the queue for a little while.
    */
@@ -349,5 +356,5 @@ function finalIfUnstorable(err: unknown): unknown {
 const EARLY_RESULT_WAIT_MS = 1_000;
 const EARLY_RESULT_TRIES = 3;
 
-/** Inputs waiting for the planner beyond which jobs carry no continuations (ADR 0012). */
+/** Inputs waiting for the planner beyond which jobs carry no continuations (ADR 0013). */
 const CONTINUATION_BACKLOG = 4;

@@ -392,6 +392,14 @@ describe('decideRunChange: continuations', () => {
     expect(run.job('a').then?.map((j) => j.stepId)).toEqual(['plain']);
     expect(run.job('gated').then).toBeUndefined();
   });
+
+  it('continues nothing in a project with a budget: an answer may spend it', () => {
+    const run = new Run(chain);
+    const failure = { code: 'budget_exhausted', message: 'spent', retryable: false };
+    const change = decideRunChange(chain, run.snapshot, { type: 'start' }, NOW, { budget: { tokens: 1000, failure } });
+    if (!change.applied) throw new Error(change.reason);
+    expect(change.messages.find((m) => m.queue === 'step')?.data).not.toHaveProperty('then');
+  });
 });
 
 describe('decideRunChange: admission and fair dispatch', () => {

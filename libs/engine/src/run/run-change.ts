@@ -63,11 +63,11 @@ export type Outgoing =
 
 /** How the planner wants its decisions made. */
 export interface DecideOptions {
-  /** Give jobs their continuations (ADR 0012). Default true. */
+  /** Give jobs their continuations (ADR 0013). Default true. */
   continuations?: boolean;
   /**
    * Whether the steps of a pool that become ready now wait in the planner's fair queue (status
-   * `queued`) instead of going to the pool at once: its executors are busy (ADR 0013).
+   * `queued`) instead of going to the pool at once: its executors are busy (ADR 0014).
    */
   hold?: (pool: string) => boolean;
   /**
@@ -96,7 +96,7 @@ export interface IgnoredInput {
   /** Why nothing changed (a duplicate, a stale attempt, a run already over, …). */
   reason: string;
   /**
-   * The input is early, not wrong: the result of a continuation (ADR 0012) whose step the
+   * The input is early, not wrong: the result of a continuation (ADR 0013) whose step the
    * planner has not recorded dispatched yet, because the result that made it ready is still on
    * its way. Apply it again shortly.
    */
@@ -394,7 +394,7 @@ class Draft {
   }
 
   /**
-   * The jobs of the steps `stepId`'s success alone makes ready (ADR 0012), built now without
+   * The jobs of the steps `stepId`'s success alone makes ready (ADR 0013), built now without
    * its output, for the executor to publish the moment it has the answer. A step qualifies when
    * `stepId` is its only dependency, it has no condition and no route into it, and every other
    * output it reads is already final; `stepId` qualifies when its answer is its success (no
@@ -402,7 +402,9 @@ class Draft {
    */
   private continuations(stepId: string): Array<Omit<StepReady, 'then'>> {
     const spec = this.spec(stepId);
-    if (this.options.continuations === false || spec.verify || spec.onSuccess !== undefined || spec.onFailure !== undefined) return [];
+    // A project with a budget gets none: its usage is counted as results are applied, and a
+    // continuation would dispatch past a budget spent by the very answer it follows.
+    if (this.options.continuations === false || this.options.budget || spec.verify || spec.onSuccess !== undefined || spec.onFailure !== undefined) return [];
     const jobs: Array<Omit<StepReady, 'then'>> = [];
     for (const next of spec.dependents) {
       const target = this.spec(next);
