@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FeatureName } from './templates';
 
 /**
  * The header in which every service's readiness answer names its process id, so a
@@ -99,6 +100,9 @@ export const IdempotencyKey = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/,
  * (`orchestrator.check_alignment`).
  */
 export const OverrideAlignmentQuery = z.strictObject({ override_alignment: z.enum(['true', 'false']).optional() });
+
+/** `POST /v1/pipelines` and `/validate`: the alignment override, and the feature whose override of the analysis prompt applies. */
+export const PipelineQuery = OverrideAlignmentQuery.extend({ feature: FeatureName.optional() });
 
 /**
  * What an audit record says was done: every state-changing call of the API (PRD NFR4). The

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { defineEvent } from './cloudevent';
 import { ChatMessage, RunId, RunStatus, StepStatus, TokenUsage } from './common';
-import { Gate, StepId } from './pipeline-spec';
+import { Gate, OutputField, StepId } from './pipeline-spec';
+import { ModelParameters, TemplateBody } from './templates';
 
 export const OutputFormat = z.enum(['text', 'json', 'markdown', 'csv']);
 export type OutputFormat = z.infer<typeof OutputFormat>;
@@ -58,8 +59,20 @@ export const StepReady = defineEvent(
       inputs: z.record(z.string(), z.unknown()),
       steps: z.record(z.string(), z.object({ output: z.unknown() })),
     }),
+    /**
+     * The call's sampling parameters: the step's own settings, else its template version's
+     * `parameters` (docs/templates.md, "Parameters"); absent ones are the provider's defaults.
+     */
     params: z
-      .object({ temperature: z.number().optional(), maxTokens: z.number().int().optional() })
+      .object({
+        temperature: z.number().optional(),
+        maxTokens: z.number().int().optional(),
+        topP: z.number().optional(),
+        presencePenalty: z.number().optional(),
+        frequencyPenalty: z.number().optional(),
+        stop: z.array(z.string()).optional(),
+        seed: z.number().int().optional(),
+      })
       .default({}),
     /** The round of the step's verification loop (1 = first generation). */
     iteration: z.number().int().positive().optional(),
@@ -88,6 +101,15 @@ export const VerifyPolicy = z.object({
   escalate: z.boolean(),
 });
 export type VerifyPolicy = z.infer<typeof VerifyPolicy>;
+
+/** An orchestration template pinned for a run (judge, feedback), carried whole in the job so that the verifier asks no registry. */
+export const PinnedTemplate = z.object({
+  name: z.string(),
+  version: z.number().int().positive(),
+  body: TemplateBody,
+  parameters: ModelParameters.default({}),
+});
+export type PinnedTemplate = z.infer<typeof PinnedTemplate>;
 
 /** One earlier round of a step's loop, as the verifier needs it to decide the next. */
 export const VerifyRound = z.object({
@@ -135,6 +157,12 @@ export const VerifyRequested = defineEvent(
     escalated: z.boolean().optional(),
     /** The next stronger model, when escalation is on and still possible; absent: no escalation. */
     escalateTo: z.string().optional(),
+    /** The judge prompt the run pinned (category `judge`); absent: the built-in `trellis.judge` version 1. Its parameters apply to the judge's request. */
+    judgeTemplate: PinnedTemplate.optional(),
+    /** The feedback prompt the run pinned (category `orchestration`); absent: the built-in `trellis.feedback` version 1. */
+    feedbackTemplate: PinnedTemplate.optional(),
+    /** The step's `iterate.reuse`: output fields the next round keeps unless a violation or the feedback names them. */
+    reuse: z.array(OutputField).optional(),
   }),
 );
 export type VerifyRequested = z.infer<typeof VerifyRequested.data>;

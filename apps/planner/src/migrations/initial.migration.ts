@@ -7,6 +7,7 @@ import { PlannerRunActor } from './actor.migration';
 import { PlannerRouting } from './routing.migration';
 import { PlannerRunVersion } from './run-version.migration';
 import { PlannerOrderedJson } from './ordered-json.migration';
+import { PlannerOrchestration } from './orchestration.migration';
 
 export class PlannerInitial extends Migration {
   override name = 'PlannerInitial';
@@ -70,4 +71,5 @@ export const PLANNER_MIGRATIONS = [
   { name: 'PlannerRunActor', class: PlannerRunActor },
   { name: 'PlannerRunVersion', class: PlannerRunVersion },
   { name: 'PlannerOrderedJson', class: PlannerOrderedJson },
+  { name: 'PlannerOrchestration', class: PlannerOrchestration },
 ];

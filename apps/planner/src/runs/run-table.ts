@@ -27,6 +27,7 @@ const RUN: Columns<RunRecord> = {
   error: 'json',
   products: 'json',
   templates: 'json',
+  strategies: 'json',
   subject: 'text',
   stream: 'bool',
   actor: 'text',
@@ -172,7 +173,7 @@ export class RunSql {
     if (query.before) where.push(`"id" < ${sqlLiteral(query.before, 'text')}`);
     if (query.status) where.push(`"status" = ${sqlLiteral(query.status, 'text')}`);
     if (query.pipeline) where.push(`"pipeline" = ${sqlLiteral(query.pipeline, 'text')}`);
-    const columns = RUN_TABLE.columns.filter(([field]) => field !== 'inputs' && field !== 'templates' && field !== 'products').map(([, , c]) => `"${c}"`);
+    const columns = RUN_TABLE.columns.filter(([field]) => field !== 'inputs' && field !== 'templates' && field !== 'strategies' && field !== 'products').map(([, , c]) => `"${c}"`);
     return `select ${columns.join(', ')} from ${this.runs} where ${where.join(' and ')} order by "id" desc limit ${sqlLiteral(query.limit, 'int')}`;
   }
 

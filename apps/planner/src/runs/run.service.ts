@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { RunStatus, RunView, SpecSource, StepFailed, StepGenerated, StepVerified } from '@trellis/contracts';
+import type { Issue, RunStatus, RunView, SpecSource, StepFailed, StepGenerated, StepVerified } from '@trellis/contracts';
 import { decideRunChange, newRunSnapshot, resolveInputs, type RunInput, type RunSnapshot } from '@trellis/engine';
 import { NonRetryableError } from '@trellis/messaging';
 import { Database, GroupCommit, isUnstorable, uuidv7, type OutboxRow } from '@trellis/persistence';
@@ -55,26 +55,36 @@ export class RunService {
   async start(request: StartRequest): Promise<RunView> {
     const { planned, version } = await this.pipelineFor(request);
     const { compiled } = planned;
-    const inputs = resolveInputs(compiled.spec, request.inputs);
-    if (!inputs.ok) throw new PlannerError('invalid_argument', `the run's inputs have ${inputs.issues.length} problem(s)`, inputs.issues);
+    const checked = resolveInputs(compiled.spec, request.inputs);
+    if (!checked.ok) throw invalidInputs(checked.issues);
     // An inline spec gets the alignment check a registered one got at registration.
-    if (request.source) await this.analysis.check(this.db.fork(), compiled, request.overrideAlignment ?? false);
+    if (request.source) await this.analysis.check(this.db.fork(), compiled, request.overrideAlignment ?? false, { project: request.project, ...(request.feature ? { feature: request.feature } : {}) });
 
     const runId = uuidv7();
-    const templates = await this.pins.resolve(compiled, { project: request.project, runId, ...(request.subject ? { subject: request.subject } : {}), ...(request.feature ? { feature: request.feature } : {}) });
-    const fresh = newRunSnapshot(compiled, {
+    // The registry's answer may switch the run to another version or a strategy variant of the spec.
+    const pinned = await this.pins.pinRun(compiled, version, {
+      project: request.project,
+      runId,
+      ...(request.subject ? { subject: request.subject } : {}),
+      ...(request.feature ? { feature: request.feature } : {}),
+      ...(request.pipeline && !request.source ? { pipeline: request.pipeline } : {}),
+    });
+    const inputs = pinned.compiled === compiled ? checked : resolveInputs(pinned.compiled.spec, request.inputs);
+    if (!inputs.ok) throw invalidInputs(inputs.issues);
+    const fresh = newRunSnapshot(pinned.compiled, {
       id: runId,
       project: request.project,
       pipeline: compiled.spec.name,
-      pipelineVersion: version,
+      pipelineVersion: pinned.version,
       inputs: inputs.inputs,
-      templates,
+      templates: pinned.templates,
+      strategies: pinned.strategies,
       subject: request.subject ?? null,
       stream: request.stream ?? false,
       actor: request.actor ?? null,
       createdAt: new Date(),
     });
-    const change = decideRunChange(compiled, fresh, { type: 'start' }, fresh.run.createdAt);
+    const change = decideRunChange(pinned.compiled, fresh, { type: 'start' }, fresh.run.createdAt);
     if (!change.applied) throw new PlannerError('internal', `a new run did not start: ${change.reason}`);
     // An inline spec is stored first, by its hash (specs are immutable; a run that then fails
     // to start leaves a spec row, as a registration does).
@@ -84,7 +94,7 @@ export class RunService {
       if (running >= maxRunning) throw new PlannerError('resource_exhausted', `the project already has ${running} running run(s), its limit is ${maxRunning}`);
     });
     this.outbox.flush();
-    return toRunView(change.next, compiled);
+    return toRunView(change.next, pinned.compiled);
   }
 
   applyGenerated(result: StepGenerated): Promise<void> {
@@ -221,6 +231,10 @@ export class RunService {
     if (outcomes.some((o) => o.applied)) this.outbox.flush();
     return outcomes;
   }
+}
+
+function invalidInputs(issues: Issue[]): PlannerError {
+  return new PlannerError('invalid_argument', `the run's inputs have ${issues.length} problem(s)`, issues);
 }
 
 /**

@@ -1,18 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { GateOutcome, JudgeGateSpec, VerifyRequested } from '@trellis/contracts';
+import type { ChatMessage, GateOutcome, JudgeGateSpec, VerifyRequested } from '@trellis/contracts';
+import { judgeMessages, judgeVariables, RenderError } from '@trellis/engine';
 import { LlmError, type ProviderRegistry } from '@trellis/llm';
 import { VERIFIER_CONFIG, type VerifierConfig } from '../config';
 import { JUDGE_SCHEMA_NAME, judgeResponseSchema, parseJudgeAnswer } from './judge-answer';
-import { judgeMessages } from './judge-prompt';
 import { JudgeFailedError, JudgeRetryableError } from './verification.errors';
 
 /** The judge's provider registry, or null when no model endpoint is configured. */
 export const JUDGE_PROVIDERS = Symbol('JUDGE_PROVIDERS');
 
 /**
- * The `judge` gate (DESIGN §10): the rubric, the categories and the candidate go to the judge
- * model with a JSON-schema `response_format`; the answer's score, categories and violations
- * become the gate's outcome, its feedback goes to the next round.
+ * The `judge` gate (DESIGN §10): the run's judge template (`judgeTemplate`, pinned by the
+ * planner; the built-in `trellis.judge` when the job carries none), rendered with the rubric,
+ * the categories, the task and the candidate, goes to the judge model with a JSON-schema
+ * `response_format` and the template's parameters; the answer's score, categories and
+ * violations become the gate's outcome, its feedback goes to the next round.
  */
 @Injectable()
 export class JudgeGate {
@@ -31,13 +33,20 @@ export class JudgeGate {
     if (!model) throw new JudgeFailedError('a judge gate has no model: set the gate\'s `model`, the pipeline\'s defaults.verify.judge_model or VERIFIER_JUDGE_MODEL', { code: 'judge_model_missing' });
     if (!this.providers) throw new JudgeFailedError('a judge gate needs a model endpoint: set OPENAI_BASE_URL on the verifier', { code: 'judge_provider_missing' });
 
+    const p = job.judgeTemplate?.parameters ?? { temperature: 0 };
     let result;
     try {
       result = await this.providers.clientFor(model).chat(
         {
           model,
-          messages: judgeMessages(gate, job.messages, job.output),
-          temperature: 0,
+          messages: this.messages(gate, job),
+          ...(p.temperature !== undefined ? { temperature: p.temperature } : {}),
+          ...(p.top_p !== undefined ? { topP: p.top_p } : {}),
+          ...(p.max_tokens !== undefined ? { maxTokens: p.max_tokens } : {}),
+          ...(p.presence_penalty !== undefined ? { presencePenalty: p.presence_penalty } : {}),
+          ...(p.frequency_penalty !== undefined ? { frequencyPenalty: p.frequency_penalty } : {}),
+          ...(p.stop !== undefined ? { stop: p.stop } : {}),
+          ...(p.seed !== undefined ? { seed: p.seed } : {}),
           responseFormat: { type: 'json_schema', name: JUDGE_SCHEMA_NAME, schema: judgeResponseSchema(gate.categories), strict: true },
         },
         signal ? { signal } : {},
@@ -67,5 +76,16 @@ export class JudgeGate {
       feedback: answer.feedback,
       usage: result.usage,
     };
+  }
+
+  /** The judge's conversation; a template that cannot be rendered fails the step (it would fail on every delivery). */
+  private messages(gate: JudgeGateSpec, job: VerifyRequested): ChatMessage[] {
+    try {
+      return judgeMessages(judgeVariables(gate, job.messages, job.output, job.iteration ?? 1), job.judgeTemplate?.body);
+    } catch (err) {
+      if (!(err instanceof RenderError)) throw err;
+      const which = job.judgeTemplate ? `judge template ${job.judgeTemplate.name} v${job.judgeTemplate.version}` : 'the judge template';
+      throw new JudgeFailedError(`${which} cannot be rendered: ${err.message}`, { code: 'judge_template_error', cause: err });
+    }
   }
 }

@@ -24,7 +24,8 @@ import { advanceRun, stepEventProblem } from './advance-run';
 import type { RunRecord, RunSnapshot, StepRecord } from './run-record';
 import { stepValue } from './run-record';
 import type { Decision, RunEvent } from './run-state';
-import { bestRecord, historyOf, recordGenerated, recordVerified, startRound } from './rounds';
+import { bestRecord, historyOf, recordGenerated, recordVerified, reusedCandidate, startRound } from './rounds';
+import { roundOutput, stepCall, verifyCall } from './step-call';
 
 /**
  * What can happen to a run, with everything the planner received: a step result carries the
@@ -169,9 +170,11 @@ class Draft {
     const problem = this.problem(e.stepId, e.attempt, ['dispatched']);
     if (problem) return problem;
     const step = this.step(e.stepId);
+    // A round that kept fields of an earlier candidate answered the others: its output is the merge.
+    const merged = step.iterations.length ? reusedCandidate(step.iterations, e, this.spec(e.stepId).output?.schema) : undefined;
     this.setStep(e.stepId, {
-      output: e.output,
-      structured: e.structured ?? null,
+      output: merged?.output ?? e.output,
+      structured: merged?.structured ?? e.structured ?? null,
       messages: e.messages,
       model: e.model,
       inputTokens: step.inputTokens + e.usage.inputTokens,
@@ -179,7 +182,7 @@ class Draft {
       ...(e.cost ? { cost: step.cost + e.cost } : {}),
       startedAt: new Date(e.startedAt),
       executor: e.executor,
-      ...(step.iterations.length ? { iterations: recordGenerated(step.iterations, e) } : {}),
+      ...(step.iterations.length ? { iterations: recordGenerated(step.iterations, e, merged) } : {}),
     });
     this.setRun({
       inputTokens: this.run.inputTokens + e.usage.inputTokens,
@@ -278,7 +281,8 @@ class Draft {
   }
 
   change(): RunChange {
-    if (this.run.templates.some((t) => t.experiment !== null) && (this.outcome.steps.length || this.outcome.run)) {
+    const inExperiment = this.run.templates.some((t) => t.experiment !== null) || this.run.strategies.length > 0;
+    if (inExperiment && (this.outcome.steps.length || this.outcome.run)) {
       this.messages.push({ queue: 'experiments', id: messageIds.experimentOutcome(this.run.id, this.version), contract: ExperimentOutcome, data: { ...this.outcome, runId: this.run.id } });
     }
     return { applied: true, next: { run: this.run, steps: this.steps }, run: this.runPatch, steps: this.stepPatches, messages: this.messages };
@@ -289,8 +293,10 @@ class Draft {
     const step = this.step(stepId);
     const spec = this.spec(stepId);
     const patch: Partial<StepRecord> = { dispatchedAt: this.now, startedAt: null, finishedAt: null, error: null };
-    const loop = spec.verify ? startRound(step.iterations, step.attempt, spec.model, this.now) : undefined;
-    const model = loop?.round.model ?? spec.model;
+    const call = stepCall(spec, this.run);
+    const loop = spec.verify ? startRound(step.iterations, step.attempt, call.model, this.now) : undefined;
+    const model = loop?.round.model ?? call.model;
+    const output = roundOutput(spec, loop?.round);
     if (loop) Object.assign(patch, { iterations: loop.records, model, stopReason: null });
     this.setStep(stepId, patch);
 
@@ -308,17 +314,14 @@ class Draft {
       pool: spec.pool,
       model,
       ...(spec.kind !== 'tool' ? { prompt: spec.prompt } : {}),
-      ...(spec.system !== undefined ? { system: spec.system } : {}),
+      ...(call.system !== undefined ? { system: call.system } : {}),
       ...(spec.tool ? { tool: spec.tool } : {}),
-      ...(spec.template ? { template: this.pinned(spec.template) } : {}),
-      ...(spec.output ? { output: spec.output } : {}),
+      ...(call.template ? { template: call.template } : {}),
+      ...(output ? { output } : {}),
       ...(spec.retry ? { retry: spec.retry } : {}),
       ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}),
       context: { inputs: run.inputs, steps: outputs },
-      params: {
-        ...(spec.params.temperature !== undefined ? { temperature: spec.params.temperature } : {}),
-        ...(spec.params.maxTokens !== undefined ? { maxTokens: spec.params.maxTokens } : {}),
-      },
+      params: call.params,
       ...(loop ? { iteration: loop.round.iteration } : {}),
       ...(loop?.feedback !== undefined ? { feedback: loop.feedback } : {}),
       ...(loop?.previousOutput !== undefined ? { previousOutput: loop.previousOutput } : {}),
@@ -348,7 +351,7 @@ class Draft {
       policy: verify.policy,
       history: historyOf(step.iterations, step.attempt),
       model: step.model,
-      judgeModel: verify.judgeModel,
+      ...verifyCall(this.spec(stepId), run, step.model),
       escalated: round?.escalated ?? false,
       ...(this.spec(stepId).output?.schema ? { outputSchema: this.spec(stepId).output!.schema } : {}),
       ...(escalateTo !== undefined ? { escalateTo } : {}),
@@ -383,14 +386,6 @@ class Draft {
     const durationMs = this.now.getTime() - run.createdAt.getTime();
     this.outcome.run = { status: end.status, usage, cost: run.cost, durationMs };
     this.event(RunCompleted, { runId: run.id, status: end.status, usage, cost: run.cost, durationMs, ...(end.error ? { error: end.error } : {}) });
-  }
-
-  /** The version a run pinned for a template step, with the step's `with`. */
-  private pinned(template: NonNullable<CompiledStep['template']>): NonNullable<StepReady['template']> {
-    const ref = template.selector ? `${template.name}@${template.selector}` : template.name;
-    const found = this.run.templates.find((t) => t.ref === ref);
-    if (!found) throw new Error(`run ${this.run.id} has no pin for template ${ref}`);
-    return { name: found.name, version: found.version, body: found.body, with: template.with };
   }
 
   private event<C extends EventContract>(contract: C, data: z.input<C['data']>): void {
