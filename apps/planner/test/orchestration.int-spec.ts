@@ -33,7 +33,6 @@ describe('planner: orchestration templates and strategy experiments', () => {
     expect(job.system).toBe('You are a careful, precise assistant. Answer the task directly, without preamble.');
     await h.generated(job, { output: 'A kettle.' });
     expect(await h.verifyJob(run.id, 'draft')).toMatchObject({
-      judgeModel: 'gpt-4.1-mini',
       judgeTemplate: { name: 'trellis.judge', version: 1, parameters: { temperature: 0 } },
       feedbackTemplate: { name: 'trellis.feedback', version: 1 },
     });

@@ -151,7 +151,7 @@ export const VerifyRequested = defineEvent(
     model: z.string().optional(),
     /** JSON Schema of the step's output, for the `schema` gate. */
     outputSchema: z.record(z.string(), z.unknown()).optional(),
-    /** The judge model for judge gates that name none (pipeline default, else the step's model). */
+    /** The judge model for judge gates that name none (the pipeline's default, else the judge template's); absent: the verifier's VERIFIER_JUDGE_MODEL, else `model`. */
     judgeModel: z.string().optional(),
     /** This candidate came from the escalation round. */
     escalated: z.boolean().optional(),

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ChatMessage, GateOutcome, JudgeGateSpec, VerifyRequested } from '@trellis/contracts';
-import { judgeMessages, judgeVariables, RenderError } from '@trellis/engine';
+import { callParams, judgeMessages, judgeVariables, RenderError } from '@trellis/engine';
 import { LlmError, type ProviderRegistry } from '@trellis/llm';
 import { VERIFIER_CONFIG, type VerifierConfig } from '../config';
 import { JUDGE_SCHEMA_NAME, judgeResponseSchema, parseJudgeAnswer } from './judge-answer';
@@ -23,7 +23,7 @@ export class JudgeGate {
     @Inject(JUDGE_PROVIDERS) private readonly providers: ProviderRegistry | null,
   ) {}
 
-  /** The judge model: the gate's, else the job's default (pipeline or step), else `VERIFIER_JUDGE_MODEL`, else the candidate's model. */
+  /** The judge model: the gate's, else the job's (the pipeline's default or the judge template's), else `VERIFIER_JUDGE_MODEL`, else the candidate's model. */
   modelFor(gate: JudgeGateSpec, job: Pick<VerifyRequested, 'judgeModel' | 'model'>): string | undefined {
     return gate.model ?? job.judgeModel ?? this.config.VERIFIER_JUDGE_MODEL ?? job.model;
   }
@@ -33,20 +33,15 @@ export class JudgeGate {
     if (!model) throw new JudgeFailedError('a judge gate has no model: set the gate\'s `model`, the pipeline\'s defaults.verify.judge_model or VERIFIER_JUDGE_MODEL', { code: 'judge_model_missing' });
     if (!this.providers) throw new JudgeFailedError('a judge gate needs a model endpoint: set OPENAI_BASE_URL on the verifier', { code: 'judge_provider_missing' });
 
-    const p = job.judgeTemplate?.parameters ?? { temperature: 0 };
+    // The judge template version's parameters (its `model` was resolved into the job's judge model).
+    const { model: _named, ...parameters } = job.judgeTemplate?.parameters ?? { temperature: 0 };
     let result;
     try {
       result = await this.providers.clientFor(model).chat(
         {
           model,
           messages: this.messages(gate, job),
-          ...(p.temperature !== undefined ? { temperature: p.temperature } : {}),
-          ...(p.top_p !== undefined ? { topP: p.top_p } : {}),
-          ...(p.max_tokens !== undefined ? { maxTokens: p.max_tokens } : {}),
-          ...(p.presence_penalty !== undefined ? { presencePenalty: p.presence_penalty } : {}),
-          ...(p.frequency_penalty !== undefined ? { frequencyPenalty: p.frequency_penalty } : {}),
-          ...(p.stop !== undefined ? { stop: p.stop } : {}),
-          ...(p.seed !== undefined ? { seed: p.seed } : {}),
+          ...callParams(parameters),
           responseFormat: { type: 'json_schema', name: JUDGE_SCHEMA_NAME, schema: judgeResponseSchema(gate.categories), strict: true },
         },
         signal ? { signal } : {},

@@ -379,7 +379,7 @@ describe('decideRunChange: the orchestration templates a run pinned', () => {
     expect(run.eventTypes()).toContain('step.dispatched');
   });
 
-  it("gives the verifier the pinned judge and feedback prompts, and the judge model: the pipeline's, else the judge template's, else the step's", () => {
+  it("gives the verifier the pinned judge and feedback prompts, and the judge model: the pipeline's, else the judge template's, else none (the verifier's default)", () => {
     const judge = pinned('trellis.judge', 'judge', 'Judge {{ inputs.candidate }}', { parameters: { model: 'judge-model', temperature: 0.3 } });
     const feedback = pinned('trellis.feedback', 'orchestration', 'Fix it.');
     const gates = [{ judge: { rubric: 'r' } }];
@@ -398,8 +398,9 @@ describe('decideRunChange: the orchestration templates a run pinned', () => {
     const legacy = new Run(compile({ steps: { a: { prompt: 'a', verify: { gates: ['json'] } } } }));
     legacy.apply({ type: 'start' });
     legacy.apply(generated('a', 1, 'v1'));
-    expect(legacy.verifyJob('a')).toMatchObject({ judgeModel: 'm', feedbackTemplate: { name: 'trellis.feedback', version: 1 } });
+    expect(legacy.verifyJob('a')).toMatchObject({ feedbackTemplate: { name: 'trellis.feedback', version: 1 } });
     expect(legacy.verifyJob('a').judgeTemplate).toBeUndefined();
+    expect(legacy.verifyJob('a').judgeModel).toBeUndefined();
   });
 
   it('throws on a template the run did not pin (never a silent stand-in for a user template)', () => {

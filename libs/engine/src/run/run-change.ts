@@ -351,7 +351,7 @@ class Draft {
       policy: verify.policy,
       history: historyOf(step.iterations, step.attempt),
       model: step.model,
-      ...verifyCall(this.spec(stepId), run, step.model),
+      ...verifyCall(this.spec(stepId), run),
       escalated: round?.escalated ?? false,
       ...(this.spec(stepId).output?.schema ? { outputSchema: this.spec(stepId).output!.schema } : {}),
       ...(escalateTo !== undefined ? { escalateTo } : {}),

@@ -64,13 +64,15 @@ export function roundOutput(spec: CompiledStep, round: IterationRecord | undefin
 }
 
 /** What a verification job carries from the pins: the judge and feedback prompts, the judge model, the reusable fields. */
-export function verifyCall(spec: CompiledStep, run: Pick<RunRecord, 'id' | 'templates'>, stepModel: string): Pick<VerifyRequested, 'judgeTemplate' | 'feedbackTemplate' | 'judgeModel' | 'reuse'> {
+export function verifyCall(spec: CompiledStep, run: Pick<RunRecord, 'id' | 'templates'>): Pick<VerifyRequested, 'judgeTemplate' | 'feedbackTemplate' | 'judgeModel' | 'reuse'> {
   const verify = spec.verify!;
   const judge = verify.judgeTemplate !== undefined ? pinnedTemplate(run, verify.judgeTemplate) : undefined;
   const feedback = pinnedTemplate(run, verify.feedbackTemplate);
+  // The judge model of gates that name none: the pipeline's `judge_model`, else the judge
+  // template version's `model`; without either the verifier takes VERIFIER_JUDGE_MODEL, then the step's model.
+  const judgeModel = verify.judgeModel ?? judge?.parameters.model;
   return {
-    // The judge model: the pipeline's `judge_model`, else the judge template's `model`, else the step's model.
-    judgeModel: verify.judgeModel ?? judge?.parameters.model ?? stepModel,
+    ...(judgeModel !== undefined ? { judgeModel } : {}),
     ...(judge ? { judgeTemplate: { name: judge.name, version: judge.version, body: judge.body, parameters: judge.parameters } } : {}),
     feedbackTemplate: { name: feedback.name, version: feedback.version, body: feedback.body, parameters: feedback.parameters },
     ...(verify.reuse ? { reuse: verify.reuse } : {}),
