@@ -41,6 +41,27 @@ module.exports = {
       to: { path: '^apps/', pathNot: '^apps/$1/' },
     },
     {
+      name: 'console-imports-no-server-code',
+      severity: 'error',
+      comment: 'apps/console talks to the gateway over HTTP only; of our code it may read the API shapes (libs/contracts), as types',
+      from: { path: '^apps/console/' },
+      to: { path: '^libs/', pathNot: '^libs/contracts/' },
+    },
+    {
+      name: 'console-imports-contracts-as-types-only',
+      severity: 'error',
+      comment: 'a value import of libs/contracts would bundle zod and the schemas into the browser; `import type` is erased',
+      from: { path: '^apps/console/' },
+      to: { path: '^libs/contracts/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'console-uses-no-node-modules',
+      severity: 'error',
+      comment: 'the console runs in a browser',
+      from: { path: '^apps/console/src/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
       name: 'engine-is-pure',
       severity: 'error',
       comment: 'libs/engine performs no I/O',

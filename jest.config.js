@@ -1,5 +1,7 @@
 // Three levels (STYLE.md, "Tests"): unit beside the code, integration per app against real
-// PostgreSQL and NATS, system tests across every service as its own process.
+// PostgreSQL and NATS, system tests across every service as its own process; the console's
+// browser tests are system tests driven through Chromium, in a project of their own so that
+// `--selectProjects browser` runs (or leaves out) exactly the tests that need Chromium.
 const swc = [
   '@swc/jest',
   {
@@ -25,7 +27,8 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/{apps,libs}/**/*.int-spec.ts'], slowTestThreshold: 30 },
-    { ...common, displayName: 'system', testMatch: ['<rootDir>/tests/**/*.e2e-spec.ts'], slowTestThreshold: 120 },
+    { ...common, displayName: 'system', testMatch: ['<rootDir>/tests/**/*.e2e-spec.ts'], testPathIgnorePatterns: ['<rootDir>/tests/console/'], slowTestThreshold: 120 },
+    { ...common, displayName: 'browser', testMatch: ['<rootDir>/tests/console/**/*.e2e-spec.ts'], slowTestThreshold: 120 },
   ],
   // Two cores: two test files at a time; each file owns its database and NATS namespace.
   maxWorkers: 2,

@@ -131,6 +131,14 @@ describe('trellis up with its own simulator', () => {
   }, 150_000);
   afterAll(() => up?.cleanup(), 60_000);
 
+  it("prints the console's URL, where the gateway serves the console", async () => {
+    expect(up!.output()).toContain(`Console   ${up!.gatewayUrl}/`);
+    const page = await fetch(`${up!.gatewayUrl}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await page.text()).toContain('<div id="root">');
+  });
+
   it('runs the example through a simulator that refuses a request without the generated key', async () => {
     expect(up!.output()).toMatch(/trellis: run succeeded in [\d.]+ s/);
     const simulatorUrl = /answered by the simulator at (\S+)/.exec(up!.output())?.[1];

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { z } from 'zod';
 import { CommonEnv, DatabaseEnv, parseEnv } from '@trellis/runtime';
 
@@ -19,6 +20,8 @@ const GatewayEnv = z.object({
   GATEWAY_MAX_RUNNING_RUNS: z.coerce.number().int().min(1).max(100_000).default(100),
   /** Interval of SSE heartbeat comments, so proxies keep an idle stream open. */
   GATEWAY_SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
+  /** The console's build, served at `/`; by default `dist/console` beside this build (dist/apps/gateway/src). */
+  GATEWAY_CONSOLE_DIR: z.string().min(1).default(join(__dirname, '../../../console')),
 });
 export type GatewayConfig = z.infer<typeof GatewayEnv>;
 

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 
 export const RunId = z.string().uuid();
+/** A run id or its first characters, as a user pastes it: hex digits and dashes, lower-cased. */
+export const RunIdPrefix = z
+  .string()
+  .regex(/^[0-9a-fA-F-]{4,36}$/, 'a run id or its first characters: at least 4 hex digits and dashes')
+  .transform((s) => s.toLowerCase());
 export const ProjectId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/);
 
 export const TokenUsage = z.object({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RunIdPrefix } from './common';
 import { FeatureName } from './templates';
 
 /**
@@ -30,11 +31,23 @@ export const CreateRunBody = z
   });
 export type CreateRunBody = z.infer<typeof CreateRunBody>;
 
+/**
+ * `GET /v1/runs`: newest first, a page at a time (`before` = the previous page's `next`), every
+ * filter applied by the database (indexed; see the PlannerRunList migration).
+ */
 export const ListRunsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   before: z.string().optional(),
   status: z.enum(['running', 'succeeded', 'failed', 'cancelled']).optional(),
   pipeline: z.string().optional(),
+  /** Runs created at or after this instant (ISO 8601 with an offset, e.g. `2026-05-01T00:00:00Z`). */
+  created_from: z.iso.datetime({ offset: true }).optional(),
+  /** Runs created before this instant. */
+  created_to: z.iso.datetime({ offset: true }).optional(),
+  /** A run id, or its first characters (at least 4). */
+  id: RunIdPrefix.optional(),
+  /** Text that one of the run's input values contains, case-insensitively. */
+  input: z.string().min(1).max(200).optional(),
 });
 
 /** RFC 9457 problem details, with every validation issue listed. */
@@ -93,6 +106,9 @@ export type CreatedApiKey = z.infer<typeof CreatedApiKey>;
 
 /** `Idempotency-Key` header of `POST /v1/runs`. */
 export const IdempotencyKey = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+
+/** `{version}` of `GET /v1/pipelines/{name}/versions/{version}`. */
+export const PipelineVersion = z.coerce.number().int().positive();
 
 /**
  * `?override_alignment=true` on `POST /v1/pipelines`, `POST /v1/pipelines/validate` and

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FailureInfo, RunId, RunStatus, StepStatus, TokenUsage, ChatMessage } from './common';
+import { FailureInfo, RunId, RunIdPrefix, RunStatus, StepStatus, TokenUsage, ChatMessage } from './common';
 import { StopReason, Verdict, Violation } from './events';
 import { IteratePolicySpec, Selection } from './pipeline-spec';
 import {
@@ -134,6 +134,10 @@ export const PipelineView = z.object({
   createdAt: z.string(),
 });
 export type PipelineView = z.infer<typeof PipelineView>;
+
+/** A pipeline version as listed: without its spec, plan and analysis. */
+export const PipelineSummary = PipelineView.omit({ spec: true, plan: true, analysis: true });
+export type PipelineSummary = z.infer<typeof PipelineSummary>;
 
 /** What a strategy variant changes in a run: the pipeline version it runs, its selection mode, or its gated steps' iteration policy. */
 export const StrategyVariant = z.discriminatedUnion('kind', [
@@ -283,8 +287,10 @@ export const PlannerRpc = {
     z.object({ ...Project, source: SpecSource, overrideAlignment: z.boolean().default(false), feature: FeatureName.optional() }),
     PlanView,
   ),
-  listPipelines: method('planner', 'pipelines.list', z.object(Project), z.object({ items: z.array(PipelineView.omit({ spec: true, plan: true, analysis: true })) })),
-  /** The latest version, or `version`. */
+  listPipelines: method('planner', 'pipelines.list', z.object(Project), z.object({ items: z.array(PipelineSummary) })),
+  /** Every version of one pipeline, newest first. */
+  listPipelineVersions: method('planner', 'pipelines.versions', z.object({ ...Project, name: z.string() }), z.object({ items: z.array(PipelineSummary) })),
+  /** The newest version, or the one asked for. */
   getPipeline: method('planner', 'pipelines.get', z.object({ ...Project, name: z.string(), version: z.number().int().positive().optional() }), PipelineView),
   /**
    * Makes a strategy experiment's variant the pipeline's default: registers, as its newest
@@ -324,7 +330,18 @@ export const PlannerRpc = {
   listRuns: method(
     'planner',
     'runs.list',
-    z.object({ ...Project, ...Page, status: RunStatus.optional(), pipeline: z.string().optional() }),
+    z.object({
+      ...Project,
+      ...Page,
+      status: RunStatus.optional(),
+      pipeline: z.string().optional(),
+      createdFrom: z.iso.datetime({ offset: true }).optional(),
+      createdTo: z.iso.datetime({ offset: true }).optional(),
+      /** A run id, or its first characters. */
+      id: RunIdPrefix.optional(),
+      /** Text one of the run's input values contains, case-insensitively. */
+      input: z.string().min(1).max(200).optional(),
+    }),
     z.object({ items: z.array(RunSummary), next: z.string().nullable() }),
   ),
 } as const;

@@ -13,6 +13,8 @@ export const testEnv = {
   natsServerBin: process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server',
   /** The services' log level in system tests (`warn` keeps test output to what failed). */
   logLevel: process.env.TRELLIS_TEST_LOG_LEVEL ?? 'warn',
+  /** The Chromium the browser tests and the console bench drive (Debian's `chromium` package). */
+  chromiumPath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
   /** `1` echoes every service's output, prefixed with its name. */
   echo: process.env.TRELLIS_TEST_ECHO === '1',
   /**

@@ -8,3 +8,4 @@ export * from './tcp-proxy';
 export * from './stream-messages';
 export * from './model-calls';
 export * from './rpc-error';
+export { CHROMIUM_MISSING, startBrowser, type TestBrowser } from './browser';

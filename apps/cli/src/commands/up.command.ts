@@ -73,6 +73,7 @@ export async function up(options: { example?: string; executors: number; env: No
     if (options.example) await runExample(platform.gatewayUrl, apiKey, resolve(process.cwd(), options.example), say);
 
     say('');
+    say(`  Console   ${platform.gatewayUrl}/   (sign in with the key below)`);
     say(`  Gateway   ${platform.gatewayUrl}`);
     say(`  API key   ${apiKey}${options.env.TRELLIS_API_KEY ? '' : '   (generated; set TRELLIS_API_KEY to choose one)'}`);
     say(`  Try       curl -s -H "Authorization: Bearer ${apiKey}" ${platform.gatewayUrl}/v1/runs`);

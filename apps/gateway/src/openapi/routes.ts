@@ -92,6 +92,8 @@ export const ROUTES: RouteDoc[] = [
   { method: 'post', path: '/v1/pipelines/validate', tag: 'pipelines', summary: 'Compile only: the plan and its batches, or every error with line and column', description: `Nothing is registered. ${ALIGNMENT}`, auth: 'apiKey', query: PipelineQuery, body: { schema: PipelineSpec, name: 'PipelineSpec', yaml: true }, responses: { 200: { description: 'the plan', schema: 'PlanView' } } },
   { method: 'get', path: '/v1/pipelines', tag: 'pipelines', summary: "The project's pipelines (latest versions)", auth: 'apiKey', responses: { 200: { description: 'the pipelines', schema: 'PipelineList' } } },
   { method: 'get', path: '/v1/pipelines/{name}', tag: 'pipelines', summary: 'A pipeline: spec and plan', auth: 'apiKey', params: ['name'], responses: { 200: { description: 'the pipeline', schema: 'PipelineView' } } },
+  { method: 'get', path: '/v1/pipelines/{name}/versions', tag: 'pipelines', summary: "A pipeline's versions, newest first", auth: 'apiKey', params: ['name'], responses: { 200: { description: 'the versions', schema: 'PipelineList' } } },
+  { method: 'get', path: '/v1/pipelines/{name}/versions/{version}', tag: 'pipelines', summary: 'One version of a pipeline: spec and plan', auth: 'apiKey', params: ['name', 'version'], responses: { 200: { description: 'the version', schema: 'PipelineView' } } },
 
   {
     method: 'post', path: '/v1/runs', tag: 'runs', summary: 'Start a run', auth: 'apiKey',

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
-import { PlannerRpc } from '@trellis/contracts';
+import { PipelineVersion, PlannerRpc } from '@trellis/contracts';
 import { RpcClient } from '@trellis/messaging';
 import { Audited, field, NotAudited, resourceOf } from '../audit/audited';
 import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
@@ -34,5 +34,17 @@ export class PipelinesController {
   @Get(':name')
   get(@Req() req: AuthenticatedRequest, @Param('name') name: string) {
     return this.rpc.call(PlannerRpc.getPipeline, { project: req.project, name });
+  }
+
+  /** Every version, newest first. */
+  @Get(':name/versions')
+  versions(@Req() req: AuthenticatedRequest, @Param('name') name: string) {
+    return this.rpc.call(PlannerRpc.listPipelineVersions, { project: req.project, name });
+  }
+
+  /** One version: its spec and plan, as a run of it compiled. */
+  @Get(':name/versions/:version')
+  version(@Req() req: AuthenticatedRequest, @Param('name') name: string, @Param('version') version: string) {
+    return this.rpc.call(PlannerRpc.getPipeline, { project: req.project, name, version: PipelineVersion.parse(version) });
   }
 }

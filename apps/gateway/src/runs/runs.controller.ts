@@ -44,8 +44,13 @@ export class RunsController {
 
   @Get()
   list(@Req() req: AuthenticatedRequest, @Query() query: unknown) {
-    const parsed = ListRunsQuery.parse(query ?? {});
-    return this.rpc.call(PlannerRpc.listRuns, { project: req.project, ...parsed });
+    const { created_from, created_to, ...parsed } = ListRunsQuery.parse(query ?? {});
+    return this.rpc.call(PlannerRpc.listRuns, {
+      project: req.project,
+      ...parsed,
+      ...(created_from ? { createdFrom: created_from } : {}),
+      ...(created_to ? { createdTo: created_to } : {}),
+    });
   }
 
   @Get(':id')

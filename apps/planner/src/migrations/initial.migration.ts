@@ -7,6 +7,7 @@ import { PlannerRunActor } from './actor.migration';
 import { PlannerRouting } from './routing.migration';
 import { PlannerRunVersion } from './run-version.migration';
 import { PlannerOrderedJson } from './ordered-json.migration';
+import { PlannerRunList } from './run-list.migration';
 import { PlannerOrchestration } from './orchestration.migration';
 
 export class PlannerInitial extends Migration {
@@ -71,5 +72,6 @@ export const PLANNER_MIGRATIONS = [
   { name: 'PlannerRunActor', class: PlannerRunActor },
   { name: 'PlannerRunVersion', class: PlannerRunVersion },
   { name: 'PlannerOrderedJson', class: PlannerOrderedJson },
+  { name: 'PlannerRunList', class: PlannerRunList },
   { name: 'PlannerOrchestration', class: PlannerOrchestration },
 ];

@@ -28,12 +28,17 @@ export class PipelineRepository {
     return row ? String(row.spec_hash) : undefined;
   }
 
+  latest(em: EntityManager, project: string, name: string): Promise<Pipeline | null> {
+    return em.findOne(Pipeline, { project, name }, { orderBy: { version: 'desc' } });
+  }
+
   version(em: EntityManager, project: string, name: string, version: number): Promise<Pipeline | null> {
     return em.findOne(Pipeline, { project, name, version });
   }
 
-  latest(em: EntityManager, project: string, name: string): Promise<Pipeline | null> {
-    return em.findOne(Pipeline, { project, name }, { orderBy: { version: 'desc' } });
+  /** Every version of one pipeline, newest first (the unique key (project, name, version) serves it). */
+  versions(em: EntityManager, project: string, name: string): Promise<Pipeline[]> {
+    return em.find(Pipeline, { project, name }, { orderBy: { version: 'desc' } });
   }
 
   async specOf(em: EntityManager, hash: string): Promise<PipelineSpec> {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { PipelineSpec, PipelineView, PlanView, SpecSource, StrategyVariant } from '@trellis/contracts';
+import type { PipelineSpec, PipelineSummary, PipelineView, PlanView, SpecSource, StrategyVariant } from '@trellis/contracts';
 import { applyStrategy } from '@trellis/engine';
 import { Database, type EntityManager } from '@trellis/persistence';
 import { PlannerError } from '../planner.errors';
@@ -44,7 +44,7 @@ export class PipelineService {
     return this.view(this.db.fork(), pipeline);
   }
 
-  /** The latest version, or `version`. */
+  /** The newest version, or `version`. */
   async get(project: string, name: string, version?: number): Promise<PipelineView> {
     const em = this.db.fork();
     const pipeline = version === undefined ? await this.pipelines.latest(em, project, name) : await this.pipelines.version(em, project, name, version);
@@ -73,17 +73,15 @@ export class PipelineService {
     return this.register({ project }, { json: spec }, true);
   }
 
-  async list(project: string) {
+  async list(project: string): Promise<{ items: PipelineSummary[] }> {
     const items = await this.pipelines.listLatest(this.db.fork(), project);
-    return {
-      items: items.map((p) => ({
-        name: p.name,
-        version: p.version,
-        hash: p.specHash,
-        createdAt: p.createdAt.toISOString(),
-        ...(p.description ? { description: p.description } : {}),
-      })),
-    };
+    return { items: items.map(toSummary) };
+  }
+
+  async versions(project: string, name: string): Promise<{ items: PipelineSummary[] }> {
+    const items = await this.pipelines.versions(this.db.fork(), project, name);
+    if (!items.length) throw new PlannerError('not_found', `no pipeline named "${name}"`);
+    return { items: items.map(toSummary) };
   }
 
   private async view(em: EntityManager, pipeline: Pipeline): Promise<PipelineView> {
@@ -99,4 +97,14 @@ export class PipelineService {
       ...(pipeline.description ? { description: pipeline.description } : {}),
     };
   }
+}
+
+function toSummary(p: Pipeline): PipelineSummary {
+  return {
+    name: p.name,
+    version: p.version,
+    hash: p.specHash,
+    createdAt: p.createdAt.toISOString(),
+    ...(p.description ? { description: p.description } : {}),
+  };
 }

@@ -18,6 +18,7 @@ export class PlannerRpcServer implements OnApplicationBootstrap {
     this.serve(PlannerRpc.validatePipeline, (r) => this.pipelines.validate(r.source, r.overrideAlignment, scopeOf(r)));
     this.serve(PlannerRpc.registerPipeline, (r) => this.pipelines.register(scopeOf(r), r.source, r.overrideAlignment));
     this.serve(PlannerRpc.listPipelines, (r) => this.pipelines.list(r.project));
+    this.serve(PlannerRpc.listPipelineVersions, (r) => this.pipelines.versions(r.project, r.name));
     this.serve(PlannerRpc.getPipeline, (r) => this.pipelines.get(r.project, r.name, r.version));
     this.serve(PlannerRpc.promotePipeline, (r) => this.pipelines.promote(r.project, r.name, r.variant));
     this.serve(PlannerRpc.startRun, (r) =>
@@ -44,6 +45,10 @@ export class PlannerRpcServer implements OnApplicationBootstrap {
         ...(r.before !== undefined ? { before: r.before } : {}),
         ...(r.status !== undefined ? { status: r.status } : {}),
         ...(r.pipeline !== undefined ? { pipeline: r.pipeline } : {}),
+        ...(r.createdFrom !== undefined ? { createdFrom: new Date(r.createdFrom) } : {}),
+        ...(r.createdTo !== undefined ? { createdTo: new Date(r.createdTo) } : {}),
+        ...(r.id !== undefined ? { id: r.id } : {}),
+        ...(r.input !== undefined ? { input: r.input } : {}),
       }),
     );
     // Last: an answer to ping means every method above is served.

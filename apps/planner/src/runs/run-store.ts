@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { RunStatus } from '@trellis/contracts';
 import type { RunRecord, RunSnapshot, StepRecord } from '@trellis/engine';
 import { Database, type OutboxRow } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
-import { runOf, RunSql, snapshotsOf } from './run-table';
+import { runOf, RunSql, snapshotsOf, type RunListQuery } from './run-table';
 
 /** What one transaction writes: each run's merged patches, from the version it was decided on. */
 export interface RunWrite {
@@ -110,7 +109,7 @@ export class RunStore {
     return (found?.rowCount ?? 0) > 0;
   }
 
-  async list(query: { project: string; limit: number; before?: string; status?: RunStatus; pipeline?: string }): Promise<RunRecord[]> {
+  async list(query: RunListQuery): Promise<RunRecord[]> {
     const [page] = await this.db.sqlQuery([this.sql.list(query)]);
     return (page?.rows ?? []).map(runOf);
   }

@@ -105,6 +105,25 @@ function assignments<T>(t: Table<T>, patch: Partial<T>): string[] {
   return out;
 }
 
+/** What a page of runs is filtered by; every field but the project and the page size is optional. */
+export interface RunListQuery {
+  project: string;
+  limit: number;
+  /** The last id of the previous page. */
+  before?: string;
+  status?: RunStatus;
+  pipeline?: string;
+  createdFrom?: Date;
+  createdTo?: Date;
+  /** A whole run id, or its first characters (lower-case). */
+  id?: string;
+  /** Text one of the input values contains, case-insensitively. */
+  input?: string;
+}
+
+/** `LIKE` reads `%`, `_` and a backslash literally when a backslash (its default escape) precedes them. */
+const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 /** SQL over the run tables of one schema. Every value goes through `sqlLiteral`. */
 export class RunSql {
   readonly runs: string;
@@ -167,14 +186,26 @@ export class RunSql {
     return `select 1 from ${this.runs} where "id" = ${sqlLiteral(id, 'text')} and "project" = ${sqlLiteral(project, 'text')}`;
   }
 
-  /** A page of a project's runs, newest first, keyset-paginated by id (uuid v7 ids sort by creation). */
-  list(query: { project: string; limit: number; before?: string; status?: RunStatus; pipeline?: string }): string {
+  /**
+   * A page of a project's runs, newest first, keyset-paginated by id (uuid v7 ids sort by
+   * creation), every filter in SQL. Ids compare byte-wise (`collate "C"`) so that a page, its
+   * cursor and an id prefix walk one index, `(project, id)`, whatever the database's collation
+   * (a prefix `LIKE` uses a btree only under "C"); status and pipeline have their own
+   * `(project, …, id)` indexes, the input search a trigram index over the inputs' values
+   * (migration PlannerRunList).
+   */
+  list(query: RunListQuery): string {
     const where = [`"project" = ${sqlLiteral(query.project, 'text')}`];
-    if (query.before) where.push(`"id" < ${sqlLiteral(query.before, 'text')}`);
+    if (query.before) where.push(`"id" collate "C" < ${sqlLiteral(query.before, 'text')}`);
     if (query.status) where.push(`"status" = ${sqlLiteral(query.status, 'text')}`);
     if (query.pipeline) where.push(`"pipeline" = ${sqlLiteral(query.pipeline, 'text')}`);
+    if (query.createdFrom) where.push(`"created_at" >= ${sqlLiteral(query.createdFrom, 'time')}`);
+    if (query.createdTo) where.push(`"created_at" < ${sqlLiteral(query.createdTo, 'time')}`);
+    if (query.id) where.push(query.id.length === 36 ? `"id" = ${sqlLiteral(query.id, 'text')}` : `"id" collate "C" like ${sqlLiteral(`${likeEscape(query.id)}%`, 'text')}`);
+    // The input values as one text: the expression the trigram index is built on (PlannerRunList).
+    if (query.input) where.push(`"${this.schema}"."run_input_text"("inputs") ilike ${sqlLiteral(`%${likeEscape(query.input)}%`, 'text')}`);
     const columns = RUN_TABLE.columns.filter(([field]) => field !== 'inputs' && field !== 'templates' && field !== 'strategies' && field !== 'products').map(([, , c]) => `"${c}"`);
-    return `select ${columns.join(', ')} from ${this.runs} where ${where.join(' and ')} order by "id" desc limit ${sqlLiteral(query.limit, 'int')}`;
+    return `select ${columns.join(', ')} from ${this.runs} where ${where.join(' and ')} order by "id" collate "C" desc limit ${sqlLiteral(query.limit, 'int')}`;
   }
 
   /**

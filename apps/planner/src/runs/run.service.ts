@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Issue, RunStatus, RunView, SpecSource, StepFailed, StepGenerated, StepVerified } from '@trellis/contracts';
+import type { Issue, RunView, SpecSource, StepFailed, StepGenerated, StepVerified } from '@trellis/contracts';
 import { decideRunChange, newRunSnapshot, resolveInputs, type RunInput, type RunSnapshot } from '@trellis/engine';
 import { NonRetryableError } from '@trellis/messaging';
 import { Database, GroupCommit, isUnstorable, uuidv7, type OutboxRow } from '@trellis/persistence';
@@ -11,6 +11,7 @@ import { EventOutbox } from '../platform/event-outbox';
 import { PlannerError } from '../planner.errors';
 import { toRunSummary, toRunView } from './run.mapper';
 import { RunStore, type RunWrite } from './run-store';
+import type { RunListQuery } from './run-table';
 import { TemplatePins } from './template-pins';
 
 export interface StartRequest {
@@ -138,7 +139,7 @@ export class RunService {
     return snapshot ? { snapshot, planned: await this.planned(snapshot.run.specHash) } : undefined;
   }
 
-  async list(query: { project: string; limit: number; before?: string; status?: RunStatus; pipeline?: string }) {
+  async list(query: RunListQuery) {
     const items = await this.store.list(query);
     return { items: items.map(toRunSummary), next: items.length === query.limit ? (items.at(-1)?.id ?? null) : null };
   }
