@@ -168,6 +168,12 @@ describe('compilePipeline: step kinds, personalities, experts', () => {
     expect(result.ok && result.pipeline.steps.c?.personality).toBeUndefined();
   });
 
+  it('refuses a judge template on a step without a judge gate', () => {
+    expect(messages(issuesOf(yaml('version: 1', 'name: x', 'steps:', '  a: { prompt: a, verify: { gates: [json], judge: { template: my-judge } } }')))).toEqual([
+      'verify.judge names the prompt of judge gates, and the step has none: add a judge gate or remove it',
+    ]);
+  });
+
   it('refuses iterate.reuse of a step without a JSON output schema, of a field the schema lacks, or of every field', () => {
     const reuse = (output: string, fields: string) =>
       messages(issuesOf(yaml('version: 1', 'name: x', 'steps:', `  a: { prompt: a, ${output} verify: { gates: [json], iterate: { reuse: ${fields} } } }`)));

@@ -64,6 +64,9 @@ export function checkFlow(spec: PipelineSpec, deps: DependencyGraph, order: Depe
 
     checkModel(id, step, spec, options, at, report);
     checkReuse(step, at, report);
+    if (step.verify?.judge && !step.verify.gates.some((g) => typeof g === 'object' && 'judge' in g)) {
+      report(at('verify', 'judge'), 'verify.judge names the prompt of judge gates, and the step has none: add a judge gate or remove it');
+    }
   }
 
   const { cycles } = findCycles(order);
