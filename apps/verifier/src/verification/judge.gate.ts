@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ChatMessage, GateOutcome, JudgeGateSpec, VerifyRequested } from '@trellis/contracts';
-import { callParams, judgeMessages, judgeVariables, RenderError } from '@trellis/engine';
+import { builtInTemplate, callParams, judgeMessages, judgeVariables, ORCHESTRATION_TEMPLATES, RenderError } from '@trellis/engine';
 import { LlmError, type ProviderRegistry } from '@trellis/llm';
 import { VERIFIER_CONFIG, type VerifierConfig } from '../config';
 import { JUDGE_SCHEMA_NAME, judgeResponseSchema, parseJudgeAnswer } from './judge-answer';
@@ -34,7 +34,7 @@ export class JudgeGate {
     if (!this.providers) throw new JudgeFailedError('a judge gate needs a model endpoint: set OPENAI_BASE_URL on the verifier', { code: 'judge_provider_missing' });
 
     // The judge template version's parameters (its `model` was resolved into the job's judge model).
-    const { model: _named, ...parameters } = job.judgeTemplate?.parameters ?? { temperature: 0 };
+    const { model: _named, ...parameters } = job.judgeTemplate?.parameters ?? builtInTemplate(ORCHESTRATION_TEMPLATES.judge)!.parameters;
     let result;
     try {
       result = await this.providers.clientFor(model).chat(
