@@ -242,6 +242,13 @@ models:
     ]);
   });
 
+  it('sends the parameters the job carries (the step\'s own, else its template version\'s) to the model', async () => {
+    const marker = uniqueToken('m');
+    const job = await h.publishJob({ prompt: `Tune ${marker}`, params: { temperature: 0.1, maxTokens: 300, topP: 0.9, presencePenalty: 0.2, frequencyPenalty: 0.3, stop: ['END'], seed: 11 } });
+    await waitFor('the result', () => h.generatedFor(job).length === 1);
+    expect(h.requestsFor(marker)[0]!.parameters).toEqual({ temperature: 0.1, max_completion_tokens: 300, top_p: 0.9, presence_penalty: 0.2, frequency_penalty: 0.3, stop: ['END'], seed: 11 });
+  });
+
   it("sends a later round of a verification loop the candidate to revise and the verifier's feedback", async () => {
     const marker = uniqueToken('m');
     const job = await h.publishJob({ prompt: `Pitch ${marker}`, attempt: 2, iteration: 2, previousOutput: 'A kettle.', feedback: 'Name the price.' });

@@ -181,6 +181,8 @@ export const StepVerified = defineEvent(
     examplesReused: z.boolean().optional(),
     /** escalate: the model of the escalation round. */
     escalateTo: z.string().optional(),
+    /** retry / escalate on a step with `iterate.reuse`: the fields the next round keeps (none a violation or the feedback named). */
+    reusedFields: z.array(z.string()).optional(),
     /** Each gate's result. */
     gates: z.array(GateOutcome).optional(),
     /** Tokens the judge gates used. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_PRIORITY, RunIdPrefix, RunPriority, RunStatus } from './common';
+import { FeatureName } from './templates';
 
 /**
  * The header in which every service's readiness answer names its process id, so a
@@ -139,6 +140,9 @@ export const PipelineVersion = z.coerce.number().int().positive();
  * (`orchestrator.check_alignment`).
  */
 export const OverrideAlignmentQuery = z.strictObject({ override_alignment: z.enum(['true', 'false']).optional() });
+
+/** `POST /v1/pipelines` and `/validate`: the alignment override, and the feature whose override of the analysis prompt applies. */
+export const PipelineQuery = OverrideAlignmentQuery.extend({ feature: FeatureName.optional() });
 
 /**
  * What an audit record says was done: every state-changing call of the API (PRD NFR4). The

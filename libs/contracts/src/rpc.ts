@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { ChatMessage, DEFAULT_PRIORITY, FailureInfo, RunId, RunIdPrefix, RunPriority, RunStatus, StepStatus, TokenUsage } from './common';
 import { StopReason, Verdict, Violation } from './events';
+import { IteratePolicySpec, Selection } from './pipeline-spec';
 import {
+  checkExperimentFields,
   CreatedTemplateVersion,
-  CreateExperimentBody,
+  ExperimentFields,
   CreateTemplateBody,
   ExperimentStatus,
   ExperimentSummary,
@@ -137,6 +139,21 @@ export type PipelineView = z.infer<typeof PipelineView>;
 export const PipelineSummary = PipelineView.omit({ spec: true, plan: true, analysis: true });
 export type PipelineSummary = z.infer<typeof PipelineSummary>;
 
+/** What a strategy variant changes in a run: the pipeline version it runs, its selection mode, or its gated steps' iteration policy. */
+export const StrategyVariant = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('pipeline'), version: z.number().int().positive() }),
+  z.object({ kind: z.literal('selection'), selection: Selection }),
+  z.object({ kind: z.literal('policy'), policy: IteratePolicySpec }),
+]);
+export type StrategyVariant = z.infer<typeof StrategyVariant>;
+
+/** A strategy experiment's assignment for one run: which experiment, which variant, and what it changes. */
+export const StrategyPin = z.object({
+  experiment: z.object({ id: z.string(), variant: z.string() }),
+  variant: StrategyVariant,
+});
+export type StrategyPin = z.infer<typeof StrategyPin>;
+
 /** One round of a step's verification loop (generate → verify), as the run reports it. */
 export const IterationView = z.object({
   iteration: z.number().int().positive(),
@@ -161,6 +178,10 @@ export const IterationView = z.object({
   examplesReused: z.boolean(),
   /** The round ran on the escalated model. */
   escalated: z.boolean(),
+  /** Output fields this round kept from the candidate it revised (`iterate.reuse`) instead of writing them again. */
+  reusedFields: z.array(z.string()).default([]),
+  /** Output tokens the kept fields cost when they were written, so not spent again in this round (estimated from that round's usage). */
+  outputTokensSaved: z.number().int().nonnegative().default(0),
 });
 export type IterationView = z.infer<typeof IterationView>;
 
@@ -173,6 +194,8 @@ export const StepView = z.object({
   output: z.string().nullable(),
   /** The parsed value of a JSON output. */
   structured: z.unknown().optional(),
+  /** The model call's parameters in effect: the step's own settings, else its template version's (docs/templates.md). */
+  parameters: ModelParameters.omit({ model: true }).default({}),
   error: FailureInfo.nullable(),
   usage: TokenUsage,
   /** USD spent on the step's model calls (catalog prices). */
@@ -245,12 +268,16 @@ export const RunView = z.object({
    */
   queue: z.object({ position: z.number().int().positive(), estimatedWaitMs: z.number().nonnegative().nullable() }).nullable().default(null),
   steps: z.array(StepView),
-  /** The template versions (and experiment variants) the run pinned at start. */
+  /**
+   * The template versions (and experiment variants) the run pinned at start: its template
+   * steps', and the orchestration's own (personality, judge, feedback), by category.
+   */
   templates: z
     .array(
       z.object({
         ref: z.string(),
         name: z.string(),
+        category: TemplateCategory,
         version: z.number().int(),
         label: z.string().nullable(),
         level: z.string(),
@@ -258,12 +285,14 @@ export const RunView = z.object({
       }),
     )
     .default([]),
+  /** The strategy experiments the run is in, and the variant each gave it. */
+  strategies: z.array(StrategyPin).default([]),
   /** Files the run produced, served by `GET /v1/runs/{id}/products/{path}`. */
   products: z.array(ProductView).default([]),
 });
 export type RunView = z.infer<typeof RunView>;
 
-export const RunSummary = RunView.omit({ steps: true, inputs: true, products: true, templates: true });
+export const RunSummary = RunView.omit({ steps: true, inputs: true, products: true, templates: true, strategies: true });
 export type RunSummary = z.infer<typeof RunSummary>;
 
 const Project = { project: z.string() };
@@ -274,15 +303,28 @@ export const PlannerRpc = {
   registerPipeline: method(
     'planner',
     'pipelines.register',
-    z.object({ ...Project, source: SpecSource, overrideAlignment: z.boolean().default(false) }),
+    /** `feature`: whose override of the analysis prompt applies (the template hierarchy). */
+    z.object({ ...Project, source: SpecSource, overrideAlignment: z.boolean().default(false), feature: FeatureName.optional() }),
     PipelineView,
   ),
-  validatePipeline: method('planner', 'pipelines.validate', z.object({ ...Project, source: SpecSource, overrideAlignment: z.boolean().default(false) }), PlanView),
+  validatePipeline: method(
+    'planner',
+    'pipelines.validate',
+    z.object({ ...Project, source: SpecSource, overrideAlignment: z.boolean().default(false), feature: FeatureName.optional() }),
+    PlanView,
+  ),
   listPipelines: method('planner', 'pipelines.list', z.object(Project), z.object({ items: z.array(PipelineSummary) })),
   /** Every version of one pipeline, newest first. */
   listPipelineVersions: method('planner', 'pipelines.versions', z.object({ ...Project, name: z.string() }), z.object({ items: z.array(PipelineSummary) })),
   /** The newest version, or the one asked for. */
   getPipeline: method('planner', 'pipelines.get', z.object({ ...Project, name: z.string(), version: z.number().int().positive().optional() }), PipelineView),
+  /**
+   * Makes a strategy experiment's variant the pipeline's default: registers, as its newest
+   * version, the spec of the variant's version (`pipeline`) or the latest spec with the
+   * variant's selection mode or iteration policy applied. Registering a spec equal to the
+   * latest one adds nothing, so a repeated promotion is harmless.
+   */
+  promotePipeline: method('planner', 'pipelines.promote', z.object({ ...Project, name: z.string(), variant: StrategyVariant }), PipelineView),
   startRun: method(
     'planner',
     'runs.start',
@@ -400,12 +442,16 @@ export const RegistryRpc = {
       subject: z.string().min(1).max(500).optional(),
       runId: RunId.optional(),
       refs: z.array(TemplateRef).max(500),
+      /** A run of this registered pipeline: the strategy experiments running on it assign the run a variant each. */
+      pipeline: z.string().min(1).max(100).optional(),
     }),
     z.object({
       /** In the order of `refs`, without the missing ones. */
       templates: z.array(ResolvedTemplate),
       /** References nothing answered, as `name` or `name@selector`. */
       missing: z.array(z.string()),
+      /** The run's variant of each strategy experiment running on `pipeline`. */
+      strategies: z.array(StrategyPin).default([]),
     }),
   ),
   createTemplate: method('registry', 'templates.create', CreateTemplateBody.extend({ ...Project, ...Admin }), CreatedTemplateVersion),
@@ -423,12 +469,12 @@ export const RegistryRpc = {
     z.object({ ...Project, name: z.string(), feature: FeatureName.optional(), selector: z.string().min(1).max(64).optional(), variables: z.record(z.string(), z.unknown()).default({}) }),
     RenderedTemplate,
   ),
-  createExperiment: method('registry', 'experiments.create', z.object({ ...CreateExperimentBody.shape, ...Project, ...Admin }), ExperimentView),
+  createExperiment: method('registry', 'experiments.create', z.object({ ...ExperimentFields, ...Project, ...Admin }).superRefine(checkExperimentFields), ExperimentView),
   getExperiment: method('registry', 'experiments.get', z.object({ ...Project, id: z.string() }), ExperimentView),
   listExperiments: method(
     'registry',
     'experiments.list',
-    z.object({ ...Project, template: z.string().optional(), status: ExperimentStatus.optional() }),
+    z.object({ ...Project, template: z.string().optional(), pipeline: z.string().optional(), status: ExperimentStatus.optional() }),
     z.object({ items: z.array(ExperimentSummary) }),
   ),
   updateExperiment: method('registry', 'experiments.update', z.object({ ...Project, ...Admin, id: z.string(), status: ExperimentStatus }), ExperimentView),

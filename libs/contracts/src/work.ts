@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { defineEvent } from './cloudevent';
 import { ChatMessage, RunId, RunStatus, StepStatus, TokenUsage } from './common';
-import { Gate, StepId } from './pipeline-spec';
+import { Gate, OutputField, StepId } from './pipeline-spec';
+import { ModelParameters, TemplateBody } from './templates';
 
 export const OutputFormat = z.enum(['text', 'json', 'markdown', 'csv']);
 export type OutputFormat = z.infer<typeof OutputFormat>;
@@ -55,8 +56,20 @@ const StepJob = z.object({
       inputs: z.record(z.string(), z.unknown()),
       steps: z.record(z.string(), z.object({ output: z.unknown() })),
     }),
+    /**
+     * The call's sampling parameters: the step's own settings, else its template version's
+     * `parameters` (docs/templates.md, "Parameters"); absent ones are the provider's defaults.
+     */
     params: z
-      .object({ temperature: z.number().optional(), maxTokens: z.number().int().optional() })
+      .object({
+        temperature: z.number().optional(),
+        maxTokens: z.number().int().optional(),
+        topP: z.number().optional(),
+        presencePenalty: z.number().optional(),
+        frequencyPenalty: z.number().optional(),
+        stop: z.array(z.string()).optional(),
+        seed: z.number().int().optional(),
+      })
       .default({}),
     /** The round of the step's verification loop (1 = first generation). */
     iteration: z.number().int().positive().optional(),
@@ -101,6 +114,15 @@ export const VerifyPolicy = z.object({
 });
 export type VerifyPolicy = z.infer<typeof VerifyPolicy>;
 
+/** An orchestration template pinned for a run (judge, feedback), carried whole in the job so that the verifier asks no registry. */
+export const PinnedTemplate = z.object({
+  name: z.string(),
+  version: z.number().int().positive(),
+  body: TemplateBody,
+  parameters: ModelParameters.default({}),
+});
+export type PinnedTemplate = z.infer<typeof PinnedTemplate>;
+
 /** One earlier round of a step's loop, as the verifier needs it to decide the next. */
 export const VerifyRound = z.object({
   iteration: z.number().int().positive(),
@@ -141,12 +163,18 @@ export const VerifyRequested = defineEvent(
     model: z.string().optional(),
     /** JSON Schema of the step's output, for the `schema` gate. */
     outputSchema: z.record(z.string(), z.unknown()).optional(),
-    /** The judge model for judge gates that name none (pipeline default, else the step's model). */
+    /** The judge model for judge gates that name none (the pipeline's default, else the judge template's); absent: the verifier's VERIFIER_JUDGE_MODEL, else `model`. */
     judgeModel: z.string().optional(),
     /** This candidate came from the escalation round. */
     escalated: z.boolean().optional(),
     /** The next stronger model, when escalation is on and still possible; absent: no escalation. */
     escalateTo: z.string().optional(),
+    /** The judge prompt the run pinned (category `judge`); absent: the built-in `trellis.judge` version 1. Its parameters apply to the judge's request. */
+    judgeTemplate: PinnedTemplate.optional(),
+    /** The feedback prompt the run pinned (category `orchestration`); absent: the built-in `trellis.feedback` version 1. */
+    feedbackTemplate: PinnedTemplate.optional(),
+    /** The step's `iterate.reuse`: output fields the next round keeps unless a violation or the feedback names them. */
+    reuse: z.array(OutputField).optional(),
   }),
 );
 export type VerifyRequested = z.infer<typeof VerifyRequested.data>;

@@ -23,11 +23,20 @@ export { buildProducts, type ProductFile } from './run/products';
 export { evaluateGates, evaluateDeterministicGate, isDeterministicGate, combineGates, type GateResult } from './verify/gates';
 export { decideVerdict } from './verify/verdict';
 export { checkAcceptance, type Acceptance } from './verify/acceptance';
-export { buildFeedback } from './verify/feedback';
+export { buildFeedback, feedbackVariables, type FeedbackArgs } from './verify/feedback';
 export { resolveVerifyPolicy, legacyPolicy } from './verify/policy';
-export { decideRound, bestOf, type RoundInput, type LoopDecision } from './verify/loop';
+export { decideRound, bestOf, type RoundInput, type LoopDecision, type NextRoundPrompt } from './verify/loop';
 export { nextStrongerModel } from './verify/escalation';
 export { MAX_REGEX_INPUT_CHARS } from './verify/regex-safety';
 
 export { topologicalOrder, batchesOf, type DependencyGraph } from './graph/topology';
 export { findCycles, stronglyConnectedComponents, type CycleReport } from './graph/cycles';
+
+export { BUILT_IN_TEMPLATES, builtInTemplate, ORCHESTRATION_TEMPLATES, type BuiltInTemplate } from './orchestration/built-in-templates';
+export { effectiveParameters, callParams, type EffectiveParameters, type OwnSettings } from './orchestration/parameters';
+export { templateNeeds, checkPins, roleProblem, splitRef, ROLE_VARIABLES, type TemplateNeed, type TemplateRole } from './orchestration/template-needs';
+export { renderMessages, renderText } from './render/render-messages';
+export { judgeMessages, judgeVariables } from './verify/judge-prompt';
+export { planReuse, laterRoundSchema, mergeReused, keptValues, fieldsNamed, outputFields, outputTokensSaved, type ReusePlan } from './verify/reuse';
+export { applyStrategy } from './spec/strategy';
+export { stepCall, pinnedTemplate, type StepCall } from './run/step-call';

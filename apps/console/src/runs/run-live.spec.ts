@@ -24,6 +24,7 @@ function step(id: string, fields: Partial<StepView> = {}): StepView {
     iterationsUsed: 0,
     bestScore: null,
     stopReason: null,
+    parameters: {},
     ...fields,
   };
 }
@@ -47,6 +48,7 @@ function run(steps: StepView[], fields: Partial<RunView> = {}): RunView {
     queue: null,
     steps,
     templates: [],
+    strategies: [],
     products: [],
     ...fields,
   };

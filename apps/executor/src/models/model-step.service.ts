@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ChatMessage, StepOutputSpec, StepReady } from '@trellis/contracts';
-import { renderPrompt, RenderError } from '@trellis/engine';
+import { renderMessages, renderPrompt, RenderError } from '@trellis/engine';
 import { LlmError, planStructuredOutput, ProviderRegistry, rejectsResponseFormat, type ChatResult, type ResponseFormat, type StructuredOutputPlan } from '@trellis/llm';
 import { logger } from '@trellis/telemetry';
 import { EXECUTOR_CONFIG, type ExecutorConfig } from '../config';
@@ -122,8 +122,8 @@ export class ModelStepService {
         {
           model: job.model,
           messages: call.messages,
-          ...(job.params.temperature !== undefined ? { temperature: job.params.temperature } : {}),
-          ...(job.params.maxTokens !== undefined ? { maxTokens: job.params.maxTokens } : {}),
+          // The parameters in effect, as the planner resolved them (the step's own, else its template version's).
+          ...job.params,
           ...(call.responseFormat ? { responseFormat: call.responseFormat } : {}),
         },
         // The deadline is the client's (a timeout is retryable); `signal` is cancellation (final).
@@ -148,9 +148,7 @@ export class ModelStepService {
       const messages: ChatMessage[] = [];
       if (job.system !== undefined) messages.push({ role: 'system', content: renderPrompt(job.system, job.context) });
       if (job.template) {
-        const scope = { inputs: renderLeaves(job.template.with, job.context) as Record<string, unknown>, steps: {} };
-        const body = typeof job.template.body === 'string' ? [{ role: 'user' as const, content: job.template.body }] : job.template.body;
-        for (const m of body) messages.push({ role: m.role, content: renderPrompt(m.content, scope) });
+        messages.push(...renderMessages(job.template.body, renderLeaves(job.template.with, job.context) as Record<string, unknown>));
       } else {
         messages.push({ role: 'user', content: renderPrompt(job.prompt ?? '', job.context) });
       }

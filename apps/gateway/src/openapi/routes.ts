@@ -19,6 +19,7 @@ import {
   PlanView,
   PlannerRpc,
   OverrideAlignmentQuery,
+  PipelineQuery,
   Problem,
   ProjectView,
   ProjectBudget,
@@ -96,8 +97,8 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/v1/projects/{id}/keys', tag: 'projects', summary: "List the project's keys (prefixes only)", auth: 'admin', params: ['id'], responses: { 200: { description: 'the keys', schema: 'ApiKeyList' } } },
   { method: 'delete', path: '/v1/projects/{id}/keys/{keyId}', tag: 'projects', summary: 'Revoke a key', auth: 'admin', params: ['id', 'keyId'], responses: { 204: { description: 'revoked' } } },
 
-  { method: 'post', path: '/v1/pipelines', tag: 'pipelines', summary: 'Register a pipeline (YAML or JSON)', description: `The same spec twice keeps its version. A spec with \`orchestrator\` is analysed by that model (intention, architecture). ${ALIGNMENT}`, auth: 'apiKey', query: OverrideAlignmentQuery, body: { schema: PipelineSpec, name: 'PipelineSpec', yaml: true }, responses: { 201: { description: 'registered', schema: 'PipelineView' } } },
-  { method: 'post', path: '/v1/pipelines/validate', tag: 'pipelines', summary: 'Compile only: the plan and its batches, or every error with line and column', description: `Nothing is registered. ${ALIGNMENT}`, auth: 'apiKey', query: OverrideAlignmentQuery, body: { schema: PipelineSpec, name: 'PipelineSpec', yaml: true }, responses: { 200: { description: 'the plan', schema: 'PlanView' } } },
+  { method: 'post', path: '/v1/pipelines', tag: 'pipelines', summary: 'Register a pipeline (YAML or JSON)', description: `The same spec twice keeps its version. A spec with \`orchestrator\` is analysed by that model (intention, architecture). ${ALIGNMENT}`, auth: 'apiKey', query: PipelineQuery, body: { schema: PipelineSpec, name: 'PipelineSpec', yaml: true }, responses: { 201: { description: 'registered', schema: 'PipelineView' } } },
+  { method: 'post', path: '/v1/pipelines/validate', tag: 'pipelines', summary: 'Compile only: the plan and its batches, or every error with line and column', description: `Nothing is registered. ${ALIGNMENT}`, auth: 'apiKey', query: PipelineQuery, body: { schema: PipelineSpec, name: 'PipelineSpec', yaml: true }, responses: { 200: { description: 'the plan', schema: 'PlanView' } } },
   { method: 'get', path: '/v1/pipelines', tag: 'pipelines', summary: "The project's pipelines (latest versions)", auth: 'apiKey', responses: { 200: { description: 'the pipelines', schema: 'PipelineList' } } },
   { method: 'get', path: '/v1/pipelines/{name}', tag: 'pipelines', summary: 'A pipeline: spec and plan', auth: 'apiKey', params: ['name'], responses: { 200: { description: 'the pipeline', schema: 'PipelineView' } } },
   { method: 'get', path: '/v1/pipelines/{name}/versions', tag: 'pipelines', summary: "A pipeline's versions, newest first", auth: 'apiKey', params: ['name'], responses: { 200: { description: 'the versions', schema: 'PipelineList' } } },

@@ -9,6 +9,7 @@ import { PlannerRunVersion } from './run-version.migration';
 import { PlannerOrderedJson } from './ordered-json.migration';
 import { PlannerAdmission } from './admission.migration';
 import { PlannerRunList } from './run-list.migration';
+import { PlannerOrchestration } from './orchestration.migration';
 
 export class PlannerInitial extends Migration {
   override name = 'PlannerInitial';
@@ -74,4 +75,5 @@ export const PLANNER_MIGRATIONS = [
   { name: 'PlannerOrderedJson', class: PlannerOrderedJson },
   { name: 'PlannerRunList', class: PlannerRunList },
   { name: 'PlannerAdmission', class: PlannerAdmission },
+  { name: 'PlannerOrchestration', class: PlannerOrchestration },
 ];

@@ -15,11 +15,12 @@ export class PlannerRpcServer implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.serve(PlannerRpc.validatePipeline, (r) => this.pipelines.validate(r.source, r.overrideAlignment));
-    this.serve(PlannerRpc.registerPipeline, (r) => this.pipelines.register(r.project, r.source, r.overrideAlignment));
+    this.serve(PlannerRpc.validatePipeline, (r) => this.pipelines.validate(r.source, r.overrideAlignment, scopeOf(r)));
+    this.serve(PlannerRpc.registerPipeline, (r) => this.pipelines.register(scopeOf(r), r.source, r.overrideAlignment));
     this.serve(PlannerRpc.listPipelines, (r) => this.pipelines.list(r.project));
     this.serve(PlannerRpc.listPipelineVersions, (r) => this.pipelines.versions(r.project, r.name));
     this.serve(PlannerRpc.getPipeline, (r) => this.pipelines.get(r.project, r.name, r.version));
+    this.serve(PlannerRpc.promotePipeline, (r) => this.pipelines.promote(r.project, r.name, r.variant));
     this.serve(PlannerRpc.startRun, (r) =>
       this.runs.start({
         project: r.project,
@@ -62,4 +63,9 @@ export class PlannerRpcServer implements OnApplicationBootstrap {
   private serve<M extends RpcMethod>(method: M, handler: (request: z.infer<M['request']>) => Promise<z.input<M['response']>>): void {
     this.rpc.serve(method, handler);
   }
+}
+
+/** The project, and the feature whose template overrides apply. */
+function scopeOf(r: { project: string; feature?: string | undefined }): { project: string; feature?: string } {
+  return { project: r.project, ...(r.feature !== undefined ? { feature: r.feature } : {}) };
 }

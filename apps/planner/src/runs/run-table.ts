@@ -27,6 +27,7 @@ const RUN: Columns<RunRecord> = {
   error: 'json',
   products: 'json',
   templates: 'json',
+  strategies: 'json',
   subject: 'text',
   stream: 'bool',
   actor: 'text',
@@ -206,7 +207,7 @@ export class RunSql {
     if (query.id) where.push(query.id.length === 36 ? `"id" = ${sqlLiteral(query.id, 'text')}` : `"id" collate "C" like ${sqlLiteral(`${likeEscape(query.id)}%`, 'text')}`);
     // The input values as one text: the expression the trigram index is built on (PlannerRunList).
     if (query.input) where.push(`"${this.schema}"."run_input_text"("inputs") ilike ${sqlLiteral(`%${likeEscape(query.input)}%`, 'text')}`);
-    const columns = RUN_TABLE.columns.filter(([field]) => field !== 'inputs' && field !== 'templates' && field !== 'products').map(([, , c]) => `"${c}"`);
+    const columns = RUN_TABLE.columns.filter(([field]) => field !== 'inputs' && field !== 'templates' && field !== 'strategies' && field !== 'products').map(([, , c]) => `"${c}"`);
     return `select ${columns.join(', ')} from ${this.runs} where ${where.join(' and ')} order by "id" collate "C" desc limit ${sqlLiteral(query.limit, 'int')}`;
   }
 

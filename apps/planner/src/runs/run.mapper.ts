@@ -1,5 +1,5 @@
 import type { IterationView, RunSummary, RunView, StepView } from '@trellis/contracts';
-import type { CompiledPipeline, IterationRecord, RunRecord, RunSnapshot, StepRecord } from '@trellis/engine';
+import { stepCall, type CompiledPipeline, type CompiledStep, type IterationRecord, type RunRecord, type RunSnapshot, type StepRecord } from '@trellis/engine';
 
 /** Records → the contract's views: the only place both meet. */
 
@@ -31,23 +31,27 @@ export function toRunView({ run, steps }: RunSnapshot, compiled: CompiledPipelin
     queue,
     inputs: run.inputs,
     products: run.products,
-    templates: run.templates.map((t) => ({ ref: t.ref, name: t.name, version: t.version, label: t.label, level: t.level, experiment: t.experiment })),
+    templates: run.templates.map((t) => ({ ref: t.ref, name: t.name, category: t.category, version: t.version, label: t.label, level: t.level, experiment: t.experiment })),
+    strategies: run.strategies,
     steps: compiled.order.flatMap((id) => {
       const s = Object.prototype.hasOwnProperty.call(steps, id) ? steps[id] : undefined;
-      return s ? [toStepView(s, compiled.steps[id]?.dependsOn ?? [])] : [];
+      const spec = compiled.steps[id];
+      return s && spec ? [toStepView(s, spec, run)] : [];
     }),
   };
 }
 
-function toStepView(s: StepRecord, dependsOn: string[]): StepView {
+function toStepView(s: StepRecord, spec: CompiledStep, run: RunRecord): StepView {
   return {
     id: s.stepId,
     status: s.status,
     attempt: s.attempt,
-    dependsOn,
+    dependsOn: spec.dependsOn,
     model: s.model,
     output: s.output,
     ...(s.structured !== null && s.structured !== undefined ? { structured: s.structured } : {}),
+    // The parameters its calls are sent with: the same function that built its jobs.
+    parameters: stepCall(spec, run).parameters,
     error: s.error,
     usage: { inputTokens: s.inputTokens, outputTokens: s.outputTokens },
     cost: s.cost,
@@ -80,5 +84,7 @@ function toIterationView(r: IterationRecord): IterationView {
     feedbackUsed: r.feedbackUsed,
     examplesReused: r.examplesReused,
     escalated: r.escalated,
+    reusedFields: r.reusedFields ?? [],
+    outputTokensSaved: r.outputTokensSaved ?? 0,
   };
 }

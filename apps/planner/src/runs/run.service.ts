@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DEFAULT_PRIORITY, type ProjectBudget, type ProjectUsage, type RunView, type SpecSource, type StepFailed, type StepGenerated, type StepVerified } from '@trellis/contracts';
+import { DEFAULT_PRIORITY, type Issue, type ProjectBudget, type ProjectUsage, type RunView, type SpecSource, type StepFailed, type StepGenerated, type StepVerified } from '@trellis/contracts';
 import { concurrencyGroup, decideRunChange, estimatedWaitMs, newRunSnapshot, resolveInputs, type CompiledPipeline, type DecideOptions, type RunInput, type RunSnapshot } from '@trellis/engine';
 import { NonRetryableError, RetryableError } from '@trellis/messaging';
 import { Database, GroupCommit, isUnstorable, uuidv7, type OutboxRow } from '@trellis/persistence';
@@ -76,12 +76,10 @@ export class RunService {
   async start(request: StartRequest): Promise<RunView> {
     const { planned, version } = await this.pipelineFor(request);
     const { compiled } = planned;
-    const inputs = resolveInputs(compiled.spec, request.inputs);
-    if (!inputs.ok) throw new PlannerError('invalid_argument', `the run's inputs have ${inputs.issues.length} problem(s)`, inputs.issues);
-    const group = concurrencyGroup(compiled, inputs.inputs);
-    if (!group.ok) throw new PlannerError('invalid_argument', group.message, [{ path: ['concurrency', 'key'], message: group.message }]);
+    const checked = resolveInputs(compiled.spec, request.inputs);
+    if (!checked.ok) throw invalidInputs(checked.issues);
     // An inline spec gets the alignment check a registered one got at registration.
-    if (request.source) await this.analysis.check(this.db.fork(), compiled, request.overrideAlignment ?? false);
+    if (request.source) await this.analysis.check(this.db.fork(), compiled, request.overrideAlignment ?? false, { project: request.project, ...(request.feature ? { feature: request.feature } : {}) });
     // The gateway owns projects: what it says of this one is what admission and fair dispatch enforce.
     await this.settings.remember(request.project, {
       ...(request.maxRunning !== undefined ? { maxRunning: request.maxRunning } : {}),
@@ -95,14 +93,26 @@ export class RunService {
     }
 
     const runId = uuidv7();
-    const templates = await this.pins.resolve(compiled, { project: request.project, runId, ...(request.subject ? { subject: request.subject } : {}), ...(request.feature ? { feature: request.feature } : {}) });
-    const fresh = newRunSnapshot(compiled, {
+    // The registry's answer may switch the run to another version or a strategy variant of the spec.
+    const pinned = await this.pins.pinRun(compiled, version, {
+      project: request.project,
+      runId,
+      ...(request.subject ? { subject: request.subject } : {}),
+      ...(request.feature ? { feature: request.feature } : {}),
+      ...(request.pipeline && !request.source ? { pipeline: request.pipeline } : {}),
+    });
+    const inputs = pinned.compiled === compiled ? checked : resolveInputs(pinned.compiled.spec, request.inputs);
+    if (!inputs.ok) throw invalidInputs(inputs.issues);
+    const group = concurrencyGroup(pinned.compiled, inputs.inputs);
+    if (!group.ok) throw new PlannerError('invalid_argument', group.message, [{ path: ['concurrency', 'key'], message: group.message }]);
+    const fresh = newRunSnapshot(pinned.compiled, {
       id: runId,
       project: request.project,
       pipeline: compiled.spec.name,
-      pipelineVersion: version,
+      pipelineVersion: pinned.version,
       inputs: inputs.inputs,
-      templates,
+      templates: pinned.templates,
+      strategies: pinned.strategies,
       subject: request.subject ?? null,
       stream: request.stream ?? false,
       actor: request.actor ?? null,
@@ -114,7 +124,7 @@ export class RunService {
     // to start leaves a spec row, as a registration does).
     if (request.source) await this.pipelines.saveSpec(this.db.fork(), compiled.hash, compiled.spec);
     const committed = await this.admission.admitNew(fresh, (run) => this.optionsFor(run));
-    return this.view(committed, compiled);
+    return this.view(committed, pinned.compiled);
   }
 
   /** A project's usage today and its runs running and queued. */
@@ -340,6 +350,10 @@ export class RunService {
     }
     return outcomes;
   }
+}
+
+function invalidInputs(issues: Issue[]): PlannerError {
+  return new PlannerError('invalid_argument', `the run's inputs have ${issues.length} problem(s)`, issues);
 }
 
 /**

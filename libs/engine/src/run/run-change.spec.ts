@@ -1,4 +1,4 @@
-import type { StepGenerated, StepReady, StepVerified, VerifyRequested } from '@trellis/contracts';
+import type { ResolvedTemplate, StepGenerated, StepReady, StepVerified, VerifyRequested } from '@trellis/contracts';
 import { compilePipeline } from '../spec/compile-pipeline';
 import type { CompiledPipeline } from '../spec/compiled-pipeline';
 import { decideRunChange, type Outgoing, type RunChange, type RunInput } from './run-change';
@@ -472,5 +472,121 @@ describe('concurrency keys', () => {
     expect(admits({ maxRunning: 10, groupMax: 2 }, { project: 1, group: 2 })).toBe(false);
     expect(estimatedWaitMs(5, 2, 1000)).toBe(3000);
     expect(estimatedWaitMs(1, 2, null)).toBeNull();
+  });
+});
+
+describe('decideRunChange: the orchestration templates a run pinned', () => {
+  const pinned = (ref: string, category: ResolvedTemplate['category'], body: ResolvedTemplate['body'], extra: Partial<ResolvedTemplate> = {}): ResolvedTemplate => ({
+    ref,
+    name: ref.split('@')[0]!,
+    category,
+    version: 4,
+    label: 'production',
+    level: 'project',
+    body,
+    variables: [],
+    parameters: {},
+    experiment: null,
+    ...extra,
+  });
+  const withPins = (pipeline: CompiledPipeline, templates: ResolvedTemplate[]) => {
+    const run = new Run(pipeline);
+    run.snapshot = { ...run.snapshot, run: { ...run.snapshot.run, templates } };
+    return run;
+  };
+
+  it("puts the pinned personality before the step's own system text, and the built-in one for a run that pinned none", () => {
+    const pipeline = compile({ steps: { a: { prompt: 'a', system: 'In French.' } } });
+    const run = withPins(pipeline, [pinned('standard', 'personality', 'You are terse.')]);
+    run.apply({ type: 'start' });
+    expect(run.job('a').system).toBe('You are terse.\n\nIn French.');
+    const legacy = new Run(pipeline);
+    legacy.apply({ type: 'start' });
+    expect(legacy.job('a').system).toBe('You are a careful, precise assistant. Answer the task directly, without preamble.\n\nIn French.');
+  });
+
+  it("sends a template step's version parameters, under the step's own settings, and shows them on the step", () => {
+    const pipeline = compile({ steps: { a: { template: 'pitch', with: {}, max_tokens: 99 } } });
+    const run = withPins(pipeline, [pinned('standard', 'personality', 'P.'), pinned('pitch', 'prompt', 'Pitch.', { parameters: { model: 'strong', temperature: 0.1, max_tokens: 500, seed: 3 } })]);
+    run.apply({ type: 'start' });
+    expect(run.job('a')).toMatchObject({ model: 'strong', params: { temperature: 0.1, maxTokens: 99, seed: 3 }, template: { name: 'pitch', version: 4 } });
+    expect(run.eventTypes()).toContain('step.dispatched');
+  });
+
+  it("gives the verifier the pinned judge and feedback prompts, and the judge model: the pipeline's, else the judge template's, else none (the verifier's default)", () => {
+    const judge = pinned('trellis.judge', 'judge', 'Judge {{ inputs.candidate }}', { parameters: { model: 'judge-model', temperature: 0.3 } });
+    const feedback = pinned('trellis.feedback', 'orchestration', 'Fix it.');
+    const gates = [{ judge: { rubric: 'r' } }];
+    const run = withPins(compile({ steps: { a: { prompt: 'a', verify: { gates } } } }), [pinned('standard', 'personality', 'P.'), judge, feedback]);
+    run.apply({ type: 'start' });
+    run.apply(generated('a', 1, 'v1'));
+    expect(run.verifyJob('a')).toMatchObject({
+      judgeModel: 'judge-model',
+      judgeTemplate: { name: 'trellis.judge', version: 4, body: 'Judge {{ inputs.candidate }}', parameters: { model: 'judge-model', temperature: 0.3 } },
+      feedbackTemplate: { name: 'trellis.feedback', version: 4, body: 'Fix it.' },
+    });
+    const pipelineModel = withPins(compile({ defaults: { verify: { judge_model: 'pipeline-judge' } }, steps: { a: { prompt: 'a', verify: { gates } } } }), [judge, feedback]);
+    pipelineModel.apply({ type: 'start' });
+    pipelineModel.apply(generated('a', 1, 'v1'));
+    expect(pipelineModel.verifyJob('a').judgeModel).toBe('pipeline-judge');
+    const legacy = new Run(compile({ steps: { a: { prompt: 'a', verify: { gates: ['json'] } } } }));
+    legacy.apply({ type: 'start' });
+    legacy.apply(generated('a', 1, 'v1'));
+    expect(legacy.verifyJob('a')).toMatchObject({ feedbackTemplate: { name: 'trellis.feedback', version: 1 } });
+    expect(legacy.verifyJob('a').judgeTemplate).toBeUndefined();
+    expect(legacy.verifyJob('a').judgeModel).toBeUndefined();
+  });
+
+  it('throws on a template the run did not pin (never a silent stand-in for a user template)', () => {
+    const run = new Run(compile({ steps: { a: { prompt: 'a', personality: 'template:pirate' } } }));
+    expect(() => run.apply({ type: 'start' })).toThrow('has no pin for template pirate');
+  });
+
+  it('sends experiment outcomes for a run in a strategy experiment', () => {
+    const run = new Run(compile({ steps: { a: { prompt: 'a' } } }));
+    run.snapshot = { ...run.snapshot, run: { ...run.snapshot.run, strategies: [{ experiment: { id: 'exp-s', variant: 'cheap' }, variant: { kind: 'selection', selection: 'cost' } }] } };
+    run.apply({ type: 'start' });
+    run.apply(generated('a', 1, 'A'));
+    expect(run.last.messages.find((m) => m.queue === 'experiments')?.data).toMatchObject({ runId: RUN_ID, run: { status: 'succeeded' } });
+  });
+});
+
+describe('decideRunChange: reuse of earlier rounds (iterate.reuse)', () => {
+  const schema = { type: 'object', required: ['title', 'examples'], properties: { title: { type: 'string' }, examples: { type: 'array', items: { type: 'string' } } } };
+  const pipeline = compile({ steps: { a: { prompt: 'a', output: { format: 'json', schema }, verify: { gates: ['schema'], iterate: { max: 3, reuse: ['examples'] } } } } });
+  const round1 = { title: 'Draft', examples: ['one', 'two'] };
+
+  it('asks round 2 for the other fields only and keeps round 1 examples in the merged output, with telemetry', () => {
+    const run = new Run(pipeline);
+    run.apply({ type: 'start' });
+    expect(run.job('a').output?.schema).toEqual(schema);
+    run.apply(generated('a', 1, JSON.stringify(round1), { structured: round1, usage: { inputTokens: 10, outputTokens: 40 } }));
+    expect(run.verifyJob('a').reuse).toEqual(['examples']);
+    run.apply(verified('a', 1, 'retry', 0.5, { feedback: 'Fix the title.', reusedFields: ['examples'], best: { iteration: 1, attempt: 1, score: 0.5 } }));
+
+    const round2 = run.job('a');
+    expect(round2.output?.schema).toEqual({ type: 'object', required: ['title'], properties: { title: { type: 'string' } } });
+    expect(round2.previousOutput).toBe(JSON.stringify(round1));
+    run.apply(generated('a', 2, '{"title":"Better"}', { structured: { title: 'Better' }, usage: { inputTokens: 20, outputTokens: 8 } }));
+    const merged = { title: 'Better', examples: ['one', 'two'] };
+    expect(run.step('a')).toMatchObject({ output: JSON.stringify(merged), structured: merged });
+    expect(run.verifyJob('a').output).toBe(JSON.stringify(merged));
+    const r2 = run.step('a').iterations[1]!;
+    expect(r2).toMatchObject({ reusedFields: ['examples'], reusedFrom: 1, output: JSON.stringify(merged) });
+    expect(r2.outputTokensSaved).toBe(Math.round((40 * JSON.stringify({ examples: ['one', 'two'] }).length) / JSON.stringify(round1).length));
+
+    run.apply(verified('a', 2, 'accept', 0.9, { stop: 'accepted' }));
+    expect(run.step('a')).toMatchObject({ status: 'succeeded', structured: merged });
+  });
+
+  it('writes everything again when the verdict keeps nothing', () => {
+    const run = new Run(pipeline);
+    run.apply({ type: 'start' });
+    run.apply(generated('a', 1, JSON.stringify(round1), { structured: round1 }));
+    run.apply(verified('a', 1, 'retry', 0.5, { feedback: 'The examples are wrong.', best: { iteration: 1, attempt: 1, score: 0.5 } }));
+    expect(run.job('a').output?.schema).toEqual(schema);
+    run.apply(generated('a', 2, '{"title":"T","examples":["new"]}', { structured: { title: 'T', examples: ['new'] } }));
+    expect(run.step('a').structured).toEqual({ title: 'T', examples: ['new'] });
+    expect(run.step('a').iterations[1]?.reusedFields).toBeUndefined();
   });
 });

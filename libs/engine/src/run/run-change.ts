@@ -26,7 +26,8 @@ import { advanceRun, stepEventProblem } from './advance-run';
 import type { RunRecord, RunSnapshot, StepRecord } from './run-record';
 import { stepValue } from './run-record';
 import type { Decision, RunEvent } from './run-state';
-import { bestRecord, historyOf, recordGenerated, recordVerified, startRound } from './rounds';
+import { bestRecord, historyOf, recordGenerated, recordVerified, reusedCandidate, startRound } from './rounds';
+import { roundOutput, stepCall, verifyCall } from './step-call';
 
 /**
  * What can happen to a run, with everything the planner received: a step result carries the
@@ -217,9 +218,11 @@ class Draft {
     if (problem) return problem;
     if (e.continued?.length) this.continued = new Set(e.continued);
     const step = this.step(e.stepId);
+    // A round that kept fields of an earlier candidate answered the others: its output is the merge.
+    const merged = step.iterations.length ? reusedCandidate(step.iterations, e, this.spec(e.stepId).output?.schema) : undefined;
     this.setStep(e.stepId, {
-      output: e.output,
-      structured: e.structured ?? null,
+      output: merged?.output ?? e.output,
+      structured: merged?.structured ?? e.structured ?? null,
       messages: e.messages,
       model: e.model,
       inputTokens: step.inputTokens + e.usage.inputTokens,
@@ -227,7 +230,7 @@ class Draft {
       ...(e.cost ? { cost: step.cost + e.cost } : {}),
       startedAt: new Date(e.startedAt),
       executor: e.executor,
-      ...(step.iterations.length ? { iterations: recordGenerated(step.iterations, e) } : {}),
+      ...(step.iterations.length ? { iterations: recordGenerated(step.iterations, e, merged) } : {}),
     });
     this.setRun({
       inputTokens: this.run.inputTokens + e.usage.inputTokens,
@@ -367,7 +370,8 @@ class Draft {
   }
 
   change(): RunChange {
-    if (this.run.templates.some((t) => t.experiment !== null) && (this.outcome.steps.length || this.outcome.run)) {
+    const inExperiment = this.run.templates.some((t) => t.experiment !== null) || this.run.strategies.length > 0;
+    if (inExperiment && (this.outcome.steps.length || this.outcome.run)) {
       this.messages.push({ queue: 'experiments', id: messageIds.experimentOutcome(this.run.id, this.version), contract: ExperimentOutcome, data: { ...this.outcome, runId: this.run.id } });
     }
     return { applied: true, next: { run: this.run, steps: this.steps }, run: this.runPatch, steps: this.stepPatches, messages: this.messages };
@@ -378,10 +382,11 @@ class Draft {
     const step = this.step(stepId);
     const spec = this.spec(stepId);
     const patch: Partial<StepRecord> = { dispatchedAt: this.now, startedAt: null, finishedAt: null, error: null };
-    const loop = spec.verify ? startRound(step.iterations, step.attempt, spec.model, this.now) : undefined;
-    if (loop) Object.assign(patch, { iterations: loop.records, model: loop.round.model, stopReason: null });
+    const call = stepCall(spec, this.run);
+    const loop = spec.verify ? startRound(step.iterations, step.attempt, call.model, this.now) : undefined;
+    const model = loop?.round.model ?? call.model;
+    if (loop) Object.assign(patch, { iterations: loop.records, model, stopReason: null });
     this.setStep(stepId, patch);
-    const model = loop?.round.model ?? spec.model;
     const { run } = this;
     // A continuation's job is already on the queue (the executor published it before this
     // result): publishing it again would at best be deduplicated.
@@ -414,7 +419,7 @@ class Draft {
       if (this.options.hold?.(target.pool)) continue;
       if (!target.reads.every((id) => id === stepId || getOwn(this.steps, id)?.status === 'succeeded')) continue;
       const attempt = step.attempt + 1;
-      const loop = target.verify ? startRound(step.iterations, attempt, target.model, this.now) : undefined;
+      const loop = target.verify ? startRound(step.iterations, attempt, stepCall(target, this.run).model, this.now) : undefined;
       jobs.push(this.job(next, attempt, loop, stepId));
     }
     return jobs;
@@ -424,6 +429,8 @@ class Draft {
   private job(stepId: string, attempt: number, loop: ReturnType<typeof startRound> | undefined, without?: string): Omit<StepReady, 'then'> {
     const spec = this.spec(stepId);
     const { run } = this;
+    const call = stepCall(spec, run);
+    const output = roundOutput(spec, loop?.round);
     const outputs: Record<string, { output: unknown }> = {};
     for (const id of spec.reads) {
       if (id === without) continue;
@@ -436,19 +443,16 @@ class Draft {
       stepId,
       attempt,
       pool: spec.pool,
-      model: loop?.round.model ?? spec.model,
+      model: loop?.round.model ?? call.model,
       ...(spec.kind !== 'tool' ? { prompt: spec.prompt } : {}),
-      ...(spec.system !== undefined ? { system: spec.system } : {}),
+      ...(call.system !== undefined ? { system: call.system } : {}),
       ...(spec.tool ? { tool: spec.tool } : {}),
-      ...(spec.template ? { template: this.pinned(spec.template) } : {}),
-      ...(spec.output ? { output: spec.output } : {}),
+      ...(call.template ? { template: call.template } : {}),
+      ...(output ? { output } : {}),
       ...(spec.retry ? { retry: spec.retry } : {}),
       ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}),
       context: { inputs: run.inputs, steps: outputs },
-      params: {
-        ...(spec.params.temperature !== undefined ? { temperature: spec.params.temperature } : {}),
-        ...(spec.params.maxTokens !== undefined ? { maxTokens: spec.params.maxTokens } : {}),
-      },
+      params: call.params,
       ...(loop ? { iteration: loop.round.iteration } : {}),
       ...(loop?.feedback !== undefined ? { feedback: loop.feedback } : {}),
       ...(loop?.previousOutput !== undefined ? { previousOutput: loop.previousOutput } : {}),
@@ -476,7 +480,7 @@ class Draft {
       policy: verify.policy,
       history: historyOf(step.iterations, step.attempt),
       model: step.model,
-      judgeModel: verify.judgeModel,
+      ...verifyCall(this.spec(stepId), run),
       escalated: round?.escalated ?? false,
       ...(this.spec(stepId).output?.schema ? { outputSchema: this.spec(stepId).output!.schema } : {}),
       ...(escalateTo !== undefined ? { escalateTo } : {}),
@@ -514,14 +518,6 @@ class Draft {
     const durationMs = this.now.getTime() - run.createdAt.getTime();
     this.outcome.run = { status: end.status, usage, cost: run.cost, durationMs };
     this.event(RunCompleted, { runId: run.id, status: end.status, usage, cost: run.cost, durationMs, ...(end.error ? { error: end.error } : {}) });
-  }
-
-  /** The version a run pinned for a template step, with the step's `with`. */
-  private pinned(template: NonNullable<CompiledStep['template']>): NonNullable<StepReady['template']> {
-    const ref = template.selector ? `${template.name}@${template.selector}` : template.name;
-    const found = this.run.templates.find((t) => t.ref === ref);
-    if (!found) throw new Error(`run ${this.run.id} has no pin for template ${ref}`);
-    return { name: found.name, version: found.version, body: found.body, with: template.with };
   }
 
   private event<C extends EventContract>(contract: C, data: z.input<C['data']>): void {

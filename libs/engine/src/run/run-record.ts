@@ -1,4 +1,4 @@
-import type { ChatMessage, FailureInfo, ProductView, ResolvedTemplate, RunStatus, StepStatus, StopReason } from '@trellis/contracts';
+import type { ChatMessage, FailureInfo, ProductView, ResolvedTemplate, RunStatus, StepStatus, StopReason, StrategyPin } from '@trellis/contracts';
 import type { CompiledPipeline } from '../spec/compiled-pipeline';
 import { setOwn } from '../util/records';
 import type { IterationRecord } from './rounds';
@@ -23,8 +23,10 @@ export interface RunRecord {
   cost: number;
   error: FailureInfo | null;
   products: ProductView[];
-  /** The registry templates pinned at start. */
+  /** The registry templates pinned at start: template steps', and the orchestration's own (personality, judge, feedback). */
   templates: ResolvedTemplate[];
+  /** The strategy experiments the run is in (pipeline version, selection mode, iteration policy), with the variant each gave it. */
+  strategies: StrategyPin[];
   /** Who experiment assignment sticks to. */
   subject: string | null;
   /** Model answers are streamed as `step.progress` events. */
@@ -83,7 +85,7 @@ export interface RunSnapshot {
 }
 
 /** What a new run is made of; the rest starts empty. */
-export type NewRun = Pick<RunRecord, 'id' | 'project' | 'pipeline' | 'pipelineVersion' | 'inputs' | 'templates' | 'subject' | 'stream' | 'actor' | 'priority' | 'concurrencyKey' | 'createdAt'>;
+export type NewRun = Pick<RunRecord, 'id' | 'project' | 'pipeline' | 'pipelineVersion' | 'inputs' | 'templates' | 'subject' | 'stream' | 'actor' | 'priority' | 'concurrencyKey' | 'createdAt'> & Partial<Pick<RunRecord, 'strategies'>>;
 
 /**
  * A run that has not started: queued (not admitted yet), every step pending at attempt 0 on its
@@ -91,6 +93,7 @@ export type NewRun = Pick<RunRecord, 'id' | 'project' | 'pipeline' | 'pipelineVe
  */
 export function newRunSnapshot(pipeline: CompiledPipeline, fields: NewRun): RunSnapshot {
   const run: RunRecord = {
+    strategies: [],
     ...fields,
     specHash: pipeline.hash,
     status: 'queued',
