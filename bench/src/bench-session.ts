@@ -10,12 +10,12 @@ import { dropDatabase, ensureDatabaseExists } from '@trellis/persistence';
 import { ApiClient } from '@trellis/testing';
 import { distribution, readSimulator } from './analysis';
 import { BaselineRunner } from './baseline/baseline-runner';
-import type { CaseResult } from './case-result';
+import type { CaseResult, QueueFigures } from './case-result';
 import type { BenchOptions } from './options';
 import { cpuDelta, peakRssMiB, pidsByName, resetPeakRss, round, sampleCpu, type ProcessGroup } from './proc-stats';
 import { SIMULATOR_RECORD_LIMIT, SimulatorProcess } from './simulator-process';
 import { checkRecorded, TrellisRunner } from './trellis-runner';
-import { pipelineSpec, WORKLOADS, type Workload } from './workloads';
+import { pipelineSpec, QUEUE_WORKLOAD, WORKLOADS, type Workload } from './workloads';
 
 export const ROOT_DIR = resolve(__dirname, '../../..');
 const MODEL = 'gpt-4.1-mini';
@@ -28,7 +28,12 @@ export interface CaseSpec {
   modelLatencyMs: number;
   /** Runs one after another instead of all at once (hand-off latency). */
   sequential?: boolean;
+  /** The queue case: at most this many runs of the case's project run at once. */
+  limit?: number;
 }
+
+/** The project the queue case submits to (its limit is the case's). */
+const QUEUE_PROJECT = 'bench-queue';
 
 /**
  * One bench run's world: a fresh database and NATS namespace, the simulator and every
@@ -50,6 +55,7 @@ export class BenchSession {
     private readonly nc: NatsConnection,
     private readonly trellis: TrellisRunner,
     private readonly baseline: BaselineRunner,
+    private readonly admin: ApiClient,
   ) {
     this.databaseName = new URL(databaseUrl).pathname.slice(1);
   }
@@ -65,7 +71,7 @@ export class BenchSession {
       const sim = await SimulatorProcess.start(ROOT_DIR);
       cleanups.unshift(() => sim.stop());
       const apiKey = `bench-${token}`;
-      const adminToken = `bench-admin-${token}`;
+      const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
       const platform = await Platform.start({
         rootDir: ROOT_DIR,
         // The shell's Trellis settings never change what is measured.
@@ -82,7 +88,9 @@ export class BenchSession {
         env: {
           // The bench submits N runs at once: the per-project quota must not refuse them.
           GATEWAY_MAX_RUNNING_RUNS: '100000',
+          // The queue case creates its own project, with its limit.
           TRELLIS_ADMIN_TOKEN: adminToken,
+          ...options.serviceEnv,
           ...(options.cpuProfDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(options.cpuProfDir)}` } : {}),
         },
       });
@@ -96,7 +104,8 @@ export class BenchSession {
       const trellis = new TrellisRunner(api, nc, namespace);
       trellis.start();
       for (const w of Object.values(WORKLOADS)) await trellis.register(w, pipelineSpec(w));
-      return new BenchSession(options, infra, databaseUrl, namespace, sim, platform, nc, trellis, new BaselineRunner(sim.url, sim.apiKey, MODEL));
+      const admin = new ApiClient(platform.gatewayUrl, adminToken);
+      return new BenchSession(options, infra, databaseUrl, namespace, sim, platform, nc, trellis, new BaselineRunner(sim.url, sim.apiKey, MODEL), admin);
     } catch (err) {
       for (const c of cleanups) await c().catch(() => undefined);
       throw err;
@@ -122,14 +131,36 @@ export class BenchSession {
     for (const p of fitting.slice(count)) await p.stop();
   }
 
-  async runTrellis(spec: CaseSpec, extra: Pick<CaseResult, 'executors' | 'executorConcurrency'> = {}): Promise<CaseResult> {
+  /**
+   * The queue case on Trellis: a project whose limit of running runs is the case's, the
+   * workload registered there, every run submitted at once.
+   */
+  async runTrellisQueue(spec: CaseSpec): Promise<CaseResult> {
+    const limit = spec.limit!;
+    const existing = await this.admin.get(`/v1/projects/${QUEUE_PROJECT}`);
+    const settings = { maxRunningRuns: limit };
+    const saved = existing.status === 404 ? await this.admin.post('/v1/projects', { id: QUEUE_PROJECT, ...settings }) : await this.admin.request('PATCH', `/v1/projects/${QUEUE_PROJECT}`, settings);
+    if (saved.status >= 300) throw new Error(`the queue case's project: ${saved.status} ${JSON.stringify(saved.body)}`);
+    const key = await this.admin.post<{ key: string }>(`/v1/projects/${QUEUE_PROJECT}/keys`, {});
+    if (key.status !== 201) throw new Error(`the queue case's key: ${key.status} ${JSON.stringify(key.body)}`);
+    const runner = new TrellisRunner(new ApiClient(this.platform.gatewayUrl, key.body.key), this.nc, this.namespace);
+    runner.start();
+    try {
+      if (existing.status === 404) await runner.register(spec.workload, pipelineSpec(spec.workload));
+      return await this.runTrellis(spec, {}, runner);
+    } finally {
+      runner.stop();
+    }
+  }
+
+  async runTrellis(spec: CaseSpec, extra: Pick<CaseResult, 'executors' | 'executorConcurrency'> = {}, runner = this.trellis): Promise<CaseResult> {
     const tags = this.tags(spec.runs);
     const groups = this.processGroups(false);
     const measured = await this.measure(spec, groups, async () => {
       const all: Awaited<ReturnType<TrellisRunner['runAll']>> = { finished: [], problems: [] };
       const batches = spec.sequential ? tags.map((t) => [t]) : [tags];
       for (const batch of batches) {
-        const out = await this.trellis.runAll(spec.workload, batch, this.options.caseTimeoutMs);
+        const out = await runner.runAll(spec.workload, batch, this.options.caseTimeoutMs);
         all.finished.push(...out.finished);
         all.problems.push(...out.problems);
       }
@@ -137,7 +168,7 @@ export class BenchSession {
     });
     const { finished, problems } = measured.value;
     const eventsBytes = (await this.eventsBytes()) - measured.eventsBytesBefore;
-    const recorded = await this.trellis.readBack(finished);
+    const recorded = await runner.readBack(finished);
     problems.push(...checkRecorded(recorded, spec.workload));
     const seen = readSimulator(await this.sim.requests(), spec.workload, tags);
     problems.push(...seen.problems);
@@ -169,6 +200,17 @@ export class BenchSession {
       rss: measured.rss,
       problems,
       ...(spec.kind === 'handoff' ? { handoffSplitMs: { answerToDispatch: distribution(answerToDispatch), dispatchToRequest: distribution(dispatchToRequest) } } : {}),
+      ...(spec.limit !== undefined
+        ? {
+            queue: queueFigures(
+              spec.limit,
+              // Queue order is run-id order (the planner's ids are time-ordered): the spans in it, on the planner's clock.
+              [...recorded]
+                .sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0))
+                .map(({ view }) => ({ submittedMs: Date.parse(view.createdAt), startedMs: Date.parse(view.startedAt ?? view.createdAt), finishedMs: Date.parse(view.finishedAt ?? view.createdAt) })),
+            ),
+          }
+        : {}),
     });
   }
 
@@ -176,7 +218,13 @@ export class BenchSession {
     const tags = this.tags(spec.runs);
     const groups = this.processGroups(true);
     const problems: string[] = [];
+    let queue: QueueFigures | undefined;
     const measured = await this.measure(spec, groups, async () => {
+      if (spec.limit !== undefined) {
+        const spans = await this.baseline.runAllLimited(spec.workload, tags, spec.limit);
+        queue = queueFigures(spec.limit, spans.map((s) => ({ submittedMs: 0, ...s })));
+        return spans.map((s) => s.finishedMs);
+      }
       if (!spec.sequential) return this.baseline.runAll(spec.workload, tags);
       const latencies: number[] = [];
       for (const tag of tags) latencies.push(await this.baseline.run(spec.workload, tag));
@@ -192,6 +240,7 @@ export class BenchSession {
       cpu: measured.cpu,
       rss: {},
       problems,
+      ...(queue ? { queue } : {}),
     });
   }
 
@@ -278,7 +327,7 @@ export class BenchSession {
   private result(
     spec: CaseSpec,
     system: CaseResult['system'],
-    m: Pick<CaseResult, 'executors' | 'executorConcurrency' | 'handoffSplitMs' | 'bytesPerStep' | 'steps' | 'wallMs' | 'problems'> & {
+    m: Pick<CaseResult, 'executors' | 'executorConcurrency' | 'handoffSplitMs' | 'bytesPerStep' | 'queue' | 'steps' | 'wallMs' | 'problems'> & {
       runLatencies: number[];
       handoffs: number[];
       cpu: Record<string, number>;
@@ -308,9 +357,30 @@ export class BenchSession {
       cpuSecondsPer1000Steps,
       cpuTotalPer1000Steps: per1000(total),
       peakRssMiB: m.rss,
+      ...(m.queue ? { queue: m.queue } : {}),
       problems: m.problems,
     };
   }
+}
+
+/** The queue's figures from each run's submission, start and end, in queue order. */
+export function queueFigures(limit: number, spans: ReadonlyArray<{ submittedMs: number; startedMs: number; finishedMs: number }>): QueueFigures {
+  // An end before a start at the same instant: a slot freed, then taken.
+  const edges = spans.flatMap((s) => [
+    { t: s.startedMs, d: 1 },
+    { t: s.finishedMs, d: -1 },
+  ]);
+  edges.sort((a, b) => a.t - b.t || a.d - b.d);
+  let running = 0;
+  let maxRunning = 0;
+  for (const e of edges) maxRunning = Math.max(maxRunning, (running += e.d));
+  let latestStart = -Infinity;
+  let startedOutOfOrder = 0;
+  for (const s of spans) {
+    if (s.startedMs < latestStart) startedOutOfOrder++;
+    latestStart = Math.max(latestStart, s.startedMs);
+  }
+  return { limit, maxRunning, startedOutOfOrder, waitMs: distribution(spans.map((s) => s.startedMs - s.submittedMs), 1) };
 }
 
 function withDatabase(url: string, database: string): string {

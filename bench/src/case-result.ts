@@ -4,9 +4,9 @@ import type { Distribution } from './analysis';
 export interface CaseResult {
   /** e.g. `W1 ×200 @0ms`; a Trellis case and its baseline share it. */
   name: string;
-  kind: 'throughput' | 'latency' | 'handoff' | 'scaling';
+  kind: 'throughput' | 'latency' | 'handoff' | 'scaling' | 'queue';
   system: 'trellis' | 'baseline';
-  workload: 'W1' | 'W2';
+  workload: 'W1' | 'W2' | 'W3';
   runs: number;
   modelLatencyMs: number;
   executors?: number;
@@ -31,6 +31,20 @@ export interface CaseResult {
   bytesPerStep?: { stepCall: number; stepRun: number; events: number };
   /** Peak RSS during the case, MiB, by service process. */
   peakRssMiB: Record<string, number>;
+  /** The queue case: runs submitted at once to a project with a limit of running runs. */
+  queue?: QueueFigures;
   /** Anything lost, duplicated or failed; the bench fails when any case has one. */
   problems: string[];
+}
+
+/** How the queue served its runs. */
+export interface QueueFigures {
+  /** The project's limit of running runs (the baseline: its semaphore). */
+  limit: number;
+  /** The most runs running at one moment, from each run's start and end (Trellis: as recorded). */
+  maxRunning: number;
+  /** Runs that started before a run queued ahead of them (same priority): 0 when the order is kept. */
+  startedOutOfOrder: number;
+  /** From submission to start, ms. */
+  waitMs: Distribution;
 }

@@ -8,7 +8,7 @@ import { BenchSession, ROOT_DIR, type CaseSpec } from './bench-session';
 import type { CaseResult } from './case-result';
 import { parseOptions, type BenchOptions } from './options';
 import { markdown, ratios } from './report';
-import { WORKLOADS } from './workloads';
+import { QUEUE_WORKLOAD, WORKLOADS } from './workloads';
 
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
@@ -29,6 +29,13 @@ async function main(): Promise<number> {
       cases.push(await session.runBaseline(spec));
     };
     for (const spec of plan(options)) await both(spec);
+    if (options.cases.includes('queue')) {
+      const spec: CaseSpec = { name: `W3 ×${options.queueRuns} limit ${options.queueLimit} @20ms (queue)`, kind: 'queue', workload: QUEUE_WORKLOAD, runs: options.queueRuns, modelLatencyMs: 20, limit: options.queueLimit };
+      say(`${spec.name}: trellis`);
+      cases.push(await session.runTrellisQueue(spec));
+      say(`${spec.name}: baseline`);
+      cases.push(await session.runBaseline(spec));
+    }
     if (options.cases.includes('scaling')) {
       for (const executors of options.scaleExecutors) {
         await session.setExecutors(executors, options.scaleConcurrency);

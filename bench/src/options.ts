@@ -13,18 +13,23 @@ export interface BenchOptions {
   /** Steps in flight per executor in the scaling cases. */
   scaleConcurrency: number;
   scaleLatencyMs: number;
+  /** Runs submitted at once in the queue case, and the project's limit of running runs. */
+  queueRuns: number;
+  queueLimit: number;
   /** Model latencies of the throughput cases. */
   throughputLatenciesMs: number[];
   /** Runs of each workload before measuring (JIT, connection pools, compiled-pipeline cache). */
   warmupRuns: number;
-  cases: Array<'throughput' | 'latency' | 'handoff' | 'scaling'>;
+  cases: Array<'throughput' | 'latency' | 'handoff' | 'scaling' | 'queue'>;
   /** Write a V8 CPU profile of every service (on exit) into this directory. */
   cpuProfDir: string | undefined;
+  /** Extra variables for every service (`--set KEY=VALUE`), e.g. to compare a setting on and off. */
+  serviceEnv: Record<string, string>;
   /** Results file; default bench/results/<timestamp>.json. */
   out: string | undefined;
   /** A case whose runs have not all finished by then fails. */
   caseTimeoutMs: number;
-  /** Whether the project records its runs' calls (replays, ADR 0012): its cost is measured by running with and without. */
+  /** Whether the project records its runs' calls (replays, ADR 0015): its cost is measured by running with and without. */
   recording: boolean;
   echo: boolean;
 }
@@ -37,10 +42,13 @@ const DEFAULTS: BenchOptions = {
   scaleExecutors: [1, 2, 4],
   scaleConcurrency: 8,
   scaleLatencyMs: 200,
+  queueRuns: 2000,
+  queueLimit: 50,
   throughputLatenciesMs: [0, 50],
   warmupRuns: 20,
-  cases: ['throughput', 'latency', 'handoff', 'scaling'],
+  cases: ['throughput', 'latency', 'handoff', 'scaling', 'queue'],
   cpuProfDir: undefined,
+  serviceEnv: {},
   out: undefined,
   caseTimeoutMs: 180_000,
   recording: true,
@@ -48,7 +56,7 @@ const DEFAULTS: BenchOptions = {
 };
 
 /** Small enough for a smoke test: every case, a handful of runs. */
-const QUICK: Partial<BenchOptions> = { runs: 10, latencyRuns: 4, handoffRuns: 2, scaleRuns: 4, scaleConcurrency: 4, warmupRuns: 2, caseTimeoutMs: 30_000 };
+const QUICK: Partial<BenchOptions> = { runs: 10, latencyRuns: 4, handoffRuns: 2, scaleRuns: 4, scaleConcurrency: 4, queueRuns: 60, queueLimit: 5, warmupRuns: 2, caseTimeoutMs: 30_000 };
 
 const USAGE = `npm run bench -- [flags]
   --quick                 a few runs per case (smoke test)
@@ -57,16 +65,19 @@ const USAGE = `npm run bench -- [flags]
   --handoff-runs N        single W2 runs for hand-off latency (default 10)
   --scale-runs N          W1 runs per executor count (default 60)
   --scale-executors 1,2,4 --scale-concurrency 8 --scale-latency-ms 200
+  --queue-runs N          runs submitted at once in the queue case (default 2000)
+  --queue-limit N         the queue case's limit of running runs (default 50)
   --latencies 0,50        model latencies of the throughput cases
   --warmup N              warm-up runs per workload (default 20)
-  --cases a,b             throughput,latency,handoff,scaling (default all)
+  --cases a,b             throughput,latency,handoff,scaling,queue (default all)
   --cpu-prof DIR          V8 CPU profile of every service into DIR
+  --set KEY=VALUE         a variable for every service (repeatable), e.g. --set PLANNER_CONTINUATIONS=false
   --out FILE              results file (default bench/results/<timestamp>.json)
   --recording on|off      whether the bench's project records its runs' calls (default on)
   --echo                  show the services' logs`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
-  const options: BenchOptions = { ...DEFAULTS };
+  const options: BenchOptions = { ...DEFAULTS, serviceEnv: {} };
   if (argv.includes('--quick')) Object.assign(options, QUICK);
   const int = (flag: string, v: string | undefined) => {
     const n = Number(v);
@@ -101,6 +112,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--scale-latency-ms':
         options.scaleLatencyMs = int(flag, value());
         break;
+      case '--queue-runs':
+        options.queueRuns = int(flag, value());
+        break;
+      case '--queue-limit':
+        options.queueLimit = int(flag, value());
+        break;
       case '--latencies':
         options.throughputLatenciesMs = ints(flag, value());
         break;
@@ -109,10 +126,17 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case '--cases': {
         const cases = (value() ?? '').split(',');
-        const known = ['throughput', 'latency', 'handoff', 'scaling'];
+        const known = ['throughput', 'latency', 'handoff', 'scaling', 'queue'];
         const bad = cases.filter((c) => !known.includes(c));
         if (bad.length) throw new Error(`unknown case(s) ${bad.join(', ')}\n${USAGE}`);
         options.cases = cases as BenchOptions['cases'];
+        break;
+      }
+      case '--set': {
+        const setting = value() ?? '';
+        const at = setting.indexOf('=');
+        if (at < 1) throw new Error('--set takes KEY=VALUE');
+        options.serviceEnv[setting.slice(0, at)] = setting.slice(at + 1);
         break;
       }
       case '--cpu-prof':

@@ -53,6 +53,14 @@ export function markdown(cases: readonly CaseResult[]): string {
     lines.push('', `| peak RSS MiB | ${services.join(' | ')} |`, `|---|${services.map(() => '---:').join('|')}|`);
     for (const c of trellis) lines.push(`| ${c.name} | ${services.map((s) => fmt(c.peakRssMiB[s], 0)).join(' | ')} |`);
   }
+  const queued = cases.filter((c) => c.queue);
+  if (queued.length) {
+    lines.push('', '| queue case | system | limit | most running | started out of order | wait p50 ms | wait p99 ms | CPU ms per run |', '|---|---|---:|---:|---:|---:|---:|---:|');
+    for (const c of queued) {
+      const q = c.queue!;
+      lines.push(`| ${c.name} | ${c.system} | ${q.limit} | ${q.maxRunning} | ${q.startedOutOfOrder} | ${fmt(q.waitMs.p50, 0)} | ${fmt(q.waitMs.p99, 0)} | ${fmt(c.runs ? (c.cpuTotalPer1000Steps * c.steps) / c.runs : undefined, 2)} |`);
+    }
+  }
   const split = cases.find((c) => c.kind === 'handoff' && c.handoffSplitMs);
   if (split?.handoffSplitMs) {
     const s = split.handoffSplitMs;

@@ -5,8 +5,8 @@
  * hand-offs from the simulator's own clock.
  */
 export interface Workload {
-  /** W1 or W2. */
-  id: 'W1' | 'W2';
+  /** W1, W2, or W3 (the queue case's). */
+  id: 'W1' | 'W2' | 'W3';
   /** The pipeline's name in Trellis. */
   pipeline: string;
   description: string;
@@ -47,6 +47,16 @@ function chain(length: number): Workload {
 }
 
 export const WORKLOADS: Record<'W1' | 'W2', Workload> = { W1: fanOutFanIn(), W2: chain(10) };
+
+/** The queue case's: one model call per run, so the run's own cost (admission, queue) shows. */
+export const QUEUE_WORKLOAD: Workload = {
+  id: 'W3',
+  pipeline: 'bench-w3-single',
+  description: 'one step',
+  steps: ['answer'],
+  dependsOn: { answer: [] },
+  prompts: { answer: '{{ inputs.tag }} answer: Name a use for a solar kettle.' },
+};
 
 /** The workload as a Trellis pipeline spec (YAML is JSON's superset: JSON it is). */
 export function pipelineSpec(w: Workload): string {

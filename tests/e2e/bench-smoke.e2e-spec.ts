@@ -29,19 +29,28 @@ describe('the benchmark in quick mode', () => {
     const results = JSON.parse(readFileSync(out, 'utf8'));
     expect(results).toMatchObject({ ok: true, problems: [] });
     const names = results.cases.map((c: { kind: string; system: string }) => `${c.kind}/${c.system}`);
-    for (const kind of ['throughput', 'latency', 'handoff']) {
+    for (const kind of ['throughput', 'latency', 'handoff', 'queue']) {
       expect(names).toContain(`${kind}/trellis`);
       expect(names).toContain(`${kind}/baseline`);
     }
     expect(names.filter((n: string) => n === 'scaling/trellis')).toHaveLength(2);
     for (const c of results.cases) {
       expect(c.problems).toEqual([]);
-      expect(c.steps).toBe(c.runs * 10);
       expect(c.stepsPerSecond).toBeGreaterThan(0);
-      expect(c.handoffMs.count).toBeGreaterThan(0);
       expect(Object.keys(c.cpuSecondsPer1000Steps)).toContain('simulator');
+      if (c.kind === 'queue') {
+        // One step per run, never more running than the limit, every run waited its turn.
+        expect(c.steps).toBe(c.runs);
+        expect(c.queue.maxRunning).toBeGreaterThan(0);
+        expect(c.queue.maxRunning).toBeLessThanOrEqual(c.queue.limit);
+        expect(c.queue.waitMs.count).toBe(c.runs);
+        continue;
+      }
+      expect(c.steps).toBe(c.runs * 10);
+      expect(c.handoffMs.count).toBeGreaterThan(0);
     }
     expect(Object.keys(results.ratios).length).toBeGreaterThan(0);
     expect(output).toContain('| case | system |');
+    expect(output).toContain('| queue case | system |');
   }, 90_000);
 });

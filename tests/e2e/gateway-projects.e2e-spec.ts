@@ -141,17 +141,16 @@ describe('gateway projects, keys, limits and events', () => {
       expect((await alpha.get('/v1/runs')).status).toBe(200);
     });
 
-    it('rejects a new run with 429 while the project has its maximum running', async () => {
+    it('queues a new run while the project has its maximum running, and starts it when a slot frees', async () => {
       const busy = await newProject('busy', { maxRunningRuns: 1 });
-      const slow = { spec: { version: 1, name: 'slow', steps: { a: { prompt: 'wait [[sim latency_ms=2500]]' } } } };
+      const slow = { spec: { version: 1, name: 'slow', steps: { a: { prompt: 'wait [[sim latency_ms=1500]]' } } } };
       const first = await busy.post('/v1/runs', slow);
       expect(first.status).toBe(202);
       const second = await busy.post('/v1/runs', slow);
-      expect(second.status).toBe(429);
-      expect(second.body).toMatchObject({ code: 'too_many_running_runs' });
-      expect(second.headers.get('retry-after')).toBeTruthy();
+      expect(second.status).toBe(202);
+      expect(second.body).toMatchObject({ status: 'queued', queue: { position: 1 } });
       await busy.waitForRun(first.body.id);
-      expect((await busy.post('/v1/runs', slow)).status).toBe(202);
+      expect((await busy.waitForRun(second.body.id)).status).toBe('succeeded');
     });
   });
 

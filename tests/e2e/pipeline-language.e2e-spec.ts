@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunView, StepGenerated } from '@trellis/contracts';
@@ -96,6 +97,27 @@ describe('pipeline language', () => {
 
     it('fan-out-fan-in runs too', async () => {
       expect((await runExample('fan-out-fan-in')).status).toBe('succeeded');
+    });
+
+    it('pitch-lab: a registry template step, a judged loop keeping its examples, escalation and the orchestrator analysis', async () => {
+      // Its template first, as the example says: `trellis templates push examples/templates`.
+      const push = spawnSync(process.execPath, [join(REPO_ROOT, 'dist/apps/cli/src/main.js'), 'templates', 'push', 'examples/templates'], {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH, TRELLIS_URL: ctx.platform.gatewayUrl, TRELLIS_API_KEY: ctx.apiKey },
+        encoding: 'utf8',
+      });
+      expect(push.status).toBe(0);
+      const run = await runExample('pitch-lab', { product: 'a solar kettle' });
+      expect(run.status).toBe('succeeded');
+      expect(run.templates.map((t) => [t.ref, t.category])).toEqual([
+        ['pitch-facts', 'prompt'],
+        ['standard', 'personality'],
+        ['trellis.judge', 'judge'],
+        ['trellis.feedback', 'orchestration'],
+      ]);
+      expect(step(run, 'facts')).toMatchObject({ status: 'succeeded', parameters: { temperature: 0.2, max_tokens: 400 } });
+      expect(step(run, 'pitch')).toMatchObject({ status: 'succeeded', model: 'gpt-4.1-mini', structured: expect.objectContaining({ examples: expect.any(Array) }) });
+      expect((await ctx.api.get('/v1/pipelines/pitch-lab')).body.analysis).toMatchObject({ model: 'gpt-4.1' });
     });
   });
 

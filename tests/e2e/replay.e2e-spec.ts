@@ -190,6 +190,31 @@ describe('replay, fork and diff', () => {
     expect((await api.get(`/v1/runs/${run.id}/export`)).body.calls).toEqual([]);
   });
 
+  it('admits a replay as any new run: queued while its project is at its limit (set with its recording in one PATCH), started when a slot frees, answered from the recording', async () => {
+    const admin = new ApiClient(ctx.platform.gatewayUrl, adminToken);
+    const id = uniqueToken('limited-');
+    expect((await admin.post('/v1/projects', { id })).status).toBe(201);
+    const patched = await admin.request('PATCH', `/v1/projects/${id}`, { maxRunningRuns: 1, recording: true });
+    expect(patched.body).toMatchObject({ id, maxRunningRuns: 1, recording: true });
+    const api = new ApiClient(ctx.platform.gatewayUrl, (await admin.post(`/v1/projects/${id}/keys`, {})).body.key as string);
+    expect((await api.post('/v1/pipelines', chain)).status).toBe(201);
+    const own = await api.waitForRun((await api.post('/v1/runs', { pipeline: 'chain', inputs: { topic: 'queues' } })).body.id);
+    expect(own.status).toBe('succeeded');
+    // A run that holds the one slot until it is cancelled.
+    const blocker = (await api.post<RunView>('/v1/runs', { pipeline: 'chain', inputs: { topic: 'slowness [[sim latency_ms=60000]]' } })).body;
+    expect(blocker.status).toBe('running');
+    const { value: replayed, prompts } = await modelCallsDuring(async () => {
+      const res = await api.post<RunView>(`/v1/runs/${own.id}/replay`, { mode: 'recorded', priority: 5 });
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ status: 'queued', priority: 5, queue: { position: 1 }, source: { run: own.id, mode: 'recorded' } });
+      expect((await api.post(`/v1/runs/${blocker.id}/cancel`, {})).status).toBe(200);
+      return api.waitForRun(res.body.id);
+    });
+    expect(replayed).toMatchObject({ status: 'succeeded', startedAt: expect.any(String), usage: { inputTokens: 0, outputTokens: 0 } });
+    expect(replayed.steps.map((s) => s.recorded)).toEqual([true, true, true]);
+    expect(prompts.filter((p) => p.includes('queues'))).toEqual([]);
+  });
+
   it('leaves the source run byte for byte as it was', async () => {
     expect(await view(source.id)).toBe(sourceBefore);
   });

@@ -26,6 +26,7 @@ describe('template steps in runs', () => {
     return ctx.api.waitForRun(started.body.id);
   };
   const userMessage = (r: RunView, step: string) => r.steps.find((s) => s.id === step)?.messages?.find((m) => m.role === 'user')?.content;
+  const greeting = (r: RunView) => r.templates.find((t) => t.name === 'greeting');
 
   beforeAll(async () => {
     ctx = await startTestPlatform({ env: { TRELLIS_ADMIN_TOKEN: adminToken } });
@@ -39,7 +40,11 @@ describe('template steps in runs', () => {
     const done = await run('greeter', { who: 'Ada' });
     expect(done.status).toBe('succeeded');
     expect(userMessage(done, 'greet')).toBe('Say hello to Ada.');
-    expect(done.templates).toEqual([{ ref: 'greeting@production', name: 'greeting', version: 1, label: 'production', level: 'project', experiment: null }]);
+    expect(done.templates).toEqual([
+      { ref: 'greeting@production', name: 'greeting', category: 'prompt', version: 1, label: 'production', level: 'project', experiment: null },
+      // Every model step's personality is a registry template too (the seeded `standard`).
+      { ref: 'standard', name: 'standard', category: 'personality', version: 1, label: 'production', level: 'global', experiment: null },
+    ]);
   });
 
   it('keeps a running run on its pinned version when the label moves', async () => {
@@ -50,10 +55,10 @@ describe('template steps in runs', () => {
     expect((await moveLabel('greeting', 'production', 2)).status).toBe(200);
     const pinned = await ctx.api.waitForRun(started.body.id);
     expect(userMessage(pinned, 'greet')).toBe('Say hello to Grace.');
-    expect(pinned.templates[0]).toMatchObject({ version: 1 });
+    expect(greeting(pinned)).toMatchObject({ version: 1 });
     const next = await run('greeter', { who: 'Grace' });
     expect(userMessage(next, 'greet')).toBe('Greetings, Grace!');
-    expect(next.templates[0]).toMatchObject({ version: 2 });
+    expect(greeting(next)).toMatchObject({ version: 2 });
   });
 
   it('assigns an experiment variant sticky to the run subject and records it', async () => {
@@ -62,9 +67,9 @@ describe('template steps in runs', () => {
     expect((await ctx.api.post('/v1/pipelines', pipeline('ab-greeter', 'greeting'))).status).toBe(201);
     const first = await run('ab-greeter', { who: 'Lin' }, 'user-42');
     const again = await run('ab-greeter', { who: 'Lin' }, 'user-42');
-    expect(first.templates[0]?.experiment).toEqual({ id: experiment.body.id, variant: expect.stringMatching(/^(plain|warm)$/) });
-    expect(again.templates[0]?.experiment).toEqual(first.templates[0]?.experiment);
-    expect(again.templates[0]?.version).toBe(first.templates[0]?.version);
+    expect(greeting(first)?.experiment).toEqual({ id: experiment.body.id, variant: expect.stringMatching(/^(plain|warm)$/) });
+    expect(greeting(again)?.experiment).toEqual(greeting(first)?.experiment);
+    expect(greeting(again)?.version).toBe(greeting(first)?.version);
   });
 
   it('refuses a run whose template does not exist, naming the step', async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { RunCompleted, subjects } from '@trellis/contracts';
 import { uniqueToken, waitFor } from '@trellis/testing';
 import { ExecutorHarness } from './executor-harness';
@@ -56,6 +57,17 @@ models:
     expect(generated!.usage.outputTokens).toBeGreaterThan(0);
     expect(h.requestsFor(marker)[0]!.stream).toBe(false);
     expect(h.seen.progress.filter((p) => p.stepId === job.stepId)).toEqual([]);
+  });
+
+  it("publishes a job's continuations with its answer before its result, and they run", async () => {
+    const marker = uniqueToken('m');
+    const runId = randomUUID();
+    const next = { runId, project: 'p', stepId: `n_${uniqueToken()}`, attempt: 1, pool: 'default', model: 'priced-model', prompt: `Then ${marker}: {{ steps.first.output }}`, context: { inputs: {}, steps: {} }, params: {} };
+    const job = await h.publishJob({ runId, stepId: 'first', model: 'priced-model', prompt: `First ${marker}`, then: [next] });
+    const [generated] = await waitFor('the result', () => h.generatedFor(job).length === 1 && h.generatedFor(job));
+    expect(generated!.continued).toEqual([next.stepId]);
+    const [continued] = await waitFor('the continuation to run', () => h.generatedFor(next).length === 1 && h.generatedFor(next));
+    expect(continued!.messages.at(-1)?.content).toBe(`Then ${marker}: ${generated!.output}`);
   });
 
   it('leaves the cost out for a model the catalog does not price', async () => {
@@ -228,6 +240,13 @@ models:
       { role: 'system', content: 'You greet people.' },
       { role: 'user', content: `Greet Ada from London ${marker}` },
     ]);
+  });
+
+  it('sends the parameters the job carries (the step\'s own, else its template version\'s) to the model', async () => {
+    const marker = uniqueToken('m');
+    const job = await h.publishJob({ prompt: `Tune ${marker}`, params: { temperature: 0.1, maxTokens: 300, topP: 0.9, presencePenalty: 0.2, frequencyPenalty: 0.3, stop: ['END'], seed: 11 } });
+    await waitFor('the result', () => h.generatedFor(job).length === 1);
+    expect(h.requestsFor(marker)[0]!.parameters).toEqual({ temperature: 0.1, max_completion_tokens: 300, top_p: 0.9, presence_penalty: 0.2, frequency_penalty: 0.3, stop: ['END'], seed: 11 });
   });
 
   it("sends a later round of a verification loop the candidate to revise and the verifier's feedback", async () => {

@@ -1,3 +1,4 @@
+import { UsageController } from './projects/usage.controller';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { DatabaseModule, MessagingModule, RuntimeModule } from '@trellis/runtime';
@@ -8,7 +9,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { AdminGuard } from './http/admin.guard';
 import { ApiKeyGuard } from './http/auth.guard';
 import { ProblemFilter } from './http/problem.filter';
-import { RateLimiter } from './http/rate-limiter';
+import { RequestRateLimiter } from './http/rate-limiter';
 import { GATEWAY_MIGRATIONS } from './migrations/initial.migration';
 import { ExperimentsController } from './experiments/experiments.controller';
 import { UpstreamReadiness } from './health/upstream-readiness';
@@ -36,6 +37,7 @@ export const GATEWAY_CONTROLLERS = [
   TemplatesController,
   ExperimentsController,
   AuditController,
+  UsageController,
   OpenAiController,
   OpenApiController,
 ];
@@ -66,7 +68,7 @@ export class GatewayModule {
         AdminOrApiKeyGuard,
         AuditRepository,
         AdminToken,
-        RateLimiter,
+        RequestRateLimiter,
         ProjectRepository,
         ProjectService,
         IdempotencyRepository,

@@ -19,6 +19,20 @@ const PlannerEnv = z.object({
   PLANNER_RUN_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).default(30),
   /** How often the retention sweep runs. */
   PLANNER_RETENTION_INTERVAL_MS: z.coerce.number().int().min(1_000).default(60 * 60 * 1000),
+  /**
+   * Continuations (ADR 0013): a step's job carries the jobs its success alone makes ready, which
+   * the executor publishes with its answer, so the next step does not wait for the planner.
+   */
+  PLANNER_CONTINUATIONS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** Runs a project may have running at once when the gateway has not said (it sends each project's `maxRunningRuns` with every start). */
+  PLANNER_DEFAULT_MAX_RUNNING: z.coerce.number().int().min(1).max(100_000).default(100),
+  /**
+   * Fair dispatch (ADR 0014): a pool's work queue holds about as many steps as its executors are
+   * working on, and at least this many; past that, newly ready steps wait in the planner and leave
+   * in weighted-fair order across projects (priority first within one) as slots free.
+   * 0 turns fair dispatch off (first come, first served).
+   */
+  PLANNER_DISPATCH_BACKLOG: z.coerce.number().int().min(0).max(100_000).default(8),
   /** Step results applied concurrently (different runs proceed in parallel; one run is serialised by a row lock). */
   PLANNER_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(64),
 });

@@ -13,6 +13,10 @@ import { ProductStore } from './runs/product-store';
 import { TemplatePins } from './runs/template-pins';
 import { RunStore } from './runs/run-store';
 import { ProductsHandler } from './runs/products.handler';
+import { AdmissionHandler } from './admission/admission.handler';
+import { AdmissionService } from './admission/admission.service';
+import { FairDispatch } from './admission/fair-dispatch';
+import { ProjectSettingsService } from './admission/project-settings';
 import { RunRetention } from './runs/run-retention';
 import { ReplayService } from './runs/replay.service';
 import { RunService } from './runs/run.service';
@@ -41,12 +45,16 @@ export class PlannerModule {
         PipelineService,
         EventOutbox,
         RunStore,
+        ProjectSettingsService,
+        FairDispatch,
+        AdmissionService,
         ProductStore,
         TemplatePins,
         RunService,
         ReplayService,
         StepResultHandler,
         ProductsHandler,
+        AdmissionHandler,
         RunRetention,
         PlannerRpcServer,
       ],

@@ -5,6 +5,7 @@ import { jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jet
 import { Objm } from '@nats-io/obj';
 import { Client } from 'pg';
 import {
+  messageIds,
   EVENT_CONTRACTS,
   PlannerRpc,
   StepFailed,
@@ -59,23 +60,19 @@ type Job = Pick<StepReady, 'runId' | 'stepId' | 'attempt'>;
 type GeneratedFields = Partial<Omit<z.input<typeof StepGenerated.data>, 'runId' | 'stepId' | 'attempt'>>;
 type VerifiedFields = Omit<z.input<typeof StepVerified.data>, 'runId' | 'stepId' | 'attempt'>;
 
-/** Message ids as the executor (step-events.publisher.ts) and the verifier (verification.service.ts) build them. */
+/** Message ids as the executor and the verifier build them (`messageIds`, libs/contracts). */
 export const resultIds = {
-  generated: (j: Job) => `step-generated.${j.runId}.${j.stepId}.${j.attempt}`,
-  failed: (j: Job) => `step-failed.${j.runId}.${j.stepId}.${j.attempt}`,
-  verified: (j: Job) => `step-verified.${j.runId}.${j.stepId}.${j.attempt}`,
+  generated: (j: Job) => messageIds.stepGenerated(j.runId, j.stepId, j.attempt),
+  failed: (j: Job) => messageIds.stepFailed(j.runId, j.stepId, j.attempt),
+  verified: (j: Job) => messageIds.stepVerified(j.runId, j.stepId, j.attempt),
   /** The verifier's `step.failed`, for a verification job it dead-lettered. */
-  verificationFailed: (j: Job) => `step-failed.${j.runId}.${j.stepId}.${j.attempt}.verify`,
+  verificationFailed: (j: Job) => messageIds.verificationFailed(j.runId, j.stepId, j.attempt),
 };
-
-export interface PlannerHarnessOptions {
-  /** Start the template registry too, on the same database and namespace (template steps). */
-  registry?: boolean;
-}
 
 /**
  * The planner as its own process (from dist/), with a database and a NATS namespace of its
- * own, and nothing else around it: the test plays the gateway (runs.* RPCs), the executors
+ * own, and the template registry it pins every run's templates with (the real one: it seeds
+ * the built-in personality, judge and feedback prompts); the test plays the gateway (runs.* RPCs), the executors
  * (pulls step.ready from the step work queues, publishes step.generated / step.failed) and
  * the verifier (pulls verification jobs, publishes step.verified).
  *
@@ -101,13 +98,13 @@ export class PlannerHarness {
     readonly nc: NatsConnection,
     private readonly rpc: RpcClient,
     readonly planner: ServiceProcess,
-    readonly registry: ServiceProcess | undefined,
+    readonly registry: ServiceProcess,
     private readonly sql: Client,
     private readonly publisher: EventPublisher,
     private readonly cleanUp: () => Promise<void>,
   ) {}
 
-  static async start(options: PlannerHarnessOptions = {}): Promise<PlannerHarness> {
+  static async start(): Promise<PlannerHarness> {
     const ns = createTestNamespace();
     const db = await createTestDatabase();
     const nc = await connectNats({ servers: testEnv.natsUrl, name: 'planner-test' });
@@ -128,9 +125,8 @@ export class PlannerHarness {
         TRELLIS_PERSONALITIES_DIR: personalities,
       },
     });
-    const registry = options.registry
-      ? new ServiceProcess({ name: 'template-registry', script: serviceScript(REPO_ROOT, 'template-registry'), port: await freePort(), echo: testEnv.echo, env: common })
-      : undefined;
+    // Every run pins its templates (its personality, its judge and feedback prompts) at start: the registry answers.
+    const registry = new ServiceProcess({ name: 'template-registry', script: serviceScript(REPO_ROOT, 'template-registry'), port: await freePort(), echo: testEnv.echo, env: common });
     const sql = new Client({ connectionString: db.url });
     await sql.connect();
     const cleanUp = async () => {
@@ -141,8 +137,8 @@ export class PlannerHarness {
     h.watchEvents();
     await h.pullWork();
     planner.start();
-    registry?.start();
-    await Promise.all([planner.waitReady(60_000), registry?.waitReady(60_000)]);
+    registry.start();
+    await Promise.all([planner.waitReady(60_000), registry.waitReady(60_000)]);
     return h;
   }
 
@@ -291,7 +287,7 @@ export class PlannerHarness {
   /** Stops everything and removes the namespace and the database; fails if any message on the bus did not fit its contract. */
   async stop(): Promise<void> {
     for (const pull of this.pulls) pull.stop();
-    await this.registry?.stop();
+    await this.registry.stop();
     await this.planner.stop();
     await deleteNamespace(this.nc, this.ns).catch(() => undefined);
     await this.nc.close();

@@ -1,6 +1,6 @@
-import { PlannerRpc, RunStarted, StepCompleted, type RunView, type StepReady } from '@trellis/contracts';
+import { PlannerRpc, RegistryRpc, RunQueued, RunStarted, StepCompleted, type RunView, type StepReady } from '@trellis/contracts';
 import { requestHash } from '@trellis/engine';
-import { rpcError, waitFor } from '@trellis/testing';
+import { rpcError, uniqueToken, waitFor } from '@trellis/testing';
 import { PlannerHarness } from './planner-harness';
 
 /**
@@ -38,13 +38,13 @@ describe('planner: recordings and replays', () => {
   /** Runs every step of a run to its end, answering each job as it comes. */
   async function finish(run: RunView, replayed = false): Promise<RunView> {
     for (const step of run.steps) {
-      const current = await h.call(PlannerRpc.getRun, { runId: run.id });
+      const current = await h.call(PlannerRpc.getRun, { project: run.project, runId: run.id });
       const s = current.steps.find((x) => x.id === step.id)!;
       if (s.reused) continue;
       await answer(await h.job(run.id, step.id), { replayed });
     }
     return waitFor('the run to end', async () => {
-      const view = await h.call(PlannerRpc.getRun, { runId: run.id });
+      const view = await h.call(PlannerRpc.getRun, { project: run.project, runId: run.id });
       return view.status !== 'running' && view;
     });
   }
@@ -92,6 +92,9 @@ describe('planner: recordings and replays', () => {
       ['b', true, false],
       ['c', true, false],
     ]);
+    // Each step shows what its answer cost when it was made; the run counts what it spent: nothing.
+    expect(done.steps.map((s) => s.usage)).toEqual(source.steps.map((s) => s.usage));
+    expect(done.usage).toEqual({ inputTokens: 0, outputTokens: 0 });
   });
 
   it('forks from a step with an input override: the steps before it are carried over, only it and what follows run', async () => {
@@ -173,6 +176,39 @@ describe('planner: recordings and replays', () => {
     const replay = await h.call(PlannerRpc.replayRun, { runId: run.id, mode: 'recorded' });
     await answer(await h.job(replay.id, 'g'), { replayed: true });
     expect((await h.verifyJob(replay.id, 'g')).replay).toEqual({ mode: 'recorded', calls: [{ hash: requestHash(judgeCall.request), request: judgeCall.request, answer: judgeCall.answer }] });
+  });
+
+  it("is admitted like any new run of its project: queued while the project is at its limit, started with its source when a slot frees, refused once the budget is spent", async () => {
+    const project = `replay-adm-${uniqueToken()}`;
+    const limited = { project, maxRunning: 1 };
+    const own = await finish(await h.call(PlannerRpc.startRun, { ...limited, source: { json: chain }, inputs: { topic: 'queues' } }));
+    const blocker = await h.call(PlannerRpc.startRun, { ...limited, source: { json: chain }, inputs: { topic: 'busy' } });
+    expect(blocker.status).toBe('running');
+    const replay = await h.call(PlannerRpc.replayRun, { ...limited, runId: own.id, mode: 'recorded', from: 'b', priority: 4 });
+    expect(replay).toMatchObject({ status: 'queued', priority: 4, queue: { position: 1 }, source: { run: own.id, from: 'b', mode: 'recorded' } });
+    expect(await h.event(RunQueued, replay.id)).toMatchObject({ position: 1, priority: 4 });
+    expect(h.jobsOf(replay.id)).toEqual([]);
+    await finish(blocker);
+    expect(await h.event(RunStarted, replay.id)).toMatchObject({ source: { run: own.id, from: 'b', mode: 'recorded' }, queuedMs: expect.any(Number) });
+    expect(await h.event(StepCompleted, replay.id, (e) => e.stepId === 'a')).toMatchObject({ reused: true });
+    expect((await h.job(replay.id, 'b')).replay?.calls).toHaveLength(1);
+    // The project has used tokens today; a budget below them refuses a replay as it refuses a start.
+    const refused = await rpcError(h.call(PlannerRpc.replayRun, { ...limited, runId: own.id, mode: 'recorded', budget: { maxTokensPerDay: 1 } }));
+    expect(refused).toMatchObject({ code: 'resource_exhausted', issues: [{ path: ['budget', 'maxTokensPerDay'] }] });
+  });
+
+  it("pins the source's orchestration templates (its personality as it ran, not the registry's newer version), or the version an override names", async () => {
+    const voice = `voice-${uniqueToken()}`;
+    await h.call(RegistryRpc.createTemplate, { admin: false, category: 'personality', name: voice, body: 'Speak plainly.' });
+    const spoken = { ...chain, name: 'spoken', personality: voice };
+    const own = await finish(await h.startInline(spoken, { topic: 'voices' }));
+    await h.call(RegistryRpc.createTemplate, { admin: false, category: 'personality', name: voice, body: 'Speak in riddles.' });
+    const replay = await h.call(PlannerRpc.replayRun, { runId: own.id, mode: 'recorded' });
+    expect(replay.templates.find((t) => t.name === voice)).toMatchObject({ category: 'personality', version: 1, experiment: null });
+    expect((await h.job(replay.id, 'a')).system).toBe('Speak plainly.');
+    const newer = await h.call(PlannerRpc.replayRun, { runId: own.id, mode: 'recorded_else_live', from: 'c', overrides: { templates: { [voice]: 'latest' } } });
+    expect(newer.steps.map((s) => s.reused)).toEqual([false, false, false]);
+    expect((await h.job(newer.id, 'a')).system).toBe('Speak in riddles.');
   });
 
   it('never changes the source run', async () => {

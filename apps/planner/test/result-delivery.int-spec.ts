@@ -99,6 +99,20 @@ describe('planner: delivery of step results', () => {
   });
 
   // Last in this file: the result that cannot be applied stays on the planner's consumer, redelivered for hours.
+  it("applies a continuation's result that overtook the result which made its step ready, once that one is applied", async () => {
+    const run = await h.startInline(chain);
+    const a = await h.job(run.id, 'a');
+    // The executor that ran a published b's job itself (a's `then`) and another executor answered it first.
+    const b = { ...a.then![0]!, context: { ...a.then![0]!.context, steps: { a: { output: 'A!' } } } };
+    expect(b).toMatchObject({ stepId: 'b', attempt: 1 });
+    await h.generated(b, { output: 'B!' });
+    await h.generated(a, { output: 'A!', continued: ['b'] });
+    expect(await h.event(RunCompleted, run.id)).toMatchObject({ status: 'succeeded' });
+    expect(await h.stepRows(run.id)).toMatchObject({ a: { status: 'succeeded', output: 'A!' }, b: { status: 'succeeded', attempt: 1, output: 'B!' } });
+    // The planner recorded b dispatched and did not publish its job again.
+    expect(h.jobsOf(run.id, 'b')).toEqual([]);
+  });
+
   describe('many results at once, one of which cannot be applied', () => {
     const single = { version: 1, name: 'single', steps: { only: { prompt: 'x' } } };
     let good: string[];

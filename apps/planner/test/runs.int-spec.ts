@@ -1,4 +1,4 @@
-import { PlannerRpc, RunCompleted, RunStarted, StepCompleted } from '@trellis/contracts';
+import { RunQueued, PlannerRpc, RunCompleted, RunStarted, StepCompleted } from '@trellis/contracts';
 import { rpcError } from '@trellis/testing';
 import { PlannerHarness } from './planner-harness';
 
@@ -93,15 +93,22 @@ describe('planner: runs', () => {
       await expect(h.call(PlannerRpc.startRun, { pipeline: h.uniqueName('never'), inputs: {} })).rejects.toMatchObject({ code: 'not_found' });
     });
 
-    it("refuses a run beyond the project's running-runs limit it is given (resource_exhausted)", async () => {
+    it("queues a run beyond the project's running-runs limit, at its place, and starts it when a slot frees", async () => {
       const project = `quota-${Date.now().toString(36)}`;
       const spec = { version: 1, name: 'quota', steps: { only: { prompt: 'hi' } } };
       const first = await h.call(PlannerRpc.startRun, { project, source: { json: spec }, inputs: {}, maxRunning: 1 });
-      await expect(h.call(PlannerRpc.startRun, { project, source: { json: spec }, inputs: {}, maxRunning: 1 })).rejects.toMatchObject({ code: 'resource_exhausted' });
-      // A slot frees when the run ends.
+      const second = await h.call(PlannerRpc.startRun, { project, source: { json: spec }, inputs: {}, maxRunning: 1 });
+      expect(first).toMatchObject({ status: 'running', queue: null });
+      expect(second).toMatchObject({ status: 'queued', queue: { position: 1 }, startedAt: null });
+      expect(await h.event(RunQueued, second.id)).toMatchObject({ position: 1, priority: 3 });
+      expect(await h.runRow(second.id)).toMatchObject({ status: 'queued' });
+      expect(h.jobsOf(second.id)).toEqual([]);
+      // A slot frees when the first ends: the queued run starts, and its first step is dispatched.
       await h.generated(await h.job(first.id, 'only'));
       await h.event(RunCompleted, first.id);
-      expect(await h.call(PlannerRpc.startRun, { project, source: { json: spec }, inputs: {}, maxRunning: 1 })).toMatchObject({ status: 'running' });
+      expect(await h.event(RunStarted, second.id)).toMatchObject({ priority: 3, queuedMs: expect.any(Number) });
+      await h.job(second.id, 'only');
+      expect(await h.call(PlannerRpc.getRun, { project, runId: second.id })).toMatchObject({ status: 'running', queue: null, startedAt: expect.any(String) });
     });
   });
 

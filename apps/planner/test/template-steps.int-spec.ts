@@ -10,7 +10,7 @@ describe('planner: template steps', () => {
   let h: PlannerHarness;
 
   beforeAll(async () => {
-    h = await PlannerHarness.start({ registry: true });
+    h = await PlannerHarness.start();
     await h.call(RegistryRpc.createTemplate, { admin: false, name: 'summary', body: 'Summarise: {{ inputs.text }}' });
   }, 60_000);
   afterAll(() => h?.stop(), 30_000);
@@ -27,11 +27,16 @@ describe('planner: template steps', () => {
 
   it("sends a template step the pinned version, its `with:` and its direct dependency's output", async () => {
     const run = await h.startInline(spec('{{ steps.b.output }}'));
-    expect(run.templates).toEqual([expect.objectContaining({ ref: 'summary', name: 'summary', version: 1 })]);
+    // The step's template, and the personality every model step has (`standard`, seeded by the registry).
+    expect(run.templates).toEqual([
+      expect.objectContaining({ ref: 'standard', category: 'personality', level: 'global', version: 1 }),
+      expect.objectContaining({ ref: 'summary', name: 'summary', category: 'prompt', version: 1 }),
+    ]);
     await h.generated(await h.job(run.id, 'a'), { output: 'the source' });
     await h.generated(await h.job(run.id, 'b'), { output: 'the comment' });
     const c = await h.job(run.id, 'c');
     expect(c.template).toEqual({ name: 'summary', version: 1, body: 'Summarise: {{ inputs.text }}', with: { text: '{{ steps.b.output }}' } });
+    expect(c.system).toBe('You are a careful, precise assistant. Answer the task directly, without preamble.');
     expect(c.context.steps).toMatchObject({ b: { output: 'the comment' } });
     await h.generated(c);
     expect(await h.event(RunCompleted, run.id)).toMatchObject({ status: 'succeeded' });

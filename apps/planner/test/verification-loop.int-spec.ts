@@ -46,9 +46,10 @@ describe('planner: the verification loop', () => {
       policy,
       history: [],
       model: 'gpt-4.1-mini',
-      judgeModel: 'gpt-4.1-mini',
       escalated: false,
     });
+    // No judge model named (pipeline, judge template): the verifier's own default applies, then the step's model.
+    expect(job.judgeModel).toBeUndefined();
     expect(job.escalateTo).toBeUndefined();
     expect((await h.stepRows(run.id)).draft).toMatchObject({ status: 'verifying', attempt: 1 });
     expect(h.jobsOf(run.id, 'publish')).toEqual([]);

@@ -4,10 +4,12 @@ import { REGISTRY_CONFIG, type RegistryConfig } from './config';
 import { ExperimentResultsHandler } from './experiments/experiment-results.handler';
 import { ExperimentRepository } from './experiments/experiment.repository';
 import { ExperimentService } from './experiments/experiment.service';
+import { PipelineClient } from './experiments/pipeline-client';
 import { REGISTRY_MIGRATIONS } from './migrations/initial.migration';
 import { RegistryRpcServer } from './platform/registry-rpc.server';
 import { RunPinRepository } from './templates/run-pin.repository';
 import { TemplateResolver } from './templates/template-resolver.service';
+import { TemplateSeeder } from './templates/template-seeder';
 import { TemplateRepository } from './templates/template.repository';
 import { TemplateService } from './templates/template.service';
 
@@ -35,7 +37,9 @@ export class TemplateRegistryModule {
         TemplateResolver,
         ExperimentRepository,
         ExperimentService,
+        PipelineClient,
         ExperimentResultsHandler,
+        TemplateSeeder,
         RegistryRpcServer,
       ],
     };

@@ -22,6 +22,7 @@ describe('verifier: recorded and replayed judges', () => {
     const verdict = await sut.verdictFor(await sut.publishJob({ output, gates, policy }));
     expect(verdict.calls).toHaveLength(1);
     const [call] = verdict.calls!;
+    expect(call!.replayed).toBeUndefined();
     expect(call).toMatchObject({ call: 'judge.1', request: { kind: 'model', model: 'sim-judge', params: { temperature: 0 }, responseFormat: { type: 'json_schema', name: 'judge_verdict', strict: true } }, answer: { model: 'sim-judge', finishReason: 'stop' } });
     expect(JSON.parse(call!.answer.output)).toMatchObject({ score: 0.9 });
     expect(sut.judgeRequestsFor('A brief, recorded.')[0]!.messages).toEqual(call!.request.messages);
@@ -35,7 +36,7 @@ describe('verifier: recorded and replayed judges', () => {
     const replayed: ReplayJob = { mode: 'recorded', calls: [{ hash: requestHash(request), request, answer: { ...answer, output: JSON.stringify({ score: 0.95, categories: { accuracy: 0.95 }, violations: [], feedback: '' }) } }] };
     const before = sut.judgeRequestsFor('A brief, replayed.').length;
     const verdict = await sut.verdictFor(await sut.publishJob({ output, gates, policy, replay: replayed }));
-    expect(verdict).toMatchObject({ verdict: 'accept', score: 0.975 });
+    expect(verdict).toMatchObject({ verdict: 'accept', score: 0.975, calls: [{ call: 'judge.1', replayed: true }] });
     expect(sut.judgeRequestsFor('A brief, replayed.')).toHaveLength(before);
 
     const changed = await sut.publishJob({ output: `${output} (edited)`, gates, policy, replay: replayed });

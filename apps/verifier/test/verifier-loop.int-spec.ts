@@ -133,6 +133,63 @@ describe('verifier: gates, judge and the iteration loop', () => {
     expect(rejected.violations).toEqual([{ rule: 'schema', severity: 'critical', message: expect.stringMatching(/^sections\.0: /) }]);
   });
 
+  it("renders the run's judge template with its parameters, and its feedback template", async () => {
+    const judgeTemplate = {
+      name: 'house-judge',
+      version: 3,
+      body: [
+        { role: 'system' as const, content: 'HOUSE JUDGE. Be harsh.' },
+        { role: 'user' as const, content: 'Rubric: {{ inputs.rubric }} | Round {{ inputs.iteration }} | {{ inputs.candidate }}' },
+      ],
+      parameters: { temperature: 0.4, seed: 5 },
+    };
+    const feedbackTemplate = { name: 'house-feedback', version: 2, body: 'Round {{ inputs.iteration }} scored {{ inputs.score }}: {{ inputs.reviews | join: " " }}', parameters: {} };
+    const job = await sut.publishJob({ output: candidate('House rules.', { score: 0.5, categories: { accuracy: 0.5, clarity: 0.5 }, feedback: 'More detail.' }), gates: [judge()], policy, judgeTemplate, feedbackTemplate });
+    expect(await sut.verdictFor(job)).toMatchObject({ verdict: 'retry', feedback: 'Round 1 scored 0.50: More detail.' });
+    const [request] = sut.judgeRequestsFor('House rules.');
+    expect(request!.messages[0]).toEqual({ role: 'system', content: 'HOUSE JUDGE. Be harsh.' });
+    expect(request!.messages[1]!.content).toMatch(/^Rubric: Accurate, clear and complete\. \| Round 1 \| House rules\./);
+    expect(request!.parameters).toEqual({ temperature: 0.4, seed: 5 });
+  });
+
+  it('tells the next round to keep the reusable fields no violation or feedback names, and writes a named one again', async () => {
+    const outputSchema = { type: 'object', properties: { title: { type: 'string' }, examples: { type: 'array' } } };
+    const kept = await sut.publishJob({
+      output: candidate('{"title":"Vague","examples":["a"]}', { score: 0.5, categories: { accuracy: 0.5, clarity: 0.5 }, violations: [major('the title is vague')], feedback: 'Sharpen the title.' }),
+      gates: [judge()],
+      policy,
+      outputSchema,
+      reuse: ['examples'],
+    });
+    const keep = await sut.verdictFor(kept);
+    expect(keep).toMatchObject({ verdict: 'retry', reusedFields: ['examples'] });
+    expect(keep.feedback).toContain('Keep examples as they are: answer with title only.');
+    const named = await sut.publishJob({
+      output: candidate('{"title":"T","examples":["wrong"]}', { score: 0.5, categories: { accuracy: 0.5, clarity: 0.5 }, feedback: 'The examples contradict the title.' }),
+      gates: [judge()],
+      policy,
+      outputSchema,
+      reuse: ['examples'],
+    });
+    const again = await sut.verdictFor(named);
+    expect(again.verdict).toBe('retry');
+    expect(again.reusedFields).toBeUndefined();
+    expect(again.feedback).not.toContain('Keep examples');
+  });
+
+  it('fails the step at once when the judge template cannot be rendered', async () => {
+    const job = await sut.publishJob({
+      output: 'Unrenderable judge.',
+      gates: [judge()],
+      policy,
+      judgeTemplate: { name: 'broken-judge', version: 1, body: 'Judge {{ inputs.candidate | no_such_filter }}', parameters: {} },
+    });
+    const failed = await sut.failedFor(job);
+    expect(failed.error).toMatchObject({ code: 'verification_failed', retryable: false });
+    expect(failed.error.message).toContain('judge template broken-judge v1 cannot be rendered');
+    expect(sut.judgeRequestsFor('Unrenderable judge.')).toEqual([]);
+  });
+
   it('retries a malformed judge answer, then fails the step once deliveries run out', async () => {
     const job = await sut.publishJob({ output: 'Unjudgeable. <<judge-raw {"score": "high"}>>', gates: [judge()], policy });
     const failed = await sut.failedFor(job);

@@ -23,6 +23,26 @@ export class BaselineRunner {
     return Promise.all(tags.map((tag) => this.run(workload, tag)));
   }
 
+  /**
+   * Every tag submitted at once, at most `limit` running: the rest wait in submission order
+   * (what a developer writes with a semaphore). Each run's start and end, ms since submission.
+   */
+  async runAllLimited(workload: Workload, tags: readonly string[], limit: number): Promise<Array<{ startedMs: number; finishedMs: number }>> {
+    const submittedAt = performance.now();
+    const spans: Array<{ startedMs: number; finishedMs: number }> = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(limit, tags.length) }, async () => {
+        for (let i = next++; i < tags.length; i = next++) {
+          const startedMs = performance.now() - submittedAt;
+          await this.run(workload, tags[i]!);
+          spans[i] = { startedMs, finishedMs: performance.now() - submittedAt };
+        }
+      }),
+    );
+    return spans;
+  }
+
   /** One run: each step starts as soon as its dependencies have answered. */
   async run(workload: Workload, tag: string): Promise<number> {
     const startedAt = performance.now();

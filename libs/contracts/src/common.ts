@@ -14,14 +14,23 @@ export const TokenUsage = z.object({
 });
 export type TokenUsage = z.infer<typeof TokenUsage>;
 
-export const RunStatus = z.enum(['running', 'succeeded', 'failed', 'cancelled']);
+/**
+ * queued: accepted, waiting for a free slot of its project or concurrency key (admission);
+ * running; then one of the final three.
+ */
+export const RunStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type RunStatus = z.infer<typeof RunStatus>;
 
+/** 1 (lowest) to 5 (highest); {@link DEFAULT_PRIORITY} unless a request says otherwise. */
+export const RunPriority = z.number().int().min(1).max(5);
+export const DEFAULT_PRIORITY = 3;
+
 /**
- * pending: waits on dependencies; dispatched: on the work queue or being generated;
- * verifying: generated, waiting on the verifier; then one of the final four.
+ * pending: waits on dependencies; queued: ready, held by the planner's fair dispatch until its
+ * pool has room; dispatched: on the work queue or being generated; verifying: generated,
+ * waiting on the verifier; then one of the final four.
  */
-export const StepStatus = z.enum(['pending', 'dispatched', 'verifying', 'succeeded', 'failed', 'skipped', 'cancelled']);
+export const StepStatus = z.enum(['pending', 'queued', 'dispatched', 'verifying', 'succeeded', 'failed', 'skipped', 'cancelled']);
 export type StepStatus = z.infer<typeof StepStatus>;
 
 /** Why something failed, kept whole so the run can show it. `retryable` drives redelivery. */

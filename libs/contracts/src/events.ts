@@ -3,7 +3,7 @@ import { defineEvent, type EventContract } from './cloudevent';
 import { ChatMessage, FailureInfo, RunStatus, TokenUsage, RunId } from './common';
 import { StepId } from './pipeline-spec';
 import { GeneratedRequest, JudgeCall, RunSource } from './replay';
-import { ExperimentOutcome, ProductsRequested, StepReady, VerifyRequested } from './work';
+import { AdmissionRequested, ExperimentOutcome, ProductsRequested, StepReady, VerifyRequested } from './work';
 
 /**
  * The public event contracts (DESIGN §4). Add fields; never change or remove one within v1.
@@ -25,6 +25,29 @@ export const RunStarted = defineEvent(
     steps: z.array(StepId),
     /** A replay or fork: the run it replays, the step it was forked from, and how it answers calls. */
     source: RunSource.optional(),
+    /** 1 (lowest) to 5; 3 unless the request said otherwise. */
+    priority: z.number().int().min(1).max(5).optional(),
+    /** How long it waited in the queue, when it did. */
+    queuedMs: z.number().nonnegative().optional(),
+  }),
+);
+
+/**
+ * A run was accepted but waits (admission): its project, or its pipeline's concurrency key, has
+ * as many runs running as it may. It starts (`run.started`) when a slot frees, by priority, then
+ * in order of submission. `position` counts from 1 within what it waits for; the estimate, from
+ * recent runs of the pipeline, is null without history.
+ */
+export const RunQueued = defineEvent(
+  'run',
+  'queued',
+  z.object({
+    runId: RunId,
+    project: z.string(),
+    pipeline: z.string(),
+    priority: z.number().int().min(1).max(5),
+    position: z.number().int().positive(),
+    estimatedWaitMs: z.number().nonnegative().nullable(),
   }),
 );
 
@@ -91,6 +114,8 @@ export const StepGenerated = defineEvent(
     request: GeneratedRequest.optional(),
     /** The answer came from the source run's recording: no model or tool was called. */
     replayed: z.boolean().optional(),
+    /** Continuations (`StepReady.then`) the executor published, before this result, for the steps named. */
+    continued: z.array(StepId).optional(),
   }),
 );
 
@@ -163,6 +188,8 @@ export const StepVerified = defineEvent(
     examplesReused: z.boolean().optional(),
     /** escalate: the model of the escalation round. */
     escalateTo: z.string().optional(),
+    /** retry / escalate on a step with `iterate.reuse`: the fields the next round keeps (none a violation or the feedback named). */
+    reusedFields: z.array(z.string()).optional(),
     /** Each gate's result. */
     gates: z.array(GateOutcome).optional(),
     /** Tokens the judge gates used. */
@@ -213,10 +240,12 @@ export const RunCompleted = defineEvent(
 
 /** Every contract that travels on the events stream or a work queue, by CloudEvents type. */
 export const EVENT_CONTRACTS: readonly EventContract[] = [
+  RunQueued,
   RunStarted,
   RunResumed,
   StepReady,
   ProductsRequested,
+  AdmissionRequested,
   ExperimentOutcome,
   StepDispatched,
   StepProgress,
@@ -229,6 +258,7 @@ export const EVENT_CONTRACTS: readonly EventContract[] = [
 ];
 
 export type RunStarted = z.infer<typeof RunStarted.data>;
+export type RunQueued = z.infer<typeof RunQueued.data>;
 export type StepDispatched = z.infer<typeof StepDispatched.data>;
 export type StepProgress = z.infer<typeof StepProgress.data>;
 export type StepGenerated = z.infer<typeof StepGenerated.data>;

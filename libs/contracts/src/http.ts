@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { RunIdPrefix } from './common';
+import { DEFAULT_PRIORITY, RunIdPrefix, RunPriority, RunStatus } from './common';
 import { ReplayMode, ReplayOverrides } from './replay';
+import { FeatureName } from './templates';
 
 /**
  * The header in which every service's readiness answer names its process id, so a
@@ -24,6 +25,12 @@ export const CreateRunBody = z
      * whole one (bench/README.md), and most runs are read when they end.
      */
     stream: z.boolean().optional(),
+    /**
+     * 1 (lowest) to 5 (highest), default 3: the order in which the project's queued runs start
+     * and its ready steps are dispatched when executors are busy (first come, first served
+     * within a priority).
+     */
+    priority: RunPriority.default(DEFAULT_PRIORITY),
   })
   .refine((b) => (b.pipeline === undefined) !== (b.spec === undefined), {
     message: 'give exactly one of "pipeline" (a registered name) or "spec" (an inline pipeline)',
@@ -41,6 +48,8 @@ export const ReplayRunBody = z.strictObject({
   /** Fork from this step: it, the steps that depend on it and those an override touches run; every other step is carried over. */
   from: z.string().min(1).max(64).optional(),
   overrides: ReplayOverrides.extend({ spec: z.unknown().optional() }).optional(),
+  /** As a new run's (a replay is one: queued while its project is at its limit, refused once a budget is spent). */
+  priority: RunPriority.default(DEFAULT_PRIORITY),
 });
 export type ReplayRunBody = z.infer<typeof ReplayRunBody>;
 
@@ -51,7 +60,7 @@ export type ReplayRunBody = z.infer<typeof ReplayRunBody>;
 export const ListRunsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   before: z.string().optional(),
-  status: z.enum(['running', 'succeeded', 'failed', 'cancelled']).optional(),
+  status: RunStatus.optional(),
   pipeline: z.string().optional(),
   /** Runs created at or after this instant (ISO 8601 with an offset, e.g. `2026-05-01T00:00:00Z`). */
   created_from: z.iso.datetime({ offset: true }).optional(),
@@ -78,18 +87,32 @@ export const Problem = z.object({
 export type Problem = z.infer<typeof Problem>;
 
 /** A project: every API key, pipeline, run and event stream belongs to exactly one. */
+/**
+ * What an admin may set of a project: its admission, its share of busy executors, its budgets
+ * (null: back to the default), and whether its runs are recorded.
+ */
+const ProjectSettingsFields = {
+  /** Runs this project may have running at once (more are queued); default `GATEWAY_MAX_RUNNING_RUNS`. */
+  maxRunningRuns: z.number().int().min(1).max(100_000).nullable().optional(),
+  /** Its share of busy executors against other projects' (fair dispatch, ADR 0014); default 1. */
+  weight: z.number().int().min(1).max(1000).nullable().optional(),
+  /** Tokens (input + output) it may use per UTC day; none by default. */
+  maxTokensPerDay: z.number().int().min(1).nullable().optional(),
+  /** USD (catalog prices) it may spend per UTC day; none by default. */
+  maxCostPerDay: z.number().positive().nullable().optional(),
+  /** Record every model and tool call of the project's runs, so they can be replayed (default true); off for privacy. Runs started from then on follow it. */
+  recording: z.boolean().optional(),
+};
+
 export const CreateProjectBody = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" and "_", at most 63 characters'),
   name: z.string().min(1).max(200).optional(),
-  /** Runs this project may have running at once; default `GATEWAY_MAX_RUNNING_RUNS`. */
-  maxRunningRuns: z.number().int().min(1).max(100_000).optional(),
-  /** Record every model and tool call of the project's runs, so they can be replayed (default true); off for privacy. */
-  recording: z.boolean().optional(),
+  ...ProjectSettingsFields,
 });
 export type CreateProjectBody = z.infer<typeof CreateProjectBody>;
 
-/** `PATCH /v1/projects/{id}`: the fields given change, the others stay. */
-export const UpdateProjectBody = CreateProjectBody.omit({ id: true });
+/** `PATCH /v1/projects/{id}`: the fields given change; null returns one to its default. */
+export const UpdateProjectBody = z.strictObject({ name: z.string().min(1).max(200).optional(), ...ProjectSettingsFields });
 export type UpdateProjectBody = z.infer<typeof UpdateProjectBody>;
 
 export const ProjectView = z.object({
@@ -98,6 +121,9 @@ export const ProjectView = z.object({
   maxRunningRuns: z.number().int().nullable(),
   /** Runs started from now on record their calls (replayable). */
   recording: z.boolean(),
+  weight: z.number().int().nullable().default(null),
+  maxTokensPerDay: z.number().int().nullable().default(null),
+  maxCostPerDay: z.number().nullable().default(null),
   createdAt: z.string(),
 });
 export type ProjectView = z.infer<typeof ProjectView>;
@@ -137,6 +163,9 @@ export const PipelineVersion = z.coerce.number().int().positive();
  * (`orchestrator.check_alignment`).
  */
 export const OverrideAlignmentQuery = z.strictObject({ override_alignment: z.enum(['true', 'false']).optional() });
+
+/** `POST /v1/pipelines` and `/validate`: the alignment override, and the feature whose override of the analysis prompt applies. */
+export const PipelineQuery = OverrideAlignmentQuery.extend({ feature: FeatureName.optional() });
 
 /**
  * What an audit record says was done: every state-changing call of the API (PRD NFR4). The

@@ -10,6 +10,7 @@ export const messageIds = {
   stepReady: (runId: string, stepId: string, attempt: number) => `step-ready.${runId}.${stepId}.${attempt}`,
   verifyRequested: (runId: string, stepId: string, attempt: number) => `verify.${runId}.${stepId}.${attempt}`,
   productsRequested: (runId: string, version: number) => `products.${runId}.${version}`,
+  admissionRequested: (runId: string, version: number) => `admission.${runId}.${version}`,
   experimentOutcome: (runId: string, version: number) => `experiment.${runId}.${version}`,
   stepGenerated: (runId: string, stepId: string, attempt: number) => `step-generated.${runId}.${stepId}.${attempt}`,
   /** A step the executor gives up on. */

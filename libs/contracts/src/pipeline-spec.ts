@@ -29,6 +29,16 @@ export type InputSpec = z.infer<typeof InputSpec>;
 
 export const ModelName = z.string().min(1).max(200);
 
+/** A registry template reference: `name`, `name@label`, `name@<version>` or `name@latest`. */
+export const TemplateReference = z.string().regex(/^[a-z0-9][a-z0-9._/-]*(@[a-z0-9._-]+)?$/, 'name, name@label or name@version');
+
+/** Which registry template a judge renders (category `judge`); default the seeded `trellis.judge`. */
+export const JudgeSettings = z.strictObject({ template: TemplateReference });
+export type JudgeSettings = z.infer<typeof JudgeSettings>;
+
+/** A top-level property of a step's JSON output. */
+export const OutputField = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/, 'a top-level property name of the output schema');
+
 /** A judge category: an identifier, so it reads well in CEL, telemetry and the judge's JSON schema. */
 export const JudgeCategory = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'a category is lower-case letters, digits and "_", starting with a letter');
 
@@ -89,8 +99,18 @@ export const IterateSpec = z.strictObject({
   accept_at: z.number().min(0).max(1).optional(),
   /** The score every category needs. */
   category_min: z.number().min(0).max(1).optional(),
+  /**
+   * Top-level fields of the step's JSON output that later rounds keep from the candidate they
+   * revise instead of writing them again (their response schema omits them; the step's output
+   * is the merge). A kept field is written again when a violation or the judge's feedback names it.
+   */
+  reuse: z.array(OutputField).min(1).max(50).optional(),
 });
 export type IterateSpec = z.infer<typeof IterateSpec>;
+
+/** The loop settings a pipeline can default (`defaults.verify.iterate`) or an experiment vary: every field but `reuse`, which is per step. */
+export const IteratePolicySpec = IterateSpec.omit({ reuse: true });
+export type IteratePolicySpec = z.infer<typeof IteratePolicySpec>;
 
 /**
  * A step's quality gates and iteration policy. `accept_at` directly under `verify` is the
@@ -107,6 +127,8 @@ export const VerifySpec = z
     iterate: IterateSpec.optional(),
     /** When the loop ends without acceptance: one more round on the next stronger model. */
     escalate: z.boolean().optional(),
+    /** The judge template of this step's judge gates (default: the pipeline's `defaults.verify.judge`, else `trellis.judge`). */
+    judge: JudgeSettings.optional(),
   })
   .superRefine((v, ctx) => {
     if (v.iterate !== undefined && v.accept_at !== undefined && v.accept_at !== (v.iterate.accept_at ?? VERIFY_DEFAULTS.accept_at)) {
@@ -125,10 +147,12 @@ export type VerifySpec = z.infer<typeof VerifySpec>;
  * own `verify` settings.
  */
 export const VerifyDefaults = z.strictObject({
-  iterate: IterateSpec.optional(),
+  iterate: IteratePolicySpec.optional(),
   escalate: z.boolean().optional(),
   /** The judge model of judge gates that name none. */
   judge_model: ModelName.optional(),
+  /** The judge template of steps that name none. */
+  judge: JudgeSettings.optional(),
 });
 export type VerifyDefaults = z.infer<typeof VerifyDefaults>;
 
@@ -163,8 +187,16 @@ export type Selection = z.infer<typeof Selection>;
 export const Capability = z.enum(['structured_outputs', 'tools', 'vision']);
 export type Capability = z.infer<typeof Capability>;
 
-/** A personality's name (a file `~/.trellis/personalities/<name>.md`), or inline system text. */
-export const PersonalitySpec = z.union([z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'a personality name'), z.strictObject({ system: z.string().min(1) })]);
+/**
+ * A personality: a name (a planner's file `~/.trellis/personalities/<name>.md`, else the
+ * registry's personality template of that name), `template:<reference>` (a registry
+ * personality template, with a label or version if wanted), or inline system text.
+ */
+export const PersonalitySpec = z.union([
+  z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'a personality name'),
+  z.string().regex(/^template:[a-z0-9][a-z0-9._/-]*(@[a-z0-9._-]+)?$/, 'template:name, template:name@label or template:name@version'),
+  z.strictObject({ system: z.string().min(1) }),
+]);
 export type PersonalitySpec = z.infer<typeof PersonalitySpec>;
 
 export const StepSpec = z.strictObject({
@@ -173,7 +205,7 @@ export const StepSpec = z.strictObject({
   /** A model step: the user message (Liquid). Exactly one of prompt, template and tool. */
   prompt: z.string().min(1).optional(),
   /** A registry template, `name`, `name@label` or `name@<version>`, rendered with `with`. */
-  template: z.string().regex(/^[a-z0-9][a-z0-9._/-]*(@[a-z0-9._-]+)?$/, 'name, name@label or name@version').optional(),
+  template: TemplateReference.optional(),
   /** A tool step: the tool's name; its arguments come from `with`. */
   tool: ToolName.optional(),
   /** Arguments of a tool, or variables of a template (string leaves are Liquid). */
@@ -239,7 +271,21 @@ export const PipelineSpec = z.strictObject({
    * intention is refused on registration, validation and an inline run (unless the request
    * overrides the check).
    */
-  orchestrator: z.strictObject({ model: ModelName, check_alignment: z.boolean().default(false) }).optional(),
+  orchestrator: z
+    .strictObject({
+      model: ModelName,
+      check_alignment: z.boolean().default(false),
+      /** The analysis prompt (category `orchestration`); default the seeded `trellis.analysis`. */
+      template: TemplateReference.optional(),
+    })
+    .optional(),
+  /**
+   * At most `max` runs of this pipeline running at once in a project, or, with `key` (a CEL
+   * expression over `inputs`, evaluated when a run is submitted), at most `max` per value of
+   * the key — `key: "inputs.customer_id"` allows `max` runs per customer. Runs beyond it are
+   * queued, never refused, and start as others finish.
+   */
+  concurrency: z.strictObject({ max: z.number().int().min(1).max(100_000), key: z.string().min(1).max(500).optional() }).optional(),
   products: z.array(ProductSpec).default([]),
   inputs: z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/i, 'an input name is an identifier'), InputSpec).default({}),
   steps: z

@@ -16,8 +16,17 @@ import { StepId } from './pipeline-spec';
 export const ReplayMode = z.enum(['recorded', 'live', 'recorded_else_live']);
 export type ReplayMode = z.infer<typeof ReplayMode>;
 
-/** The sampling parameters of a model call, as sent. */
-export const ModelCallParams = z.object({ temperature: z.number().optional(), maxTokens: z.number().int().optional() });
+/** The sampling parameters of a model call, as sent (absent ones are the provider's defaults). */
+export const ModelCallParams = z.object({
+  temperature: z.number().optional(),
+  maxTokens: z.number().int().optional(),
+  topP: z.number().optional(),
+  presencePenalty: z.number().optional(),
+  frequencyPenalty: z.number().optional(),
+  stop: z.array(z.string()).optional(),
+  seed: z.number().int().optional(),
+});
+export type ModelCallParams = z.infer<typeof ModelCallParams>;
 
 /** A model call exactly as sent to the provider: what a recorded answer is matched against. */
 export const ModelCallRequest = z.object({
@@ -69,8 +78,11 @@ export const RecordedCall = z.object({
 });
 export type RecordedCall = z.infer<typeof RecordedCall>;
 
-/** A judge's call as the verifier reports it in `step.verified`: which gate's, the exact request and the answer. */
-export const JudgeCall = z.object({ call: CallName, request: ModelCallRequest, answer: CallAnswer });
+/**
+ * A judge's call as the verifier reports it in `step.verified`: which gate's, the exact request
+ * and the answer; `replayed` when the answer came from the source run's recording (nothing was called).
+ */
+export const JudgeCall = z.object({ call: CallName, request: ModelCallRequest, answer: CallAnswer, replayed: z.boolean().optional() });
 export type JudgeCall = z.infer<typeof JudgeCall>;
 
 /** A recorded answer as a replayed job carries it: the request, its hash, and the answer. */

@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { FailureInfo, RunId, RunIdPrefix, RunStatus, StepStatus, TokenUsage, ChatMessage } from './common';
+import { ChatMessage, DEFAULT_PRIORITY, FailureInfo, RunId, RunIdPrefix, RunPriority, RunStatus, StepStatus, TokenUsage } from './common';
 import { StopReason, Verdict, Violation } from './events';
+import { IteratePolicySpec, Selection } from './pipeline-spec';
 import { RecordedCall, ReplayMode, ReplayOverrides, RunSource } from './replay';
 import {
+  checkExperimentFields,
   CreatedTemplateVersion,
-  CreateExperimentBody,
+  ExperimentFields,
   CreateTemplateBody,
   ExperimentStatus,
   ExperimentSummary,
@@ -138,6 +140,21 @@ export type PipelineView = z.infer<typeof PipelineView>;
 export const PipelineSummary = PipelineView.omit({ spec: true, plan: true, analysis: true });
 export type PipelineSummary = z.infer<typeof PipelineSummary>;
 
+/** What a strategy variant changes in a run: the pipeline version it runs, its selection mode, or its gated steps' iteration policy. */
+export const StrategyVariant = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('pipeline'), version: z.number().int().positive() }),
+  z.object({ kind: z.literal('selection'), selection: Selection }),
+  z.object({ kind: z.literal('policy'), policy: IteratePolicySpec }),
+]);
+export type StrategyVariant = z.infer<typeof StrategyVariant>;
+
+/** A strategy experiment's assignment for one run: which experiment, which variant, and what it changes. */
+export const StrategyPin = z.object({
+  experiment: z.object({ id: z.string(), variant: z.string() }),
+  variant: StrategyVariant,
+});
+export type StrategyPin = z.infer<typeof StrategyPin>;
+
 /** One round of a step's verification loop (generate → verify), as the run reports it. */
 export const IterationView = z.object({
   iteration: z.number().int().positive(),
@@ -162,6 +179,10 @@ export const IterationView = z.object({
   examplesReused: z.boolean(),
   /** The round ran on the escalated model. */
   escalated: z.boolean(),
+  /** Output fields this round kept from the candidate it revised (`iterate.reuse`) instead of writing them again. */
+  reusedFields: z.array(z.string()).default([]),
+  /** Output tokens the kept fields cost when they were written, so not spent again in this round (estimated from that round's usage). */
+  outputTokensSaved: z.number().int().nonnegative().default(0),
 });
 export type IterationView = z.infer<typeof IterationView>;
 
@@ -174,6 +195,8 @@ export const StepView = z.object({
   output: z.string().nullable(),
   /** The parsed value of a JSON output. */
   structured: z.unknown().optional(),
+  /** The model call's parameters in effect: the step's own settings, else its template version's (docs/templates.md). */
+  parameters: ModelParameters.omit({ model: true }).default({}),
   error: FailureInfo.nullable(),
   usage: TokenUsage,
   /** USD spent on the step's model calls (catalog prices). */
@@ -209,6 +232,24 @@ export const ProductView = z.object({
 });
 export type ProductView = z.infer<typeof ProductView>;
 
+/** Spending limits of a project per UTC day (set by the admin; none by default). */
+export const ProjectBudget = z.object({
+  maxTokensPerDay: z.number().int().positive().optional(),
+  /** USD, from the catalog's prices. */
+  maxCostPerDay: z.number().positive().optional(),
+});
+export type ProjectBudget = z.infer<typeof ProjectBudget>;
+
+/** What a project used today (UTC, from 00:00) and what is in flight. */
+export const ProjectUsage = z.object({
+  project: z.string(),
+  day: z.string(),
+  usage: TokenUsage,
+  cost: z.number().nonnegative(),
+  runs: z.object({ started: z.number().int().nonnegative(), running: z.number().int().nonnegative(), queued: z.number().int().nonnegative() }),
+});
+export type ProjectUsage = z.infer<typeof ProjectUsage>;
+
 export const RunView = z.object({
   id: z.string(),
   project: z.string(),
@@ -225,13 +266,25 @@ export const RunView = z.object({
   finishedAt: z.string().nullable(),
   /** Who started the run: the API key's id (as in the audit trail); null for runs started before it was recorded. */
   actor: z.string().nullable().default(null),
+  priority: RunPriority.default(DEFAULT_PRIORITY),
+  /** When it left the queue and began (its creation, when it never waited); null while queued. */
+  startedAt: z.string().nullable().default(null),
+  /**
+   * A queued run's place: `position` (1 = next) among the runs it waits behind, and an estimate
+   * of the wait from recent runs of its pipeline (null without history). Null when not queued.
+   */
+  queue: z.object({ position: z.number().int().positive(), estimatedWaitMs: z.number().nonnegative().nullable() }).nullable().default(null),
   steps: z.array(StepView),
-  /** The template versions (and experiment variants) the run pinned at start. */
+  /**
+   * The template versions (and experiment variants) the run pinned at start: its template
+   * steps', and the orchestration's own (personality, judge, feedback), by category.
+   */
   templates: z
     .array(
       z.object({
         ref: z.string(),
         name: z.string(),
+        category: TemplateCategory,
         version: z.number().int(),
         label: z.string().nullable(),
         level: z.string(),
@@ -239,6 +292,8 @@ export const RunView = z.object({
       }),
     )
     .default([]),
+  /** The strategy experiments the run is in, and the variant each gave it. */
+  strategies: z.array(StrategyPin).default([]),
   /** Files the run produced, served by `GET /v1/runs/{id}/products/{path}`. */
   products: z.array(ProductView).default([]),
   /** A replay or fork: the run it replays, the step it was forked from, and how it answers calls. */
@@ -248,10 +303,27 @@ export const RunView = z.object({
 });
 export type RunView = z.infer<typeof RunView>;
 
-export const RunSummary = RunView.omit({ steps: true, inputs: true, products: true, templates: true, source: true, recording: true });
+export const RunSummary = RunView.omit({ steps: true, inputs: true, products: true, templates: true, strategies: true, source: true, recording: true });
 export type RunSummary = z.infer<typeof RunSummary>;
 
 const Project = { project: z.string() };
+/**
+ * What every new run (a start or a replay) is admitted and recorded by: its project's settings
+ * (the gateway owns projects), its priority and who asked.
+ */
+const NewRunSettings = {
+  /** The project's admission settings: runs beyond `maxRunning` running are queued. */
+  maxRunning: z.number().int().positive().optional(),
+  /** The project's share of busy executors against other projects' (fair dispatch); default 1. */
+  weight: z.number().int().min(1).max(1000).optional(),
+  /** The project's budgets per UTC day: a run is refused (resource_exhausted) once one is spent, and stops dispatching when spent mid-way. */
+  budget: ProjectBudget.optional(),
+  /** Record the run's model and tool calls (the project's setting; default on). */
+  recording: z.boolean().optional(),
+  priority: RunPriority.default(DEFAULT_PRIORITY),
+  /** Who started it: the API key's id (the audit trail's actor). */
+  actor: z.string().min(1).max(255).optional(),
+};
 const Page = { limit: z.number().int().min(1).max(200).default(50), before: z.string().optional() };
 
 export const PlannerRpc = {
@@ -259,15 +331,28 @@ export const PlannerRpc = {
   registerPipeline: method(
     'planner',
     'pipelines.register',
-    z.object({ ...Project, source: SpecSource, overrideAlignment: z.boolean().default(false) }),
+    /** `feature`: whose override of the analysis prompt applies (the template hierarchy). */
+    z.object({ ...Project, source: SpecSource, overrideAlignment: z.boolean().default(false), feature: FeatureName.optional() }),
     PipelineView,
   ),
-  validatePipeline: method('planner', 'pipelines.validate', z.object({ ...Project, source: SpecSource, overrideAlignment: z.boolean().default(false) }), PlanView),
+  validatePipeline: method(
+    'planner',
+    'pipelines.validate',
+    z.object({ ...Project, source: SpecSource, overrideAlignment: z.boolean().default(false), feature: FeatureName.optional() }),
+    PlanView,
+  ),
   listPipelines: method('planner', 'pipelines.list', z.object(Project), z.object({ items: z.array(PipelineSummary) })),
   /** Every version of one pipeline, newest first. */
   listPipelineVersions: method('planner', 'pipelines.versions', z.object({ ...Project, name: z.string() }), z.object({ items: z.array(PipelineSummary) })),
   /** The newest version, or the one asked for. */
   getPipeline: method('planner', 'pipelines.get', z.object({ ...Project, name: z.string(), version: z.number().int().positive().optional() }), PipelineView),
+  /**
+   * Makes a strategy experiment's variant the pipeline's default: registers, as its newest
+   * version, the spec of the variant's version (`pipeline`) or the latest spec with the
+   * variant's selection mode or iteration policy applied. Registering a spec equal to the
+   * latest one adds nothing, so a repeated promotion is harmless.
+   */
+  promotePipeline: method('planner', 'pipelines.promote', z.object({ ...Project, name: z.string(), variant: StrategyVariant }), PipelineView),
   startRun: method(
     'planner',
     'runs.start',
@@ -280,16 +365,11 @@ export const PlannerRpc = {
       subject: z.string().min(1).max(500).optional(),
       /** The feature type whose template overrides apply. */
       feature: z.string().min(1).max(100).optional(),
-      /** Refuse (resource_exhausted) when the project already has this many runs running. */
-      maxRunning: z.number().int().positive().optional(),
+      ...NewRunSettings,
       /** Stream model answers as `step.progress` events. */
       stream: z.boolean().optional(),
-      /** Who started it: the API key's id (the audit trail's actor). */
-      actor: z.string().min(1).max(255).optional(),
       /** Start an inline spec the orchestrator model found misaligned (`check_alignment`). */
       overrideAlignment: z.boolean().optional(),
-      /** Record the run's model and tool calls (the project's setting; default on). */
-      recording: z.boolean().optional(),
     }),
     RunView,
   ),
@@ -307,9 +387,7 @@ export const PlannerRpc = {
       mode: ReplayMode,
       from: z.string().optional(),
       overrides: ReplayOverrides.extend({ spec: SpecSource.optional() }).optional(),
-      maxRunning: z.number().int().positive().optional(),
-      actor: z.string().min(1).max(255).optional(),
-      recording: z.boolean().optional(),
+      ...NewRunSettings,
     }),
     RunView,
   ),
@@ -323,6 +401,18 @@ export const PlannerRpc = {
     RunView,
   ),
   getRun: method('planner', 'runs.get', z.object({ ...Project, runId: z.string() }), RunView),
+  /** A project's usage today (UTC) against its budget, and its runs running and queued. */
+  usage: method('planner', 'runs.usage', z.object({ ...Project }), ProjectUsage),
+  /**
+   * A project's admission settings changed (the admin API): the planner stores them and starts
+   * the queued runs the new limit lets in. Answers the project's usage.
+   */
+  projectSettings: method(
+    'planner',
+    'projects.settings',
+    z.object({ ...Project, maxRunning: z.number().int().min(1).max(100_000), weight: z.number().int().min(1).max(1000), budget: ProjectBudget }),
+    ProjectUsage,
+  ),
   /** Stops dispatch and aborts in-flight calls; a finished run answers failed_precondition. */
   cancelRun: method('planner', 'runs.cancel', z.object({ ...Project, runId: z.string() }), RunView),
   /** Re-runs failed, cancelled and skipped steps and what follows them, reusing completed outputs. */
@@ -399,12 +489,16 @@ export const RegistryRpc = {
       subject: z.string().min(1).max(500).optional(),
       runId: RunId.optional(),
       refs: z.array(TemplateRef).max(500),
+      /** A run of this registered pipeline: the strategy experiments running on it assign the run a variant each. */
+      pipeline: z.string().min(1).max(100).optional(),
     }),
     z.object({
       /** In the order of `refs`, without the missing ones. */
       templates: z.array(ResolvedTemplate),
       /** References nothing answered, as `name` or `name@selector`. */
       missing: z.array(z.string()),
+      /** The run's variant of each strategy experiment running on `pipeline`. */
+      strategies: z.array(StrategyPin).default([]),
     }),
   ),
   createTemplate: method('registry', 'templates.create', CreateTemplateBody.extend({ ...Project, ...Admin }), CreatedTemplateVersion),
@@ -422,12 +516,12 @@ export const RegistryRpc = {
     z.object({ ...Project, name: z.string(), feature: FeatureName.optional(), selector: z.string().min(1).max(64).optional(), variables: z.record(z.string(), z.unknown()).default({}) }),
     RenderedTemplate,
   ),
-  createExperiment: method('registry', 'experiments.create', z.object({ ...CreateExperimentBody.shape, ...Project, ...Admin }), ExperimentView),
+  createExperiment: method('registry', 'experiments.create', z.object({ ...ExperimentFields, ...Project, ...Admin }).superRefine(checkExperimentFields), ExperimentView),
   getExperiment: method('registry', 'experiments.get', z.object({ ...Project, id: z.string() }), ExperimentView),
   listExperiments: method(
     'registry',
     'experiments.list',
-    z.object({ ...Project, template: z.string().optional(), status: ExperimentStatus.optional() }),
+    z.object({ ...Project, template: z.string().optional(), pipeline: z.string().optional(), status: ExperimentStatus.optional() }),
     z.object({ items: z.array(ExperimentSummary) }),
   ),
   updateExperiment: method('registry', 'experiments.update', z.object({ ...Project, ...Admin, id: z.string(), status: ExperimentStatus }), ExperimentView),

@@ -34,6 +34,8 @@ export function subjects(ns: string) {
     verifyWork: `${root}.work.verify`,
     /** The planner's own queue: runs whose products are to be written. */
     productsWork: `${root}.work.products`,
+    /** The planner's own queue: projects whose queued runs may start. */
+    admissionWork: `${root}.work.admission`,
     /** The template registry's queue: outcomes of runs in experiments. */
     experimentWork: `${root}.work.experiments`,
     allWork: `${root}.work.>`,
@@ -53,6 +55,8 @@ export function subjects(ns: string) {
       products: `TRELLIS_${upper(ns)}_PRODUCTS`,
       /** Shared rate-limit state of every executor replica. */
       rateLimits: `TRELLIS_${upper(ns)}_RATELIMITS`,
+      /** Every gateway replica's request buckets, one per API key. */
+      requestLimits: `TRELLIS_${upper(ns)}_REQUESTLIMITS`,
     },
     /** Durable consumer names: `<app>-<handler>`; NATS durables are per stream, the namespace is in the stream. */
     durable: (app: string, handler: string) => `${app}-${handler}`,

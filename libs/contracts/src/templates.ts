@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ChatMessage } from './common';
+import { IteratePolicySpec, PipelineName, Selection } from './pipeline-spec';
 
 /**
  * Templates and experiments of the registry (DESIGN §5, §6, docs/templates.md): the REST
@@ -184,39 +185,86 @@ export type ExperimentStatus = z.infer<typeof ExperimentStatus>;
 
 export const VariantName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a variant name is lower-case letters, digits, "-" and "_"');
 
+/**
+ * What an experiment varies: a template's version (`template`), or a pipeline's strategy —
+ * which registered version runs (`pipeline`), the expert selection mode (`selection`), or the
+ * iteration policy of its gated steps (`policy`).
+ */
+export const ExperimentKind = z.enum(['template', 'pipeline', 'selection', 'policy']);
+export type ExperimentKind = z.infer<typeof ExperimentKind>;
+
+/** A policy variant: the `iterate` fields it sets on every gated step of the run (at least one). */
+export const PolicyVariant = IteratePolicySpec.refine((p) => Object.values(p).some((v) => v !== undefined), 'give at least one of max, improvement_threshold, accept_at, category_min');
+export type PolicyVariant = z.infer<typeof PolicyVariant>;
+
+/** One arm of an experiment: `version` (template or pipeline kinds), `selection` or `policy`, as the kind needs. */
 export const ExperimentVariant = z.strictObject({
   name: VariantName,
-  version: z.number().int().positive(),
+  /** A template version (`template`) or a registered pipeline version (`pipeline`). */
+  version: z.number().int().positive().optional(),
+  selection: Selection.optional(),
+  policy: PolicyVariant.optional(),
   /** Relative share of subjects; weights need not sum to anything in particular. */
   weight: z.number().positive().max(1_000_000).default(1),
 });
 export type ExperimentVariant = z.infer<typeof ExperimentVariant>;
 
-/** `POST /v1/experiments` */
-export const CreateExperimentBody = z
-  .strictObject({
-    template: TemplateName,
-    ...Placement,
-    description: z.string().max(2_000).optional(),
-    /** `running` starts assigning at once; `draft` waits for `POST /v1/experiments/{id}/start`. */
-    status: ExperimentStatus.exclude(['stopped']).default('running'),
-    variants: z.array(ExperimentVariant).min(2).max(10),
-  })
-  .refine((b) => new Set(b.variants.map((v) => v.name)).size === b.variants.length, {
-    message: 'variant names must be unique',
-    path: ['variants'],
+/** The field each kind's variants set, and only that one. */
+export const VARIANT_FIELD = { template: 'version', pipeline: 'version', selection: 'selection', policy: 'policy' } as const satisfies Record<ExperimentKind, keyof ExperimentVariant>;
+
+/** The fields of a new experiment (the REST body and the RPC request share them). */
+export const ExperimentFields = {
+  kind: ExperimentKind.default('template'),
+  /** The template whose versions compete (`template` kind). */
+  template: TemplateName.optional(),
+  /** The registered pipeline whose strategy varies (the other kinds). */
+  pipeline: PipelineName.optional(),
+  ...Placement,
+  description: z.string().max(2_000).optional(),
+  /** `running` starts assigning at once; `draft` waits for `POST /v1/experiments/{id}/start`. */
+  status: ExperimentStatus.exclude(['stopped']).default('running'),
+  variants: z.array(ExperimentVariant).min(2).max(10),
+};
+
+/** The rules across fields of a new experiment: its target and its variants fit its kind. */
+export function checkExperimentFields(b: z.infer<z.ZodObject<typeof ExperimentFields>>, ctx: z.RefinementCtx): void {
+  if (new Set(b.variants.map((v) => v.name)).size !== b.variants.length) ctx.addIssue({ code: 'custom', message: 'variant names must be unique', path: ['variants'] });
+  const target = b.kind === 'template' ? 'template' : 'pipeline';
+  if (b[target] === undefined) ctx.addIssue({ code: 'custom', message: `a ${b.kind} experiment names its ${target}`, path: [target] });
+  const other = target === 'template' ? 'pipeline' : 'template';
+  if (b[other] !== undefined) ctx.addIssue({ code: 'custom', message: `a ${b.kind} experiment has no ${other}`, path: [other] });
+  if (b.kind !== 'template' && (b.level !== undefined || b.feature !== undefined)) {
+    ctx.addIssue({ code: 'custom', message: 'a pipeline belongs to the project: a strategy experiment has no level or feature', path: [b.level !== undefined ? 'level' : 'feature'] });
+  }
+  const field = VARIANT_FIELD[b.kind];
+  b.variants.forEach((v, i) => {
+    for (const f of ['version', 'selection', 'policy'] as const) {
+      if (f === field && v[f] === undefined) ctx.addIssue({ code: 'custom', message: `a ${b.kind} variant gives its ${f}`, path: ['variants', i, f] });
+      if (f !== field && v[f] !== undefined) ctx.addIssue({ code: 'custom', message: `a ${b.kind} variant has no ${f}`, path: ['variants', i, f] });
+    }
   });
+}
+
+/** `POST /v1/experiments` */
+export const CreateExperimentBody = z.strictObject(ExperimentFields).superRefine(checkExperimentFields);
 export type CreateExperimentBody = z.infer<typeof CreateExperimentBody>;
 
 /** `POST /v1/experiments/{id}/promote`: without `variant`, the significant winner. */
 export const PromoteExperimentBody = z.strictObject({ variant: VariantName.optional() });
 
-export const ListExperimentsQuery = z.strictObject({ template: TemplateName.optional(), status: ExperimentStatus.optional() });
+export const ListExperimentsQuery = z.strictObject({ template: TemplateName.optional(), pipeline: PipelineName.optional(), status: ExperimentStatus.optional() });
 
-export const VariantResults = z.object({
+/** A variant as an experiment shows it. */
+export const VariantView = z.object({
   name: z.string(),
-  version: z.number().int().positive(),
+  version: z.number().int().positive().optional(),
+  selection: Selection.optional(),
+  policy: IteratePolicySpec.optional(),
   weight: z.number(),
+});
+export type VariantView = z.infer<typeof VariantView>;
+
+export const VariantResults = VariantView.extend({
   /** Runs assigned to the variant. */
   runs: z.number().int().nonnegative(),
   runsCompleted: z.number().int().nonnegative(),
@@ -252,17 +300,25 @@ export type VariantComparison = z.infer<typeof VariantComparison>;
 
 export const ExperimentView = z.object({
   id: z.string(),
-  template: z.string(),
+  kind: ExperimentKind,
+  /** The template (`template` kind), else null. */
+  template: z.string().nullable(),
+  /** The pipeline (strategy kinds), else null. */
+  pipeline: z.string().nullable(),
   level: TemplateLevel,
   project: z.string().nullable(),
   feature: z.string().nullable(),
   description: z.string().nullable(),
   status: ExperimentStatus,
-  variants: z.array(z.object({ name: z.string(), version: z.number().int().positive(), weight: z.number() })),
+  variants: z.array(VariantView),
   results: z.array(VariantResults),
   comparisons: z.array(VariantComparison),
   /** The variant significantly best (p < 0.05 on acceptance, else on score) against every other; null if none is. */
   winner: z.string().nullable(),
+  /**
+   * What promotion made the default: the template version `production` now points at, or the
+   * pipeline version registered for the winner (strategy kinds).
+   */
   promoted: z.object({ variant: z.string(), version: z.number().int().positive(), at: z.string() }).nullable(),
   createdAt: z.string(),
   startedAt: z.string().nullable(),

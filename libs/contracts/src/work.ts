@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { defineEvent } from './cloudevent';
 import { ChatMessage, RunId, RunStatus, StepStatus, TokenUsage } from './common';
-import { Gate, StepId } from './pipeline-spec';
-import { ReplayJob } from './replay';
+import { Gate, OutputField, StepId } from './pipeline-spec';
+import { ModelCallParams, ReplayJob } from './replay';
+import { ModelParameters, TemplateBody } from './templates';
 
 export const OutputFormat = z.enum(['text', 'json', 'markdown', 'csv']);
 export type OutputFormat = z.infer<typeof OutputFormat>;
@@ -27,10 +28,7 @@ export type RetryPolicy = z.infer<typeof RetryPolicy>;
  * What an executor needs to run one attempt of a step, self-contained: executors hold no run
  * state and read no database. `context` is the Liquid scope (`inputs`, `steps.<id>.output`).
  */
-export const StepReady = defineEvent(
-  'step',
-  'ready',
-  z.object({
+const StepJob = z.object({
     runId: RunId,
     project: z.string(),
     stepId: StepId,
@@ -59,9 +57,11 @@ export const StepReady = defineEvent(
       inputs: z.record(z.string(), z.unknown()),
       steps: z.record(z.string(), z.object({ output: z.unknown() })),
     }),
-    params: z
-      .object({ temperature: z.number().optional(), maxTokens: z.number().int().optional() })
-      .default({}),
+    /**
+     * The call's sampling parameters: the step's own settings, else its template version's
+     * `parameters` (docs/templates.md, "Parameters"); absent ones are the provider's defaults.
+     */
+    params: ModelCallParams.default({}),
     /** The round of the step's verification loop (1 = first generation). */
     iteration: z.number().int().positive().optional(),
     /** Rounds after the first: what the verifier asked to fix; appended to the conversation as a user message. */
@@ -72,6 +72,21 @@ export const StepReady = defineEvent(
     stream: z.boolean().optional(),
     /** A replayed run: the source's recorded answers for this step and round, used when the request matches (docs/replay.md). */
     replay: ReplayJob.optional(),
+  });
+
+export const StepReady = defineEvent(
+  'step',
+  'ready',
+  StepJob.extend({
+    /**
+     * Continuations (ADR 0013): the jobs of the steps this one's success makes ready and
+     * nothing else can stop (its only dependency, no condition, not routed), built by the
+     * planner without this step's output. The executor adds the output to each and publishes
+     * them the moment it has the answer, before the result, so the next step does not wait
+     * for the planner's commit; the planner then records them dispatched without publishing
+     * them again (`StepGenerated.continued`).
+     */
+    then: z.array(StepJob).optional(),
   }),
 );
 export type StepReady = z.infer<typeof StepReady.data>;
@@ -91,6 +106,15 @@ export const VerifyPolicy = z.object({
   escalate: z.boolean(),
 });
 export type VerifyPolicy = z.infer<typeof VerifyPolicy>;
+
+/** An orchestration template pinned for a run (judge, feedback), carried whole in the job so that the verifier asks no registry. */
+export const PinnedTemplate = z.object({
+  name: z.string(),
+  version: z.number().int().positive(),
+  body: TemplateBody,
+  parameters: ModelParameters.default({}),
+});
+export type PinnedTemplate = z.infer<typeof PinnedTemplate>;
 
 /** One earlier round of a step's loop, as the verifier needs it to decide the next. */
 export const VerifyRound = z.object({
@@ -132,7 +156,7 @@ export const VerifyRequested = defineEvent(
     model: z.string().optional(),
     /** JSON Schema of the step's output, for the `schema` gate. */
     outputSchema: z.record(z.string(), z.unknown()).optional(),
-    /** The judge model for judge gates that name none (pipeline default, else the step's model). */
+    /** The judge model for judge gates that name none (the pipeline's default, else the judge template's); absent: the verifier's VERIFIER_JUDGE_MODEL, else `model`. */
     judgeModel: z.string().optional(),
     /** This candidate came from the escalation round. */
     escalated: z.boolean().optional(),
@@ -140,6 +164,12 @@ export const VerifyRequested = defineEvent(
     escalateTo: z.string().optional(),
     /** A replayed run: the source's recorded judge answers for this step and round, used when a judge's request matches (docs/replay.md). */
     replay: ReplayJob.optional(),
+    /** The judge prompt the run pinned (category `judge`); absent: the built-in `trellis.judge` version 1. Its parameters apply to the judge's request. */
+    judgeTemplate: PinnedTemplate.optional(),
+    /** The feedback prompt the run pinned (category `orchestration`); absent: the built-in `trellis.feedback` version 1. */
+    feedbackTemplate: PinnedTemplate.optional(),
+    /** The step's `iterate.reuse`: output fields the next round keeps unless a violation or the feedback names them. */
+    reuse: z.array(OutputField).optional(),
   }),
 );
 export type VerifyRequested = z.infer<typeof VerifyRequested.data>;
@@ -177,3 +207,10 @@ export const ExperimentOutcome = defineEvent(
   }),
 );
 export type ExperimentOutcome = z.infer<typeof ExperimentOutcome.data>;
+
+/**
+ * The planner to itself: a slot of this project may have freed (a run ended). The handler
+ * starts the project's queued runs that fit now, by priority, then in order of submission.
+ */
+export const AdmissionRequested = defineEvent('run', 'admission_requested', z.object({ project: z.string() }));
+export type AdmissionRequested = z.infer<typeof AdmissionRequested.data>;

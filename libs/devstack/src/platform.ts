@@ -76,6 +76,17 @@ export class Platform {
     return p;
   }
 
+  /**
+   * Starts another replica of a service (`<service>-<n>`) on a port of its own, as a second
+   * gateway or planner behind a load balancer would be, and waits until it is ready.
+   */
+  async startReplica(service: Exclude<ServiceName, 'executor'>, env: NodeJS.ProcessEnv = {}): Promise<ServiceProcess> {
+    const n = [...this.processes.keys()].filter((k) => k === service || k.startsWith(`${service}-`)).length + 1;
+    const p = await this.spawn(service, `${service}-${n}`, await freePort(), env);
+    await p.waitReady();
+    return p;
+  }
+
   /** Starts one more executor replica (`executor-<n>`) and waits until it is ready. */
   async addExecutor(env: NodeJS.ProcessEnv = {}): Promise<ServiceProcess> {
     const p = await this.spawnExecutor(env);

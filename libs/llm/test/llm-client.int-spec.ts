@@ -34,6 +34,11 @@ describe('LlmClient', () => {
       ],
       temperature: 0.2,
       maxTokens: 500,
+      topP: 0.9,
+      presencePenalty: 0.5,
+      frequencyPenalty: -0.5,
+      stop: ['END'],
+      seed: 42,
     });
     expect(result).toEqual({
       content: expect.stringMatching(/^Simulated reply from gpt-4\.1-mini to: "Hello there" \[[0-9a-f]{8}\]$/),
@@ -42,6 +47,7 @@ describe('LlmClient', () => {
       finishReason: 'stop',
     });
     expect(sim.requests()).toHaveLength(1);
+    expect(sim.requests()[0]!.parameters).toEqual({ temperature: 0.2, max_completion_tokens: 500, top_p: 0.9, presence_penalty: 0.5, frequency_penalty: -0.5, stop: ['END'], seed: 42 });
   });
 
   it('sends a json_schema response format and gets JSON valid against it', async () => {

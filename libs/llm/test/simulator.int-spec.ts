@@ -284,7 +284,7 @@ describe('LLM simulator', () => {
   });
 
   describe('recording and admin endpoints', () => {
-    it('records each request with its timing, model, messages, format, status and directives', async () => {
+    it('records each request with its timing, model, messages, format, sampling parameters, status and directives', async () => {
       const before = performance.timeOrigin + performance.now();
       await openai.chat.completions.create({
         model: 'gpt-4.1',
@@ -293,6 +293,10 @@ describe('LLM simulator', () => {
           { role: 'user', content: [{ type: 'text', text: 'part one ' }, { type: 'text', text: '[[sim latency_ms=1]]' }] },
         ],
         response_format: { type: 'json_object' },
+        temperature: 0.1,
+        top_p: 0.5,
+        seed: 7,
+        stop: ['END'],
       });
       await post('/chat/completions', { model: 'gpt-4.1', messages: [{ role: 'user', content: '[[sim status=500]]' }], stream: true });
 
@@ -308,13 +312,14 @@ describe('LLM simulator', () => {
         ],
         stream: false,
         responseFormat: { type: 'json_object' },
+        parameters: { temperature: 0.1, top_p: 0.5, seed: 7, stop: ['END'] },
         status: 200,
         directives: [{ text: '[[sim latency_ms=1]]', latencyMs: 1 }],
       });
       expect(first!.receivedAt).toBeGreaterThanOrEqual(before);
       expect(first!.receivedAt % 1).not.toBe(0); // sub-millisecond precision
       expect(first!.respondedAt!).toBeGreaterThan(first!.receivedAt);
-      expect(second).toMatchObject({ stream: true, status: 500, directives: [{ status: 500 }] });
+      expect(second).toMatchObject({ stream: true, status: 500, directives: [{ status: 500 }], parameters: {} });
     });
 
     it('serves the records, config, reset and health over HTTP for tests in another process', async () => {

@@ -16,6 +16,11 @@ export class GroupCommit<T, R> {
     private readonly options: { maxBatch: number; maxInFlight: number },
   ) {}
 
+  /** Items waiting for a batch, and batches being written: how far behind the writer is. */
+  get backlog(): number {
+    return this.queue.length + this.inFlight;
+  }
+
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });

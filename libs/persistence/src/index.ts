@@ -4,3 +4,4 @@ export * from './outbox';
 export * from './ids';
 export { isUnstorable, sqlLiteral, sqlTable, SqlTransaction, type SqlKind } from './sql-transaction';
 export { GroupCommit } from './group-commit';
+export type { QueryResult as SqlResult } from 'pg';

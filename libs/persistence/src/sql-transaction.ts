@@ -62,6 +62,12 @@ export class SqlTransaction {
     private readonly ormConfig: object,
   ) {}
 
+  /** Reads inside the transaction, in one round trip; one result per statement. */
+  async read(statements: readonly string[]): Promise<QueryResult[]> {
+    const raw = (await this.client.query(statements.join(';\n'))) as unknown as QueryResult | QueryResult[];
+    return Array.isArray(raw) ? raw : [raw];
+  }
+
   /** Queues a write; it is sent with the commit. */
   write(statement: string): void {
     this.statements.push(statement);

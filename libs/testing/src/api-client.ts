@@ -47,7 +47,7 @@ export class ApiClient {
       `run ${runId} to finish`,
       async () => {
         const res = await this.get<RunView>(`/v1/runs/${runId}`);
-        return res.status === 200 && res.body.status !== 'running' ? res.body : undefined;
+        return res.status === 200 && res.body.status !== 'running' && res.body.status !== 'queued' ? res.body : undefined;
       },
       { timeoutMs, intervalMs: 100 },
     );

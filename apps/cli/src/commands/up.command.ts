@@ -109,7 +109,7 @@ async function runExample(gatewayUrl: string, apiKey: string, file: string, say:
   const t0 = performance.now();
   const seen = new Map<string, string>();
   let run: RunView = created;
-  while (run.status === 'running') {
+  while (run.status === 'running' || run.status === 'queued') {
     await new Promise((r) => setTimeout(r, 100));
     run = (await (await fetch(`${gatewayUrl}/v1/runs/${created.id}`, { headers })).json()) as RunView;
     for (const step of run.steps) {

@@ -70,7 +70,7 @@ export class TtyRenderer implements Renderer {
       return `  ${cells.join(' ').trimEnd()}`;
     });
     const t = p.totals;
-    lines.push(this.color('1', `  run ${p.status} · ${t.inputTokens}+${t.outputTokens} tokens`));
+    lines.push(this.color('1', `  run ${p.status}${p.queue ? ` (${p.queue})` : ''} · ${t.inputTokens}+${t.outputTokens} tokens`));
     let out = this.drawn ? `${ESC}${this.drawn}A` : '';
     for (const line of lines) out += `${ESC}2K${line}\n`;
     this.out.write(out);
@@ -83,6 +83,11 @@ export class PlainRenderer implements Renderer {
   constructor(private readonly out: NodeJS.WritableStream) {}
 
   update(p: RunProgress, changed: string | undefined): void {
+    if (changed === 'run' && (p.status === 'queued' || p.status === 'running')) {
+      // Waiting, and then starting, are worth a line each; the end is the run command's summary.
+      this.out.write(p.status === 'queued' ? `run queued${p.queue ? ` (${p.queue})` : ''}\n` : 'run started\n');
+      return;
+    }
     if (!changed || changed === 'run') return;
     const s = p.steps.get(changed)!;
     const details = [s.model, s.attempt > 1 ? `attempt ${s.attempt}` : '', tokens(s), s.score !== null ? `score ${s.score.toFixed(2)}` : '', s.note].filter(Boolean);

@@ -16,6 +16,8 @@ export class RunProgress {
   readonly steps = new Map<string, StepLine>();
   status = 'running';
   error: string | undefined;
+  /** A queued run's place and estimated wait, as the planner last said. */
+  queue: string | undefined;
 
   constructor(run: RunView) {
     for (const s of run.steps) {
@@ -41,6 +43,18 @@ export class RunProgress {
       this.status = d.status;
       this.error = d.error?.message;
       return 'run';
+    }
+    if (type === 'run.queued') {
+      this.status = 'queued';
+      this.queue = `position ${d.position}${typeof d.estimatedWaitMs === 'number' ? `, about ${Math.max(1, Math.round(d.estimatedWaitMs / 1000))} s` : ''}`;
+      return 'run';
+    }
+    if (type === 'run.started') {
+      // Worth saying only when the run had waited.
+      const waited = this.status === 'queued';
+      this.status = 'running';
+      this.queue = undefined;
+      return waited ? 'run' : undefined;
     }
     const step = typeof d.stepId === 'string' ? this.steps.get(d.stepId) : undefined;
     if (!step) return undefined;

@@ -5,6 +5,7 @@ import { Link, useParams } from 'react-router';
 import { useApi } from '../auth/session';
 import { formatCost, formatCount, formatDuration, formatPercent, formatPValue, formatScore, formatTime } from '../ui/format';
 import { ErrorMessage, QueryState } from '../ui/query-state';
+import { ExperimentTarget, variantSetting } from './experiment-target';
 
 /** What the registry counts significant (two-sided tests, ExperimentView.winner). */
 const SIGNIFICANT = 0.05;
@@ -33,7 +34,7 @@ function Experiment({ experiment: e }: { experiment: ExperimentView }) {
   return (
     <>
       <h1 id="experiment-title">
-        Experiment on <Link to={`/templates/${encodeURIComponent(e.template)}${e.feature ? `?feature=${encodeURIComponent(e.feature)}` : ''}`}>{e.template}</Link>{' '}
+        Experiment on <ExperimentTarget experiment={e} />{' '}
         <span className={`status status-${e.status === 'running' ? 'running' : 'pending'}`}>{e.status}</span>
       </h1>
       {e.description && <p>{e.description}</p>}
@@ -54,7 +55,7 @@ function Experiment({ experiment: e }: { experiment: ExperimentView }) {
         {e.promoted && (
           <>
             {' '}
-            Promoted <strong>{e.promoted.variant}</strong> (v{e.promoted.version}) to production on {formatTime(e.promoted.at)}.
+            Promoted <strong>{e.promoted.variant}</strong> (v{e.promoted.version}) to {e.kind === 'template' ? 'production' : `the pipeline's newest version`} on {formatTime(e.promoted.at)}.
           </>
         )}
       </div>
@@ -93,7 +94,7 @@ function Experiment({ experiment: e }: { experiment: ExperimentView }) {
             return (
               <tr key={r.name} className={r.name === e.winner ? 'winner' : undefined}>
                 <th scope="row">
-                  {r.name} <span className="muted">v{r.version}, weight {r.weight}</span>
+                  {r.name} <span className="muted">{variantSetting(r)}, weight {r.weight}</span>
                   {r.name === e.winner && <strong> winner</strong>}
                 </th>
                 <td className="num">

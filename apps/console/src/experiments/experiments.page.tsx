@@ -4,6 +4,7 @@ import { Link } from 'react-router';
 import { useApi } from '../auth/session';
 import { formatTime } from '../ui/format';
 import { QueryState } from '../ui/query-state';
+import { ExperimentTarget, variantSetting } from './experiment-target';
 
 export default function ExperimentsPage() {
   const api = useApi();
@@ -36,10 +37,10 @@ export default function ExperimentsPage() {
                       <Link to={`/experiments/${e.id}`}>{e.description ?? e.id}</Link>
                     </td>
                     <td>
-                      <Link to={`/templates/${encodeURIComponent(e.template)}${e.feature ? `?feature=${encodeURIComponent(e.feature)}` : ''}`}>{e.template}</Link>
+                      <ExperimentTarget experiment={e} />
                     </td>
                     <td>{e.status}</td>
-                    <td>{e.variants.map((v) => `${v.name} (v${v.version}, weight ${v.weight})`).join(', ')}</td>
+                    <td>{e.variants.map((v) => `${v.name} (${variantSetting(v)}, weight ${v.weight})`).join(', ')}</td>
                     <td>{e.promoted ? `${e.promoted.variant} → v${e.promoted.version}` : ''}</td>
                     <td>{formatTime(e.createdAt)}</td>
                   </tr>

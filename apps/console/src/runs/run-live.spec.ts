@@ -27,6 +27,7 @@ function step(id: string, fields: Partial<StepView> = {}): StepView {
     template: null,
     reused: false,
     recorded: false,
+    parameters: {},
     ...fields,
   };
 }
@@ -45,8 +46,12 @@ function run(steps: StepView[], fields: Partial<RunView> = {}): RunView {
     createdAt: '2026-05-01T10:00:00.000Z',
     finishedAt: null,
     actor: null,
+    priority: 3,
+    startedAt: '2026-05-01T10:00:00.000Z',
+    queue: null,
     steps,
     templates: [],
+    strategies: [],
     products: [],
     source: null,
     recording: true,

@@ -1,6 +1,7 @@
 import type {
   CloudEventEnvelope,
   RunCompleted,
+  RunQueued,
   RunResumed,
   RunView,
   StepCompleted,
@@ -67,6 +68,15 @@ export function applyEvents(run: RunView, events: readonly RunEvent[], gated: (s
       case `${T}step.completed`: {
         const d = e.data as StepCompleted;
         forward(d.stepId, d.attempt, d.status, { finishedAt: e.time, error: d.error ?? null, ...(d.output !== undefined ? { output: d.output } : {}) });
+        break;
+      }
+      case `${T}run.queued`: {
+        const d = e.data as RunQueued;
+        if (top.status === 'queued') top = { ...top, queue: { position: d.position, estimatedWaitMs: d.estimatedWaitMs } };
+        break;
+      }
+      case `${T}run.started`: {
+        if (top.status === 'queued') top = { ...top, status: 'running', queue: null, startedAt: e.time };
         break;
       }
       case `${T}run.resumed`: {

@@ -167,7 +167,13 @@ function RunBody(props: {
           <span className={`live live-${props.stream}`} role="status" aria-live="polite">
             {STREAM_LABEL[props.stream] ?? props.stream}
           </span>
-          {run.status === 'running' && (
+          {run.status === 'queued' && run.queue && (
+            <span role="status">
+              Queued: position {run.queue.position}
+              {run.queue.estimatedWaitMs !== null ? `, about ${Math.max(1, Math.round(run.queue.estimatedWaitMs / 1000))} s to wait` : ''}
+            </span>
+          )}
+          {(run.status === 'running' || run.status === 'queued') && (
             <button type="button" className="danger" disabled={cancel.isPending} onClick={() => cancel.mutate()}>
               Cancel run
             </button>

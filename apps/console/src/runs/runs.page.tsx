@@ -79,7 +79,7 @@ export function RunsPage() {
           <label htmlFor="f-status">Status</label>
           <select id="f-status" value={filter('status')} onChange={(e) => update({ status: e.target.value })}>
             <option value="">any</option>
-            {['running', 'succeeded', 'failed', 'cancelled'].map((s) => (
+            {['queued', 'running', 'succeeded', 'failed', 'cancelled'].map((s) => (
               <option key={s} value={s}>
                 {s}
               </option>

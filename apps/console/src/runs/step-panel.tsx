@@ -169,6 +169,11 @@ function Iterations({ step, verdicts }: { step: StepView; verdicts: StepVerified
                     {it.model}
                     {it.escalated && ' (escalated)'}
                   </div>
+                  {it.reusedFields.length > 0 && (
+                    <div className="muted">
+                      kept {it.reusedFields.join(', ')} (~{it.outputTokensSaved} output tokens saved)
+                    </div>
+                  )}
                 </td>
                 <td>
                   <strong>{formatScore(it.score)}</strong>

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ChatMessage, ModelCallRequest, StepOutputSpec, StepReady } from '@trellis/contracts';
-import { matchRecordedCall, renderPrompt, RenderError } from '@trellis/engine';
+import { matchRecordedCall, renderMessages, renderPrompt, RenderError } from '@trellis/engine';
 import { LlmError, planStructuredOutput, ProviderRegistry, rejectsResponseFormat, type ChatResult, type ResponseFormat, type StructuredOutputPlan } from '@trellis/llm';
 import { logger } from '@trellis/telemetry';
 import { EXECUTOR_CONFIG, type ExecutorConfig } from '../config';
@@ -83,7 +83,7 @@ export class ModelStepService {
       finishReason: result.finishReason,
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-      request: { kind: 'model', model: job.model, params: paramsOf(job), ...(call.responseFormat ? { responseFormat: { ...call.responseFormat } } : {}) },
+      request: { kind: 'model', model: job.model, params: job.params, ...(call.responseFormat ? { responseFormat: { ...call.responseFormat } } : {}) },
       ...(replayed ? { replayed } : {}),
     };
   }
@@ -146,7 +146,8 @@ export class ModelStepService {
         {
           model: job.model,
           messages: call.messages,
-          ...paramsOf(job),
+          // The parameters in effect, as the planner resolved them (the step's own, else its template version's).
+          ...job.params,
           ...(call.responseFormat ? { responseFormat: call.responseFormat } : {}),
         },
         // The deadline is the client's (a timeout is retryable); `signal` is cancellation (final).
@@ -171,9 +172,7 @@ export class ModelStepService {
       const messages: ChatMessage[] = [];
       if (job.system !== undefined) messages.push({ role: 'system', content: renderPrompt(job.system, job.context) });
       if (job.template) {
-        const scope = { inputs: renderLeaves(job.template.with, job.context) as Record<string, unknown>, steps: {} };
-        const body = typeof job.template.body === 'string' ? [{ role: 'user' as const, content: job.template.body }] : job.template.body;
-        for (const m of body) messages.push({ role: m.role, content: renderPrompt(m.content, scope) });
+        messages.push(...renderMessages(job.template.body, renderLeaves(job.template.with, job.context) as Record<string, unknown>));
       } else {
         messages.push({ role: 'user', content: renderPrompt(job.prompt ?? '', job.context) });
       }
@@ -203,15 +202,7 @@ export class ModelStepService {
   }
 }
 
-/** The sampling parameters the call sends. */
-function paramsOf(job: StepReady): { temperature?: number; maxTokens?: number } {
-  return {
-    ...(job.params.temperature !== undefined ? { temperature: job.params.temperature } : {}),
-    ...(job.params.maxTokens !== undefined ? { maxTokens: job.params.maxTokens } : {}),
-  };
-}
-
 /** The call exactly as it goes to the provider: what a recording is matched against and records. */
 function modelRequest(job: StepReady, call: ModelCall): ModelCallRequest {
-  return { kind: 'model', model: job.model, messages: call.messages, params: paramsOf(job), ...(call.responseFormat ? { responseFormat: { ...call.responseFormat } } : {}) };
+  return { kind: 'model', model: job.model, messages: call.messages, params: job.params, ...(call.responseFormat ? { responseFormat: { ...call.responseFormat } } : {}) };
 }

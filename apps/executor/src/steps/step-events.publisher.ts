@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { StepFailed, StepGenerated, StepProgress, subjects, type FailureInfo, type StepReady } from '@trellis/contracts';
+import { messageIds, StepFailed, StepGenerated, StepProgress, StepReady, subjects, type FailureInfo } from '@trellis/contracts';
 import { EventPublisher } from '@trellis/messaging';
 import type { z } from 'zod';
 import { EXECUTOR_CONFIG, type ExecutorConfig } from '../config';
@@ -23,7 +23,7 @@ export class StepEvents {
     this.subjects = subjects(config.TRELLIS_NAMESPACE);
   }
 
-  async generated(job: StepRef, result: GeneratedResult): Promise<void> {
+  async generated(job: StepRef & Pick<StepReady, 'then'>, result: GeneratedResult): Promise<void> {
     // A result travels in one NATS message (1 MiB at most by default), and later in the jobs
     // of the steps that read it: an answer above the limit fails the step, with a reason,
     // rather than wedging the queues.
@@ -35,11 +35,33 @@ export class StepEvents {
         retryable: false,
       });
     }
+    const continued = await this.continue(job, result);
     await this.publisher.publish(
       StepGenerated,
-      { runId: job.runId, stepId: job.stepId, attempt: job.attempt, ...result, executor: this.config.EXECUTOR_ID },
-      { subject: this.subjects.event('step', 'generated', job.runId), id: `step-generated.${job.runId}.${job.stepId}.${job.attempt}` },
+      { runId: job.runId, stepId: job.stepId, attempt: job.attempt, ...result, executor: this.config.EXECUTOR_ID, ...(continued.length ? { continued } : {}) },
+      { subject: this.subjects.event('step', 'generated', job.runId), id: messageIds.stepGenerated(job.runId, job.stepId, job.attempt) },
     );
+  }
+
+  /**
+   * Publishes the job's continuations (ADR 0013) with this answer as their dependency's output,
+   * before the result: once the result is stored, its continuations are too, so the planner can
+   * record them dispatched without publishing them again. Ids are the jobs' own, so a redelivered
+   * attempt publishing them twice stores them once.
+   */
+  private async continue(job: StepRef & Pick<StepReady, 'then'>, result: GeneratedResult): Promise<string[]> {
+    if (!job.then?.length) return [];
+    const output = result.structured ?? result.output;
+    await Promise.all(
+      job.then.map((next) =>
+        this.publisher.publish(
+          StepReady,
+          { ...next, context: { inputs: next.context.inputs, steps: { ...next.context.steps, [job.stepId]: { output } } } },
+          { subject: this.subjects.stepWork(next.pool), id: messageIds.stepReady(next.runId, next.stepId, next.attempt) },
+        ),
+      ),
+    );
+    return job.then.map((next) => next.stepId);
   }
 
   /** Reports an attempt that will not succeed, whether now or after its last try. */
@@ -47,7 +69,7 @@ export class StepEvents {
     await this.publisher.publish(
       StepFailed,
       { runId: job.runId, stepId: job.stepId, attempt: job.attempt, error, executor: this.config.EXECUTOR_ID },
-      { subject: this.subjects.event('step', 'failed', job.runId), id: `step-failed.${job.runId}.${job.stepId}.${job.attempt}` },
+      { subject: this.subjects.event('step', 'failed', job.runId), id: messageIds.stepFailed(job.runId, job.stepId, job.attempt) },
     );
   }
 
@@ -56,7 +78,7 @@ export class StepEvents {
     await this.publisher.publish(
       StepProgress,
       { runId: job.runId, stepId: job.stepId, attempt: job.attempt, outputTokens, delta },
-      { subject: this.subjects.event('step', 'progress', job.runId), id: `step-progress.${job.runId}.${job.stepId}.${job.attempt}.${delivery}.${seq}` },
+      { subject: this.subjects.event('step', 'progress', job.runId), id: messageIds.stepProgress(job.runId, job.stepId, job.attempt, delivery, seq) },
     );
   }
 }

@@ -7,8 +7,10 @@ import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
 import { AdminToken } from '../templates/admin-token';
 
 /**
- * A/B experiments on templates (DESIGN §6). Starting one and promoting a variant decide what
- * unpinned runs get, as the production label does: they need what moving production needs.
+ * A/B experiments (DESIGN §6): on a template's versions, or on a pipeline's strategy (its
+ * versions, selection modes, iteration policies). Starting a template experiment and promoting
+ * its variant decide what unpinned runs get, as the production label does: they need what
+ * moving production needs.
  */
 @Controller('v1/experiments')
 @UseGuards(ApiKeyGuard)
@@ -56,7 +58,7 @@ export class ExperimentsController {
     return this.rpc.call(RegistryRpc.updateExperiment, { project: req.project, admin: this.admin.presentedBy(req), id, status: 'stopped' });
   }
 
-  /** Moves `production` to the winner (or `{variant}`) and stops the experiment. */
+  /** Makes the winner (or `{variant}`) the default — `production`, or the pipeline's newest version — and stops the experiment. */
   @Post(':id/promote')
   @HttpCode(200)
   @Audited('experiment.promote', ({ params }) => resourceOf('experiments', params['id']))

@@ -2,7 +2,7 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import type { FastifyRequest } from 'fastify';
 import { ProjectService, type Principal } from '../projects/project.service';
 import { GatewayError } from './gateway.errors';
-import { RateLimiter } from './rate-limiter';
+import { RequestRateLimiter } from './rate-limiter';
 
 export interface AuthenticatedRequest extends FastifyRequest {
   project: string;
@@ -22,7 +22,7 @@ export function bearerToken(header: string | undefined): string | undefined {
 export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly projects: ProjectService,
-    private readonly limiter: RateLimiter,
+    private readonly limiter: RequestRateLimiter,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -31,7 +31,7 @@ export class ApiKeyGuard implements CanActivate {
     if (!key) throw new GatewayError('unauthenticated', 'send "Authorization: Bearer <api key>"');
     const principal = await this.projects.authenticate(key);
     if (!principal) throw new GatewayError('unauthenticated', 'the API key is not valid');
-    const wait = this.limiter.take(principal.keyId, principal.rateLimitPerMinute);
+    const wait = await this.limiter.take(principal.keyId, principal.rateLimitPerMinute);
     if (wait > 0) {
       throw new GatewayError('rate_limited', `this key may make ${principal.rateLimitPerMinute} requests per minute; retry in ${wait} s`, undefined, wait);
     }

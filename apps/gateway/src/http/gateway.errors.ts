@@ -9,7 +9,7 @@ export type GatewayErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'rate_limited'
-  | 'too_many_running_runs';
+  | 'budget_exhausted';
 
 /** Errors the gateway itself raises (before or instead of asking another service). */
 export class GatewayError extends Error {

@@ -18,7 +18,7 @@ export const STATUS: Record<string, number> = {
   // The IETF Idempotency-Key draft: a key reused with another body is 422; one still in flight, 409.
   idempotency_conflict: 422,
   rate_limited: 429,
-  too_many_running_runs: 429,
+  budget_exhausted: 429,
   resource_exhausted: 429,
   unavailable: 503,
   internal: 500,
@@ -34,7 +34,7 @@ const TITLE: Record<string, string> = {
   unsupported_media_type: 'Unsupported media type',
   idempotency_conflict: 'Idempotency-Key reused',
   rate_limited: 'Too many requests',
-  too_many_running_runs: 'Too many running runs',
+  budget_exhausted: 'Budget exhausted',
   resource_exhausted: 'Limit reached',
   unavailable: 'Service unavailable',
   internal: 'Internal error',

@@ -1,5 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { OverrideAlignmentQuery, type SpecSource } from '@trellis/contracts';
+import { OverrideAlignmentQuery, PipelineQuery, type SpecSource } from '@trellis/contracts';
 import { GatewayError } from './gateway.errors';
 
 export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
@@ -24,4 +24,10 @@ export function specSource(body: unknown): SpecSource {
 /** `?override_alignment=true`, read the same way on every route that checks a spec's alignment. */
 export function overrideAlignment(query: unknown): boolean {
   return OverrideAlignmentQuery.parse(query ?? {}).override_alignment === 'true';
+}
+
+/** The query of the routes that register or validate a pipeline: `override_alignment`, and `feature` (whose analysis prompt applies). */
+export function pipelineQuery(query: unknown): { overrideAlignment: boolean; feature?: string } {
+  const parsed = PipelineQuery.parse(query ?? {});
+  return { overrideAlignment: parsed.override_alignment === 'true', ...(parsed.feature !== undefined ? { feature: parsed.feature } : {}) };
 }

@@ -1,5 +1,6 @@
 import { Migration, outboxTableSql } from '@trellis/persistence';
 import { GatewayAudit } from './audit.migration';
+import { GatewayProjectAdmission } from './project-admission.migration';
 import { GatewayRecording } from './recording.migration';
 
 export class GatewayInitial extends Migration {
@@ -37,5 +38,6 @@ export class GatewayInitial extends Migration {
 export const GATEWAY_MIGRATIONS = [
   { name: 'GatewayInitial', class: GatewayInitial },
   { name: 'GatewayAudit', class: GatewayAudit },
+  { name: 'GatewayProjectAdmission', class: GatewayProjectAdmission },
   { name: 'GatewayRecording', class: GatewayRecording },
 ];

@@ -1,6 +1,6 @@
 import { Migration } from '@trellis/persistence';
 
-/** Whether a project's runs record their model and tool calls, for replays (ADR 0012); on for every existing project. */
+/** Whether a project's runs record their model and tool calls, for replays (ADR 0015); on for every existing project. */
 export class GatewayRecording extends Migration {
   override name = 'GatewayRecording';
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import {
+import { DEFAULT_PRIORITY,
   PlannerRpc,
   StepProgress,
   type ChatCompletion,
@@ -53,7 +53,7 @@ export class ChatCompletionsService {
     const answer = answerStep(pipeline.spec, pipeline.plan.order);
     // `user` (the end user, in OpenAI's API) is what experiment assignment sticks to.
     // A streaming client gets the answer step's tokens as they come: the run streams its model calls.
-    const { run } = await this.starter.start(principal, { pipeline: pipeline.name, inputs, ...(request.user ? { subject: request.user } : {}), ...(request.stream ? { stream: true } : {}) });
+    const { run } = await this.starter.start(principal, { pipeline: pipeline.name, inputs, priority: DEFAULT_PRIORITY, ...(request.user ? { subject: request.user } : {}), ...(request.stream ? { stream: true } : {}) });
     void reply.header('x-trellis-run-id', run.id);
     const id = `chatcmpl-${run.id}`;
 

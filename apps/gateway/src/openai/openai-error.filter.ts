@@ -5,7 +5,7 @@ import { logger } from '@trellis/telemetry';
 import { classifyError, retryAfterSeconds, STATUS } from '../http/problem.filter';
 
 const TYPE: Record<number, string> = { 401: 'authentication_error', 403: 'permission_error', 404: 'invalid_request_error', 429: 'rate_limit_error' };
-const CODE: Record<string, string> = { unauthenticated: 'invalid_api_key', rate_limited: 'rate_limit_exceeded', too_many_running_runs: 'rate_limit_exceeded', resource_exhausted: 'rate_limit_exceeded' };
+const CODE: Record<string, string> = { unauthenticated: 'invalid_api_key', rate_limited: 'rate_limit_exceeded', budget_exhausted: 'insufficient_quota', resource_exhausted: 'rate_limit_exceeded' };
 
 /** The OpenAI error body and status for any error (same classification as the problem+json filter). */
 export function openAiErrorBody(error: unknown): { status: number; body: OpenAiError } {

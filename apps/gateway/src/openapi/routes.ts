@@ -8,7 +8,6 @@ import {
   CreateApiKeyBody,
   CreatedApiKey,
   CreateProjectBody,
-  UpdateProjectBody,
   CreateRunBody,
   ListAuditQuery,
   ListRunsQuery,
@@ -20,12 +19,16 @@ import {
   PlanView,
   PlannerRpc,
   OverrideAlignmentQuery,
+  PipelineQuery,
   Problem,
   ProjectView,
+  ProjectBudget,
+  ProjectUsage,
   ReplayRunBody,
   RunDiff,
   RunExport,
   RunView,
+  UpdateProjectBody,
 } from '@trellis/contracts';
 import { TEMPLATE_ROUTES, TEMPLATE_SCHEMAS } from '../templates/templates.routes';
 
@@ -70,8 +73,10 @@ export const SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output'
   RunExport: { schema: RunExport, io: 'output' },
   RunExportFile: { schema: RunExport, io: 'input' },
   CreateProjectBody: { schema: CreateProjectBody, io: 'input' },
-  UpdateProjectBody: { schema: UpdateProjectBody, io: 'input' },
   ProjectView: { schema: ProjectView, io: 'output' },
+  UpdateProjectBody: { schema: UpdateProjectBody, io: 'input' },
+  ProjectWithUsage: { schema: ProjectView.extend({ usage: ProjectUsage }), io: 'output' },
+  Usage: { schema: ProjectUsage.extend({ budget: ProjectBudget, maxRunningRuns: z.number().int(), weight: z.number().int() }), io: 'output' },
   CreateApiKeyBody: { schema: CreateApiKeyBody, io: 'input' },
   CreatedApiKey: { schema: CreatedApiKey, io: 'output' },
   ApiKeyList: { schema: z.object({ items: z.array(ApiKeyView) }), io: 'output' },
@@ -92,13 +97,15 @@ const ALIGNMENT = 'With `orchestrator.check_alignment`, a pipeline whose archite
 
 export const ROUTES: RouteDoc[] = [
   { method: 'post', path: '/v1/projects', tag: 'projects', summary: 'Create a project', description: 'With `Authorization: Bearer <TRELLIS_ADMIN_TOKEN>`; 404 when the gateway has no admin token.', auth: 'admin', body: { schema: CreateProjectBody, name: 'CreateProjectBody' }, responses: { 201: { description: 'created', schema: 'ProjectView' } } },
-  { method: 'patch', path: '/v1/projects/{id}', tag: 'projects', summary: "Change a project's settings", description: 'The fields given change (name, `maxRunningRuns`, `recording`); runs started from then on follow them. `recording: false` stops recording the calls of its runs (which then cannot be replayed from their answers).', auth: 'admin', params: ['id'], body: { schema: UpdateProjectBody, name: 'UpdateProjectBody' }, responses: { 200: { description: 'the project', schema: 'ProjectView' } } },
+  { method: 'get', path: '/v1/projects/{id}', tag: 'projects', summary: "A project's settings and its usage today", auth: 'admin', params: ['id'], responses: { 200: { description: 'the project, with `usage`', schema: 'ProjectWithUsage' } } },
+  { method: 'patch', path: '/v1/projects/{id}', tag: 'projects', summary: "Change a project's settings: admission, weight, budgets, recording", description: 'Fields given change; `null` returns one to its default. `maxRunningRuns`: runs running at once (more are queued); `weight`: its share of busy executors (fair dispatch); `maxTokensPerDay`, `maxCostPerDay`: budgets per UTC day; `recording: false` stops recording the calls of its runs started from then on (which then cannot be replayed from their answers).', auth: 'admin', params: ['id'], body: { schema: UpdateProjectBody, name: 'UpdateProjectBody' }, responses: { 200: { description: 'the project', schema: 'ProjectView' } } },
+  { method: 'get', path: '/v1/usage', tag: 'projects', summary: "The key's project: usage today (UTC) against its budgets, runs running and queued", auth: 'apiKey', responses: { 200: { description: 'usage', schema: 'Usage' } } },
   { method: 'post', path: '/v1/projects/{id}/keys', tag: 'projects', summary: 'Create an API key of the project', description: 'The answer holds the key: the only time it is shown. Only its SHA-256 is stored.', auth: 'admin', params: ['id'], body: { schema: CreateApiKeyBody, name: 'CreateApiKeyBody' }, responses: { 201: { description: 'created', schema: 'CreatedApiKey' } } },
   { method: 'get', path: '/v1/projects/{id}/keys', tag: 'projects', summary: "List the project's keys (prefixes only)", auth: 'admin', params: ['id'], responses: { 200: { description: 'the keys', schema: 'ApiKeyList' } } },
   { method: 'delete', path: '/v1/projects/{id}/keys/{keyId}', tag: 'projects', summary: 'Revoke a key', auth: 'admin', params: ['id', 'keyId'], responses: { 204: { description: 'revoked' } } },
 
-  { method: 'post', path: '/v1/pipelines', tag: 'pipelines', summary: 'Register a pipeline (YAML or JSON)', description: `The same spec twice keeps its version. A spec with \`orchestrator\` is analysed by that model (intention, architecture). ${ALIGNMENT}`, auth: 'apiKey', query: OverrideAlignmentQuery, body: { schema: PipelineSpec, name: 'PipelineSpec', yaml: true }, responses: { 201: { description: 'registered', schema: 'PipelineView' } } },
-  { method: 'post', path: '/v1/pipelines/validate', tag: 'pipelines', summary: 'Compile only: the plan and its batches, or every error with line and column', description: `Nothing is registered. ${ALIGNMENT}`, auth: 'apiKey', query: OverrideAlignmentQuery, body: { schema: PipelineSpec, name: 'PipelineSpec', yaml: true }, responses: { 200: { description: 'the plan', schema: 'PlanView' } } },
+  { method: 'post', path: '/v1/pipelines', tag: 'pipelines', summary: 'Register a pipeline (YAML or JSON)', description: `The same spec twice keeps its version. A spec with \`orchestrator\` is analysed by that model (intention, architecture). ${ALIGNMENT}`, auth: 'apiKey', query: PipelineQuery, body: { schema: PipelineSpec, name: 'PipelineSpec', yaml: true }, responses: { 201: { description: 'registered', schema: 'PipelineView' } } },
+  { method: 'post', path: '/v1/pipelines/validate', tag: 'pipelines', summary: 'Compile only: the plan and its batches, or every error with line and column', description: `Nothing is registered. ${ALIGNMENT}`, auth: 'apiKey', query: PipelineQuery, body: { schema: PipelineSpec, name: 'PipelineSpec', yaml: true }, responses: { 200: { description: 'the plan', schema: 'PlanView' } } },
   { method: 'get', path: '/v1/pipelines', tag: 'pipelines', summary: "The project's pipelines (latest versions)", auth: 'apiKey', responses: { 200: { description: 'the pipelines', schema: 'PipelineList' } } },
   { method: 'get', path: '/v1/pipelines/{name}', tag: 'pipelines', summary: 'A pipeline: spec and plan', auth: 'apiKey', params: ['name'], responses: { 200: { description: 'the pipeline', schema: 'PipelineView' } } },
   { method: 'get', path: '/v1/pipelines/{name}/versions', tag: 'pipelines', summary: "A pipeline's versions, newest first", auth: 'apiKey', params: ['name'], responses: { 200: { description: 'the versions', schema: 'PipelineList' } } },
@@ -106,7 +113,7 @@ export const ROUTES: RouteDoc[] = [
 
   {
     method: 'post', path: '/v1/runs', tag: 'runs', summary: 'Start a run', auth: 'apiKey',
-    description: `Of a registered pipeline or an inline spec. 429 when the project has \`maxRunningRuns\` running. With \`Idempotency-Key\`, the same body answers the first run (200, \`Idempotent-Replayed: true\`); another body with the key is a 422; the first request still starting is a 409. An inline spec is checked as at registration: ${ALIGNMENT}`,
+    description: `Of a registered pipeline or an inline spec. Always accepted (202) unless the project's budget for the UTC day is spent (429 \`budget_exhausted\`, \`Retry-After\` = the next day, the problem naming the budget): a run beyond its project's \`maxRunningRuns\` (or its pipeline's \`concurrency\`) running is \`queued\`, with its place and an estimated wait, and starts when a slot frees, by \`priority\` (1–5, default 3), then in order of submission. With \`Idempotency-Key\`, the same body answers the first run (200, \`Idempotent-Replayed: true\`); another body with the key is a 422; the first request still starting is a 409. An inline spec is checked as at registration: ${ALIGNMENT}`,
     headers: [{ name: 'Idempotency-Key', description: 'makes a retry of this request start no second run' }],
     query: OverrideAlignmentQuery,
     body: { schema: CreateRunBody, name: 'CreateRunBody' },
@@ -125,7 +132,7 @@ export const ROUTES: RouteDoc[] = [
   {
     method: 'post', path: '/v1/runs/{id}/replay', tag: 'runs', summary: 'Replay or fork a finished run', auth: 'apiKey', params: RUN_ID,
     description:
-      'A new run (the source never changes; its view carries `source: { run, from, mode }`). `mode`: `recorded` answers every model and tool call from the source\'s recording (a request that differs fails its step with `replay_miss` and the difference), `live` calls them again, `recorded_else_live` answers from the recording where the request matches and calls the model where it does not. `from`: the step to fork from: it, the steps downstream of it and those an override reaches run; every other step is carried over (`reused`). `overrides`: `inputs` (merged over the source\'s), `templates` (name → selector), `models` (step → model), `spec` (another version of the pipeline, JSON or YAML text). Without `from` and overrides the whole run is replayed. 429 when the project has `maxRunningRuns` running. See docs/replay.md.',
+      'A new run (the source never changes; its view carries `source: { run, from, mode }`). `mode`: `recorded` answers every model and tool call from the source\'s recording (a request that differs fails its step with `replay_miss` and the difference), `live` calls them again, `recorded_else_live` answers from the recording where the request matches and calls the model where it does not. `from`: the step to fork from: it, the steps downstream of it and those an override reaches run; every other step is carried over (`reused`). `overrides`: `inputs` (merged over the source\'s), `templates` (name → selector), `models` (step → model), `spec` (another version of the pipeline, JSON or YAML text). Without `from` and overrides the whole run is replayed. A replay is a new run of the project: queued while the project has `maxRunningRuns` running (by `priority`, 1–5, default 3), refused with 429 `budget_exhausted` once its budget for the UTC day is spent. See docs/replay.md.',
     body: { schema: ReplayRunBody, name: 'ReplayRunBody' },
     responses: { 202: { description: 'the new run', schema: 'RunView' } },
   },

@@ -3,7 +3,7 @@ import { PipelineVersion, PlannerRpc } from '@trellis/contracts';
 import { RpcClient } from '@trellis/messaging';
 import { Audited, field, NotAudited, resourceOf } from '../audit/audited';
 import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
-import { overrideAlignment, specSource } from '../http/spec-body';
+import { pipelineQuery, specSource } from '../http/spec-body';
 
 @Controller('v1/pipelines')
 @UseGuards(ApiKeyGuard)
@@ -15,7 +15,7 @@ export class PipelinesController {
   @HttpCode(201)
   @Audited('pipeline.register', ({ body, result }) => resourceOf('pipelines', field(result, 'name') ?? field(body, 'name')))
   register(@Req() req: AuthenticatedRequest, @Body() body: unknown, @Query() query: unknown) {
-    return this.rpc.call(PlannerRpc.registerPipeline, { project: req.project, source: specSource(body), overrideAlignment: overrideAlignment(query) });
+    return this.rpc.call(PlannerRpc.registerPipeline, { project: req.project, source: specSource(body), ...pipelineQuery(query) });
   }
 
   /** Compiles only: the plan and its parallel batches, or every error with line and column; and the alignment check. */
@@ -23,7 +23,7 @@ export class PipelinesController {
   @HttpCode(200)
   @NotAudited('compiles only: stores nothing')
   validate(@Req() req: AuthenticatedRequest, @Body() body: unknown, @Query() query: unknown) {
-    return this.rpc.call(PlannerRpc.validatePipeline, { project: req.project, source: specSource(body), overrideAlignment: overrideAlignment(query) });
+    return this.rpc.call(PlannerRpc.validatePipeline, { project: req.project, source: specSource(body), ...pipelineQuery(query) });
   }
 
   @Get()

@@ -1,13 +1,33 @@
 import { Injectable } from '@nestjs/common';
+import type { UpdateProjectBody } from '@trellis/contracts';
 import { Database } from '@trellis/persistence';
 
-export interface ProjectRow {
+export interface ProjectRow extends ProjectSettingsRow {
   id: string;
   name: string;
-  max_running_runs: number | null;
-  recording: boolean;
   created_at: Date;
 }
+
+/** What the planner enforces for a project's runs (null: the default), and whether they are recorded. */
+export interface ProjectSettingsRow {
+  max_running_runs: number | null;
+  weight: number | null;
+  max_tokens_per_day: string | number | null;
+  max_cost_per_day: number | null;
+  recording: boolean;
+}
+
+/** The settings of `UpdateProjectBody`, column by column: given → set (null clears), absent → kept. */
+const SETTINGS = [
+  ['maxRunningRuns', 'max_running_runs'],
+  ['weight', 'weight'],
+  ['maxTokensPerDay', 'max_tokens_per_day'],
+  ['maxCostPerDay', 'max_cost_per_day'],
+  ['recording', 'recording'],
+] as const;
+
+/** A project's settings as the admin API gives them. */
+export type ProjectSettings = Omit<UpdateProjectBody, 'name'>;
 
 export interface ApiKeyRow {
   id: string;
@@ -29,21 +49,29 @@ export class ProjectRepository {
   }
 
   /** Inserts the project; false when the id is taken. */
-  async insertProject(p: { id: string; name: string; maxRunningRuns: number | null; recording: boolean }): Promise<ProjectRow | undefined> {
+  async insertProject(p: { id: string; name: string } & ProjectSettings): Promise<ProjectRow | undefined> {
     const rows = await this.exec<ProjectRow>(
-      `insert into "gateway"."project" (id, name, max_running_runs, recording) values (?, ?, ?, ?) on conflict (id) do nothing returning *`,
-      [p.id, p.name, p.maxRunningRuns, p.recording],
+      `insert into "gateway"."project" (id, name, max_running_runs, weight, max_tokens_per_day, max_cost_per_day, recording) values (?, ?, ?, ?, ?, ?, ?) on conflict (id) do nothing returning *`,
+      [p.id, p.name, p.maxRunningRuns ?? null, p.weight ?? null, p.maxTokensPerDay ?? null, p.maxCostPerDay ?? null, p.recording ?? true],
     );
     return rows[0];
   }
 
-  /** Changes the fields given; undefined when there is no such project. */
-  async updateProject(id: string, p: { name?: string; maxRunningRuns?: number; recording?: boolean }): Promise<ProjectRow | undefined> {
-    const rows = await this.exec<ProjectRow>(
-      `update "gateway"."project" set name = coalesce(?, name), max_running_runs = coalesce(?, max_running_runs), recording = coalesce(?, recording) where id = ? returning *`,
-      [p.name ?? null, p.maxRunningRuns ?? null, p.recording ?? null, id],
-    );
-    return rows[0];
+  /** Changes the given settings (and name); undefined when there is no such project. */
+  async updateProject(id: string, p: { name?: string } & ProjectSettings): Promise<ProjectRow | undefined> {
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    if (p.name !== undefined) {
+      sets.push('name = ?');
+      params.push(p.name);
+    }
+    for (const [field, column] of SETTINGS) {
+      if (p[field] === undefined) continue;
+      sets.push(`${column} = ?`);
+      params.push(p[field]);
+    }
+    if (!sets.length) return this.findProject(id);
+    return (await this.exec<ProjectRow>(`update "gateway"."project" set ${sets.join(', ')} where id = ? returning *`, [...params, id]))[0];
   }
 
   async ensureProject(id: string, name: string): Promise<void> {
@@ -72,9 +100,9 @@ export class ProjectRepository {
     );
   }
 
-  async findActiveKeyByHash(hash: string): Promise<(ApiKeyRow & Pick<ProjectRow, 'max_running_runs' | 'recording'>) | undefined> {
-    const rows = await this.exec<ApiKeyRow & Pick<ProjectRow, 'max_running_runs' | 'recording'>>(
-      `select k.id, k.project, k.name, k.prefix, k.rate_limit_per_minute, k.created_at, k.revoked_at, p.max_running_runs, p.recording
+  async findActiveKeyByHash(hash: string): Promise<(ApiKeyRow & ProjectSettingsRow) | undefined> {
+    const rows = await this.exec<ApiKeyRow & ProjectSettingsRow>(
+      `select k.id, k.project, k.name, k.prefix, k.rate_limit_per_minute, k.created_at, k.revoked_at, p.max_running_runs, p.weight, p.max_tokens_per_day, p.max_cost_per_day, p.recording
        from "gateway"."api_key" k join "gateway"."project" p on p.id = k.project
        where k.hash = ? and k.revoked_at is null`,
       [hash],

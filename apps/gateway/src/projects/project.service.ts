@@ -1,12 +1,12 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import type { ApiKeyView, CreateApiKeyBody, CreateProjectBody, CreatedApiKey, ProjectView, UpdateProjectBody } from '@trellis/contracts';
+import type { ApiKeyView, CreateApiKeyBody, CreateProjectBody, CreatedApiKey, ProjectBudget, ProjectView, UpdateProjectBody } from '@trellis/contracts';
 import { uuidv7 } from '@trellis/persistence';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { GatewayError } from '../http/gateway.errors';
 import { hashApiKey, newApiKey, visiblePrefix } from './api-key';
-import { ProjectRepository, type ApiKeyRow, type ProjectRow } from './project.repository';
+import { ProjectRepository, type ApiKeyRow, type ProjectRow, type ProjectSettingsRow } from './project.repository';
 
-/** Who is calling: the key, the project it is scoped to and that key's limits. */
+/** Who is calling: the key, the project it is scoped to, that key's limit and the project's settings. */
 export interface Principal {
   keyId: string;
   project: string;
@@ -14,6 +14,9 @@ export interface Principal {
   maxRunningRuns: number;
   /** The project records its runs' calls (replayable). */
   recording: boolean;
+  /** Its share of busy executors (fair dispatch); default 1. */
+  weight: number;
+  budget: ProjectBudget;
 }
 
 export const DEFAULT_PROJECT = 'default';
@@ -43,20 +46,32 @@ export class ProjectService implements OnApplicationBootstrap {
       rateLimitPerMinute: row.rate_limit_per_minute ?? this.config.GATEWAY_RATE_LIMIT_PER_MINUTE,
       maxRunningRuns: row.max_running_runs ?? this.config.GATEWAY_MAX_RUNNING_RUNS,
       recording: row.recording,
+      weight: row.weight ?? 1,
+      budget: budgetOf(row),
     };
   }
 
   async createProject(body: CreateProjectBody): Promise<ProjectView> {
-    const row = await this.repo.insertProject({ id: body.id, name: body.name ?? body.id, maxRunningRuns: body.maxRunningRuns ?? null, recording: body.recording ?? true });
+    const { id, name, ...settings } = body;
+    const row = await this.repo.insertProject({ id, name: name ?? id, ...settings });
     if (!row) throw new GatewayError('conflict', `the project "${body.id}" already exists`);
     return projectView(row);
   }
 
-  /** Changes a project's settings; runs started from now on follow them. */
+  async getProject(id: string): Promise<ProjectView> {
+    return projectView(await this.requireProject(id));
+  }
+
   async updateProject(id: string, body: UpdateProjectBody): Promise<ProjectView> {
     const row = await this.repo.updateProject(id, body);
     if (!row) throw new GatewayError('not_found', `no project "${id}"`);
     return projectView(row);
+  }
+
+  /** A project's settings as the planner enforces them (its defaults filled in). */
+  async settingsOf(id: string): Promise<Pick<Principal, 'maxRunningRuns' | 'weight' | 'budget'>> {
+    const row = await this.requireProject(id);
+    return { maxRunningRuns: row.max_running_runs ?? this.config.GATEWAY_MAX_RUNNING_RUNS, weight: row.weight ?? 1, budget: budgetOf(row) };
   }
 
   async createKey(project: string, body: CreateApiKeyBody): Promise<CreatedApiKey> {
@@ -92,7 +107,23 @@ export class ProjectService implements OnApplicationBootstrap {
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
 
 function projectView(r: ProjectRow): ProjectView {
-  return { id: r.id, name: r.name, maxRunningRuns: r.max_running_runs, recording: r.recording, createdAt: iso(r.created_at) };
+  return {
+    id: r.id,
+    name: r.name,
+    maxRunningRuns: r.max_running_runs,
+    weight: r.weight,
+    maxTokensPerDay: r.max_tokens_per_day === null ? null : Number(r.max_tokens_per_day),
+    maxCostPerDay: r.max_cost_per_day,
+    recording: r.recording,
+    createdAt: iso(r.created_at),
+  };
+}
+
+function budgetOf(r: ProjectSettingsRow): ProjectBudget {
+  return {
+    ...(r.max_tokens_per_day !== null ? { maxTokensPerDay: Number(r.max_tokens_per_day) } : {}),
+    ...(r.max_cost_per_day !== null ? { maxCostPerDay: Number(r.max_cost_per_day) } : {}),
+  };
 }
 
 function keyView(r: ApiKeyRow): ApiKeyView {

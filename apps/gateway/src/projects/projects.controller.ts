@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
-import { CreateApiKeyBody, CreateProjectBody, UpdateProjectBody } from '@trellis/contracts';
+import { CreateApiKeyBody, CreateProjectBody, PlannerRpc, UpdateProjectBody } from '@trellis/contracts';
+import { RpcClient } from '@trellis/messaging';
 import { Audited, field, resourceOf } from '../audit/audited';
 import { AdminGuard } from '../http/admin.guard';
 import { ProjectService } from './project.service';
@@ -8,7 +9,10 @@ import { ProjectService } from './project.service';
 @Controller('v1/projects')
 @UseGuards(AdminGuard)
 export class ProjectsController {
-  constructor(private readonly projects: ProjectService) {}
+  constructor(
+    private readonly projects: ProjectService,
+    private readonly rpc: RpcClient,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -17,12 +21,25 @@ export class ProjectsController {
     return this.projects.createProject(CreateProjectBody.parse(body ?? {}));
   }
 
-  /** Changes the settings given (name, running runs, recording); runs started from now on follow them. */
+  /** A project's settings, and its usage today against its budgets. */
+  @Get(':id')
+  async get(@Param('id') id: string) {
+    const [project, usage] = await Promise.all([this.projects.getProject(id), this.rpc.call(PlannerRpc.usage, { project: id })]);
+    return { ...project, usage };
+  }
+
+  /**
+   * Changes a project's settings (admission, weight, budgets, recording); null returns one to its
+   * default. Runs started from now on record (or not) as the project says.
+   */
   @Patch(':id')
-  @HttpCode(200)
   @Audited('project.update', ({ params }) => resourceOf('projects', params['id']))
-  update(@Param('id') id: string, @Body() body: unknown) {
-    return this.projects.updateProject(id, UpdateProjectBody.parse(body ?? {}));
+  async update(@Param('id') id: string, @Body() body: unknown) {
+    const project = await this.projects.updateProject(id, UpdateProjectBody.parse(body ?? {}));
+    // The planner enforces them: it learns them now, and a raised limit starts queued runs at once.
+    const settings = await this.projects.settingsOf(id);
+    await this.rpc.call(PlannerRpc.projectSettings, { project: id, maxRunning: settings.maxRunningRuns, weight: settings.weight, budget: settings.budget });
+    return project;
   }
 
   /** The answer holds the key itself: the only time it is shown. */

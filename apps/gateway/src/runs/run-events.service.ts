@@ -31,7 +31,7 @@ export class RunEventsService {
     const run = await this.rpc.call(PlannerRpc.getRun, { project, runId });
     const sse = new SseStream(reply, this.config.GATEWAY_SSE_HEARTBEAT_MS);
     try {
-      if (run.status !== 'running' && !(await this.feed.hasMoreAfter(runId, afterSeq))) return;
+      if (run.status !== 'running' && run.status !== 'queued' && !(await this.feed.hasMoreAfter(runId, afterSeq))) return;
       for await (const e of this.feed.follow(runId, { afterSeq, signal: sse.signal, graceMs: AFTER_COMPLETION_GRACE_MS })) {
         sse.event({ id: e.seq, event: e.envelope.type, data: JSON.stringify(e.envelope) });
       }

@@ -9,8 +9,9 @@ import type { Principal } from '../projects/project.service';
 import { IdempotencyRepository } from './idempotency.repository';
 
 /**
- * Starts runs for a project: replays an `Idempotency-Key` seen before, enforces the
- * project's limit of running runs, then asks the planner. Replays of runs count as runs.
+ * Starts runs for a project: replays an `Idempotency-Key` seen before, then asks the planner,
+ * which admits the run (starts or queues it) by the project's settings. A replay of a run is a
+ * new run, admitted the same way.
  */
 @Injectable()
 export class RunStarter {
@@ -45,32 +46,31 @@ export class RunStarter {
     }
   }
 
-  /** A replay or fork of one of the project's runs (docs/replay.md): a new run, within the same limit of running runs. */
-  async replay(principal: Principal, runId: string, body: ReplayRunBody): Promise<RunView> {
+  /** A replay or fork of one of the project's runs (docs/replay.md): a new run, admitted like any other. */
+  replay(principal: Principal, runId: string, body: ReplayRunBody): Promise<RunView> {
     const { spec, ...overrides } = body.overrides ?? {};
-    return this.withinLimit(() =>
+    return refusedOnBudget(() =>
       this.rpc.call(PlannerRpc.replayRun, {
         project: principal.project,
         runId,
         mode: body.mode,
-        maxRunning: principal.maxRunningRuns,
-        actor: principal.keyId,
-        recording: principal.recording,
+        ...newRunSettings(principal, body.priority),
         ...(body.from !== undefined ? { from: body.from } : {}),
         ...(body.overrides ? { overrides: { ...overrides, ...(spec !== undefined ? { spec: specSource(spec) } : {}) } } : {}),
       }),
     );
   }
 
-  /** The planner refuses the start, under a per-project lock, when the project has its maximum of runs running. */
+  /**
+   * The planner starts the run, or queues it when the project (or its concurrency key) has as
+   * many running as it may; it refuses it only when the project's budget for the day is spent.
+   */
   private startNow(principal: Principal, body: CreateRunBody, overrideAlignment: boolean): Promise<RunView> {
-    return this.withinLimit(() =>
+    return refusedOnBudget(() =>
       this.rpc.call(PlannerRpc.startRun, {
         project: principal.project,
         inputs: body.inputs,
-        maxRunning: principal.maxRunningRuns,
-        actor: principal.keyId,
-        recording: principal.recording,
+        ...newRunSettings(principal, body.priority),
         ...(overrideAlignment ? { overrideAlignment } : {}),
         ...(body.subject !== undefined ? { subject: body.subject } : {}),
         ...(body.feature !== undefined ? { feature: body.feature } : {}),
@@ -79,13 +79,31 @@ export class RunStarter {
       }),
     );
   }
+}
 
-  private async withinLimit(start: () => Promise<RunView>): Promise<RunView> {
-    try {
-      return await start();
-    } catch (err) {
-      if (err instanceof RpcCallError && err.code === 'resource_exhausted') throw new GatewayError('too_many_running_runs', err.message, undefined, 5);
-      throw err;
-    }
+/** What the planner admits and records a new run (a start or a replay) by: the project's settings, its priority, who asked. */
+function newRunSettings(principal: Principal, priority: number) {
+  return {
+    maxRunning: principal.maxRunningRuns,
+    weight: principal.weight,
+    budget: principal.budget,
+    recording: principal.recording,
+    priority,
+    actor: principal.keyId,
+  };
+}
+
+async function refusedOnBudget(start: () => Promise<RunView>): Promise<RunView> {
+  try {
+    return await start();
+  } catch (err) {
+    // A budget is per UTC day: the request may succeed from the next midnight on.
+    if (err instanceof RpcCallError && err.code === 'resource_exhausted') throw new GatewayError('budget_exhausted', err.message, err.issues, secondsToNextUtcDay());
+    throw err;
   }
+}
+
+function secondsToNextUtcDay(now = Date.now()): number {
+  const day = 24 * 60 * 60 * 1000;
+  return Math.max(1, Math.ceil((day - (now % day)) / 1000));
 }

@@ -7,7 +7,9 @@ import { PlannerRunActor } from './actor.migration';
 import { PlannerRouting } from './routing.migration';
 import { PlannerRunVersion } from './run-version.migration';
 import { PlannerOrderedJson } from './ordered-json.migration';
+import { PlannerAdmission } from './admission.migration';
 import { PlannerRunList } from './run-list.migration';
+import { PlannerOrchestration } from './orchestration.migration';
 import { PlannerReplay } from './replay.migration';
 
 export class PlannerInitial extends Migration {
@@ -73,5 +75,7 @@ export const PLANNER_MIGRATIONS = [
   { name: 'PlannerRunVersion', class: PlannerRunVersion },
   { name: 'PlannerOrderedJson', class: PlannerOrderedJson },
   { name: 'PlannerRunList', class: PlannerRunList },
+  { name: 'PlannerAdmission', class: PlannerAdmission },
+  { name: 'PlannerOrchestration', class: PlannerOrchestration },
   { name: 'PlannerReplay', class: PlannerReplay },
 ];

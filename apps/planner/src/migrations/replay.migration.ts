@@ -1,7 +1,7 @@
 import { Migration } from '@trellis/persistence';
 
 /**
- * Recordings and replays (ADR 0012): whether a run records its calls, where a replay comes
+ * Recordings and replays (ADR 0015): whether a run records its calls, where a replay comes
  * from and the recorded answers it pinned, which steps it carried over or answered from the
  * recording, and the recording itself (`step_call`, deleted with its run).
  */

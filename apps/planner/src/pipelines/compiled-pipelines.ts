@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DEFAULT_POOL, type PipelineSpec, type PlanView, type SpecSource } from '@trellis/contracts';
 import { compilePipeline, planView, templateVariables, type CompiledPipeline, type CompileOptions, type ModelInfo } from '@trellis/engine';
 import { loadProvidersFile, type ProvidersFile } from '@trellis/llm';
-import type { EntityManager } from '@trellis/persistence';
+import { Database, type EntityManager } from '@trellis/persistence';
 import { PLANNER_CONFIG, type PlannerConfig } from '../config';
 import { PlannerError } from '../planner.errors';
 import { Spec } from './pipeline.entity';
@@ -26,7 +26,10 @@ export class CompiledPipelines {
 
   private readonly options: CompileOptions;
 
-  constructor(@Inject(PLANNER_CONFIG) config: PlannerConfig) {
+  constructor(
+    @Inject(PLANNER_CONFIG) config: PlannerConfig,
+    private readonly db: Database,
+  ) {
     const catalog = config.TRELLIS_PROVIDERS ? catalogOf(loadProvidersFile(config.TRELLIS_PROVIDERS)) : undefined;
     this.options = {
       defaultModel: config.TRELLIS_DEFAULT_MODEL,
@@ -53,6 +56,11 @@ export class CompiledPipelines {
   /** The compiled pipeline of a stored spec if this process has it at hand. */
   cached(hash: string): PlannedPipeline | undefined {
     return this.byHashCache.get(hash);
+  }
+
+  /** The compiled pipeline of a stored spec: from the cache, or read (with its own EntityManager). */
+  cachedOrLoad(hash: string): PlannedPipeline | Promise<PlannedPipeline> {
+    return this.byHashCache.get(hash) ?? this.byHash(this.db.fork(), hash);
   }
 
   /** The compiled pipeline of a stored spec (a run's), from the cache or the database. */

@@ -25,6 +25,8 @@ export const PipelineSchema = defineEntity({
     version: p.integer(),
     description: p.text().nullable(),
     specHash: p.string(),
+    /** The prompt key of the analysis this version shows (`pipeline_analysis.prompt`); null when none was asked for. */
+    analysisPrompt: p.string().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
   uniques: [{ properties: ['project', 'name', 'version'] }],
@@ -32,12 +34,14 @@ export const PipelineSchema = defineEntity({
 export class Pipeline extends PipelineSchema.class {}
 PipelineSchema.setClass(Pipeline);
 
-/** The orchestrator model's intention, architecture and alignment verdict for one spec. */
+/** The orchestrator model's intention, architecture and alignment verdict for one spec, asked with one prompt. */
 export const PipelineAnalysisSchema = defineEntity({
   name: 'PipelineAnalysisRow',
   tableName: 'pipeline_analysis',
   properties: {
     hash: p.string().primary(),
+    /** sha256 of the rendered analysis prompt and its parameters; '' for analyses from before the prompt was a template. */
+    prompt: p.string().primary(),
     model: p.string(),
     intention: p.text(),
     architecture: p.text(),

@@ -19,6 +19,15 @@ export class PipelineRepository {
     return row ? { specHash: String(row.spec_hash), version: Number(row.version) } : undefined;
   }
 
+  /** The spec of one registered version, in one round trip (a pipeline-version experiment's variant at run start). */
+  async versionHash(db: Database, project: string, name: string, version: number): Promise<string | undefined> {
+    const [found] = await db.sqlQuery([
+      `select "spec_hash" from "${db.schema}"."pipeline" where "project" = ${sqlLiteral(project, 'text')} and "name" = ${sqlLiteral(name, 'text')} and "version" = ${sqlLiteral(version, 'int')}`,
+    ]);
+    const row = found?.rows[0];
+    return row ? String(row.spec_hash) : undefined;
+  }
+
   latest(em: EntityManager, project: string, name: string): Promise<Pipeline | null> {
     return em.findOne(Pipeline, { project, name }, { orderBy: { version: 'desc' } });
   }

@@ -46,6 +46,8 @@ export class EventOutbox {
         return this.subjects.productsWork;
       case 'experiments':
         return this.subjects.experimentWork;
+      case 'admission':
+        return this.subjects.admissionWork;
       case 'event':
         return this.subjects.event(m.contract.entity, m.contract.change, runId);
     }

@@ -1,32 +1,28 @@
 import { Injectable } from '@nestjs/common';
 import type { PipelineSpec, ReplayMode, ReplayOverrides, RunExport, RunView, SpecSource } from '@trellis/contracts';
-import { planReplay, replaySnapshot, replayTemplates, resolveInputs, specWithModels, type CompiledPipeline } from '@trellis/engine';
+import { planReplay, replaySnapshot, resolveInputs, specWithModels, type CompiledPipeline } from '@trellis/engine';
 import { Database, uuidv7 } from '@trellis/persistence';
 import { CompiledPipelines } from '../pipelines/compiled-pipelines';
 import { PipelineRepository } from '../pipelines/pipeline.repository';
 import { PlannerError } from '../planner.errors';
 import { fromRunView, toRunView } from './run.mapper';
-import { RunService } from './run.service';
+import { RunService, type NewRunRequest } from './run.service';
 import { RunStore } from './run-store';
 import { TemplatePins } from './template-pins';
 
-export interface ReplayRequest {
-  project: string;
+export interface ReplayRequest extends NewRunRequest {
   runId: string;
   mode: ReplayMode;
   from?: string;
   overrides?: ReplayOverrides & { spec?: SpecSource };
-  maxRunning?: number;
-  actor?: string;
-  /** Record the replay's own calls (its project's setting); default on. */
-  recording?: boolean;
 }
 
 /**
- * Replays, forks, exports and imports of runs (docs/replay.md, ADR 0012). A replay is a new
- * run started through the same path as any (`RunService.launch`), made by the engine from the
- * source: which steps run again and which are carried over (`planReplay`), the carried-over
- * state and the recorded answers it pins (`replaySnapshot`). The source is only read.
+ * Replays, forks, exports and imports of runs (docs/replay.md, ADR 0015). A replay is a new
+ * run of its project, admitted like any (`RunService.admissible` and `launch`: the budget
+ * check, then started or queued), made by the engine from the source: which steps run again
+ * and which are carried over (`planReplay`), its template pins (`replayTemplates`), the
+ * carried-over state and the recorded answers it pins (`replaySnapshot`). The source is only read.
  */
 @Injectable()
 export class ReplayService {
@@ -42,7 +38,9 @@ export class ReplayService {
   async replay(request: ReplayRequest): Promise<RunView> {
     const source = await this.store.read(request.project, request.runId);
     if (!source) throw new PlannerError('not_found', `no run with id "${request.runId}"`);
-    if (source.run.status === 'running') throw new PlannerError('failed_precondition', `run "${request.runId}" is still running: replay it once it has finished`);
+    if (source.run.status === 'running' || source.run.status === 'queued') {
+      throw new PlannerError('failed_precondition', `run "${request.runId}" is still ${source.run.status}: replay it once it has finished`);
+    }
     const { compiled: before } = await this.runs.pipelineOf(source.run.specHash);
     const overrides = request.overrides ?? {};
     const target = this.targetPipeline(before, overrides);
@@ -52,10 +50,8 @@ export class ReplayService {
     const inputs = resolveInputs(target.spec, { ...kept, ...overrides.inputs });
     if (!inputs.ok) throw new PlannerError('invalid_argument', `the replay's inputs have ${inputs.issues.length} problem(s)`, inputs.issues.map((i) => ({ ...i, path: ['overrides', ...i.path] })));
 
-    const templates = replayTemplates(target, source.run.templates, overrides.templates);
-    if (!templates.ok) throw new PlannerError('invalid_argument', 'the replay names a template no step renders', templates.issues);
-    const looked = await this.pins.lookUp(target, templates.lookups, { project: request.project, ...(source.run.subject ? { subject: source.run.subject } : {}) });
-    const pins = [...templates.kept, ...looked];
+    await this.runs.admissible(request);
+    const pins = await this.pins.pinReplay(target, source.run.templates, overrides.templates, { project: request.project, ...(source.run.subject ? { subject: source.run.subject } : {}) });
 
     const planned = planReplay({ pipeline: before, snapshot: source }, { pipeline: target, inputs: inputs.inputs, templates: pins }, request.from);
     if (!planned.ok) throw new PlannerError('invalid_argument', planned.issues[0]?.message ?? 'the replay cannot be planned', planned.issues);
@@ -64,16 +60,13 @@ export class ReplayService {
     const runId = uuidv7();
     const fresh = replaySnapshot(target, source, planned.plan, {
       id: runId,
-      project: request.project,
       pipeline: target.spec.name,
       pipelineVersion: target.hash === before.hash ? source.run.pipelineVersion : 0,
       inputs: inputs.inputs,
       templates: pins,
       subject: source.run.subject,
       stream: false,
-      actor: request.actor ?? null,
-      recording,
-      createdAt: new Date(),
+      ...this.runs.newRunFields(request, target, inputs.inputs),
       source: { run: source.run.id, from: request.from ?? null, mode: request.mode },
       recorded: calls,
     });
@@ -81,14 +74,16 @@ export class ReplayService {
     // The replay's recording is whole: the carried-over steps' calls are copied to it.
     const reused = new Set(planned.plan.reused);
     const copied = recording ? calls.filter((c) => reused.has(c.stepId)).map((c) => ({ ...c, runId })) : [];
-    return this.runs.launch(target, fresh, { ...(request.maxRunning !== undefined ? { maxRunning: request.maxRunning } : {}), calls: copied });
+    return this.runs.launch(target, fresh, copied);
   }
 
   /** A finished run as a file: its spec, pinned templates, view and recording. */
   async export(project: string, runId: string): Promise<RunExport> {
     const snapshot = await this.store.read(project, runId);
     if (!snapshot) throw new PlannerError('not_found', `no run with id "${runId}"`);
-    if (snapshot.run.status === 'running') throw new PlannerError('failed_precondition', `run "${runId}" is still running: export it once it has finished`);
+    if (snapshot.run.status === 'running' || snapshot.run.status === 'queued') {
+      throw new PlannerError('failed_precondition', `run "${runId}" is still ${snapshot.run.status}: export it once it has finished`);
+    }
     const { compiled } = await this.runs.pipelineOf(snapshot.run.specHash);
     return {
       format: 'trellis.run',
@@ -96,21 +91,23 @@ export class ReplayService {
       exportedAt: new Date().toISOString(),
       spec: compiled.spec as unknown as Record<string, unknown>,
       templates: snapshot.run.templates,
-      run: toRunView(snapshot, compiled),
+      run: toRunView(snapshot, compiled, null),
       calls: await this.store.calls(runId),
     };
   }
 
   /** An exported run, finished as it was, under a new id in `project`; nothing runs and nothing is published. */
   async import(project: string, file: RunExport, actor?: string): Promise<RunView> {
-    if (file.run.status === 'running') throw new PlannerError('invalid_argument', 'the file holds a run that had not finished', [{ path: ['file', 'run', 'status'], message: 'a running run cannot be imported' }]);
+    if (file.run.status === 'running' || file.run.status === 'queued') {
+      throw new PlannerError('invalid_argument', 'the file holds a run that had not finished', [{ path: ['file', 'run', 'status'], message: `a ${file.run.status} run cannot be imported` }]);
+    }
     const { compiled } = this.compiler.compile({ json: file.spec });
     await this.pipelines.saveSpec(this.db.fork(), compiled.hash, compiled.spec);
     const runId = uuidv7();
     const snapshot = fromRunView(file.run, compiled, { id: runId, project, actor: actor ?? null, templates: file.templates });
     const calls = file.calls.filter((c) => Object.prototype.hasOwnProperty.call(compiled.steps, c.stepId)).map((c) => ({ ...c, runId }));
-    await this.store.insert({ before: snapshot, next: snapshot, run: {}, steps: {}, calls }, []);
-    return toRunView(snapshot, compiled);
+    await this.store.locked([], () => Promise.resolve({ inserts: [{ next: snapshot, calls }], writes: [], outbox: [], value: undefined }));
+    return toRunView(snapshot, compiled, null);
   }
 
   /** The pipeline a replay runs: the source's, or another spec, with the models overridden. */

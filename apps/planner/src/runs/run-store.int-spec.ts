@@ -41,10 +41,10 @@ describe('RunStore', () => {
 
   /** A started run, inserted. */
   async function started(store: RunStore): Promise<RunSnapshot> {
-    const fresh = newRunSnapshot(pipeline, { id: `01934a5c-0000-7000-8000-${uniqueToken().slice(0, 12).padStart(12, '0')}`, project: 'p', pipeline: 'store', pipelineVersion: 0, inputs: { q: "it's \\ \"quoted\"" }, templates: [], subject: null, stream: false, actor: null, recording: true, createdAt: new Date('2026-12-04T10:00:00.123Z') });
+    const fresh = newRunSnapshot(pipeline, { id: `01934a5c-0000-7000-8000-${uniqueToken().slice(0, 12).padStart(12, '0')}`, project: 'p', pipeline: 'store', pipelineVersion: 0, inputs: { q: "it's \\ \"quoted\"" }, templates: [], subject: null, stream: false, actor: null, recording: true, priority: 3, concurrencyKey: null, createdAt: new Date('2026-12-04T10:00:00.123Z') });
     const change = decideRunChange(pipeline, fresh, { type: 'start' }, new Date('2026-12-04T10:00:00.200Z'));
     if (!change.applied) throw new Error(change.reason);
-    await store.insert({ before: fresh, next: change.next, run: change.run, steps: change.steps }, []);
+    await store.locked([], () => Promise.resolve({ inserts: [{ next: change.next }], writes: [], outbox: [], value: undefined }));
     return change.next;
   }
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { RecordedCall } from '@trellis/contracts';
 import type { RunRecord, RunSnapshot, StepRecord } from '@trellis/engine';
-import { Database, type OutboxRow } from '@trellis/persistence';
+import { Database, type OutboxRow, type SqlResult } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
 import { runOf, RunSql, snapshotsOf, type RunListQuery } from './run-table';
 import { callOf, StepCallSql, type StoredCall } from './step-call-table';
@@ -13,9 +13,12 @@ export interface RunWrite {
   next: RunSnapshot;
   run: Partial<RunRecord>;
   steps: Record<string, Partial<StepRecord>>;
-  /** Calls to add to the run's recording (ADR 0012). */
+  /** Calls to add to the run's recording (ADR 0015). */
   calls?: StoredCall[];
 }
+
+/** A new run to insert, as it stands after its first change, and the recorded calls it starts with (a replay's carried-over steps'). */
+export type NewRunWrite = Pick<RunWrite, 'next' | 'calls'>;
 
 /** How many runs the cache keeps; past it, the least recently used are dropped (and read again if needed). */
 const CACHED_RUNS = 20_000;
@@ -79,23 +82,30 @@ export class RunStore {
   }
 
   /**
-   * Inserts a new run as it stands after its start (`next`), its steps and their first messages. With `quota`, counts the project's
-   * running runs first (under a per-project lock, so concurrent starts take turns) and calls
-   * `quota` with the count, which may throw to refuse the run.
+   * A transaction for admission (ADR 0014): `open` is read with `begin` (a project's advisory
+   * lock and its counts), then `work` decides — it may read more, e.g. lock the queued runs it
+   * chose — and returns new runs to insert (as they stand after their first change), changes
+   * of existing runs, and the outbox rows; all are committed together and cached.
    */
-  async insert(write: RunWrite, outbox: OutboxRow[], quota?: (running: number) => void): Promise<void> {
-    const statements = [...this.sql.insert(write.next), ...this.callStatements([write])];
-    if (!quota) {
-      await this.db.sqlAtomic(statements, outbox);
-    } else {
-      await this.db.sqlTransaction(this.sql.countRunning(write.before.run.project), async (tx, results) => {
-        quota(Number(results.at(-1)?.rows[0]?.running ?? 0));
-        for (const statement of statements) tx.write(statement);
-        for (const row of outbox) tx.outbox(row);
-        await tx.commit();
-      });
-    }
-    this.remember([write]);
+  async locked<T>(
+    open: string[],
+    work: (results: SqlResult[], read: (statements: readonly string[]) => Promise<SqlResult[]>) => Promise<{ inserts: NewRunWrite[]; writes: RunWrite[]; outbox: OutboxRow[]; value: T }>,
+  ): Promise<T> {
+    return this.db.sqlTransaction(open, async (tx, results) => {
+      const decided = await work(results, (statements) => tx.read(statements));
+      if (!decided.inserts.length && !decided.writes.length) return decided.value;
+      for (const run of decided.inserts) for (const statement of this.sql.insert(run.next)) tx.write(statement);
+      for (const statement of [...this.callStatements(decided.inserts), ...this.statements(decided.writes, false)]) tx.write(statement);
+      for (const row of decided.outbox) tx.outbox(row);
+      await tx.commit();
+      this.remember([...decided.inserts, ...decided.writes]);
+      return decided.value;
+    });
+  }
+
+  /** The locked runs of an admission pass, with their steps (inside `locked`). */
+  selectForUpdate(ids: readonly string[]): string[] {
+    return this.sql.selectForUpdate(ids);
   }
 
   /** A run of a project as stored now, for reading (the cache is for this process's writes). */
@@ -126,6 +136,11 @@ export class RunStore {
     return (page?.rows ?? []).map(runOf);
   }
 
+  /** Reads outside any transaction, in one round trip. */
+  query(statements: readonly string[]): Promise<SqlResult[]> {
+    return this.db.sqlQuery(statements);
+  }
+
   /** Drops a run from the cache (deleted, or no longer this process's business). */
   forget(runId: string): void {
     this.cache.delete(runId);
@@ -143,13 +158,13 @@ export class RunStore {
     return statements;
   }
 
-  private callStatements(writes: readonly RunWrite[]): string[] {
+  private callStatements(writes: ReadonlyArray<Pick<RunWrite, 'calls'>>): string[] {
     const calls = writes.flatMap((w) => w.calls ?? []);
     return calls.length ? [this.callSql.insert(calls)] : [];
   }
 
-  /** Keeps what was just committed; a run that ended is not needed again (a resume reads it). */
-  private remember(writes: readonly RunWrite[]): void {
+  /** Keeps what was just committed; a run that ended is not needed again (a resume reads it), nor one still queued. */
+  private remember(writes: ReadonlyArray<Pick<RunWrite, 'next'>>): void {
     for (const { next } of writes) {
       this.cache.delete(next.run.id);
       if (next.run.status === 'running') this.cache.set(next.run.id, next);

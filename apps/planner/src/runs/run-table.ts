@@ -27,12 +27,16 @@ const RUN: Columns<RunRecord> = {
   error: 'json',
   products: 'json',
   templates: 'json',
+  strategies: 'json',
   subject: 'text',
   stream: 'bool',
   actor: 'text',
   recording: 'bool',
   source: 'json',
   replayCalls: 'ordered-json',
+  priority: 'int',
+  concurrencyKey: 'text',
+  startedAt: 'time',
   version: 'int',
   createdAt: 'time',
   finishedAt: 'time',
@@ -207,20 +211,82 @@ export class RunSql {
     if (query.id) where.push(query.id.length === 36 ? `"id" = ${sqlLiteral(query.id, 'text')}` : `"id" collate "C" like ${sqlLiteral(`${likeEscape(query.id)}%`, 'text')}`);
     // The input values as one text: the expression the trigram index is built on (PlannerRunList).
     if (query.input) where.push(`"${this.schema}"."run_input_text"("inputs") ilike ${sqlLiteral(`%${likeEscape(query.input)}%`, 'text')}`);
-    const columns = RUN_TABLE.columns.filter(([field]) => field !== 'inputs' && field !== 'templates' && field !== 'products' && field !== 'replayCalls').map(([, , c]) => `"${c}"`);
+    const columns = RUN_TABLE.columns.filter(([field]) => field !== 'inputs' && field !== 'templates' && field !== 'strategies' && field !== 'products' && field !== 'replayCalls').map(([, , c]) => `"${c}"`);
     return `select ${columns.join(', ')} from ${this.runs} where ${where.join(' and ')} order by "id" collate "C" desc limit ${sqlLiteral(query.limit, 'int')}`;
   }
 
   /**
-   * The statements that count a project's running runs for its quota. A transaction-level
-   * advisory lock per project makes concurrent starts take turns, so two cannot both take
-   * the last slot.
+   * What admission decides new runs on, read under transaction-level advisory locks of their
+   * projects, taken in order (so concurrent starts and admission passes of one project take turns,
+   * never both take the last slot, and never deadlock): each project's running runs, those of
+   * each concurrency group asked about, the queued runs per priority (a new run's place behind
+   * them), and the mean duration of each pipeline's recent runs (for the wait estimate).
    */
-  countRunning(project: string): string[] {
+  admissionCounts(projects: readonly string[], groups: ReadonlyArray<readonly [project: string, group: string]>, pipelines: ReadonlyArray<readonly [project: string, pipeline: string]>): string[] {
+    const list = (values: readonly string[]) => `array[${values.map((v) => sqlLiteral(v, 'text')).join(', ')}]::text[]`;
+    const ps = list([...projects].sort());
+    const pairs = (rows: ReadonlyArray<readonly [string, string]>) => (rows.length ? rows.map(([a, b]) => `(${sqlLiteral(a, 'text')}, ${sqlLiteral(b, 'text')})`).join(', ') : '(null, null)');
+    return [
+      `select pg_advisory_xact_lock(hashtext('trellis-runs:' || p)) from (select unnest(${ps}) as p order by 1) locks`,
+      `select "project", count(*)::int as "running" from ${this.runs} where "project" = any(${ps}) and "status" = 'running' group by 1`,
+      `select "project", "concurrency_key" as "group", count(*)::int as "running" from ${this.runs}
+        where ("project", "concurrency_key") in (${pairs(groups)}) and "status" = 'running' group by 1, 2`,
+      `select "project", "priority", count(*)::int as "queued" from ${this.runs} where "project" = any(${ps}) and "status" = 'queued' group by 1, 2`,
+      `select p."project", p."pipeline", (${this.meanDuration('p."project"', 'p."pipeline"', true)}) as "meanMs" from (values ${pairs(pipelines)}) as p("project", "pipeline")`,
+    ];
+  }
+
+  /** The mean wall time (ms) of the pipeline's last 20 finished runs in the project, or null; `raw`: the arguments are SQL expressions. */
+  meanDuration(project: string, pipeline: string, raw = false): string {
+    const [p, n] = raw ? [project, pipeline] : [sqlLiteral(project, 'text'), sqlLiteral(pipeline, 'text')];
+    return `select avg(extract(epoch from ("finished_at" - coalesce("started_at", "created_at"))) * 1000)::float8 as "meanMs" from (
+        select "finished_at", "started_at", "created_at" from ${this.runs}
+         where "project" = ${p} and "pipeline" = ${n} and "status" = 'succeeded'
+         order by "id" collate "C" desc limit 20) recent`;
+  }
+
+  /**
+   * An admission pass of a project, under its advisory lock: its running runs, the running runs
+   * of each concurrency group, and the first queued runs in the order they start (priority,
+   * then submission).
+   */
+  admissionPass(project: string, candidates: number): string[] {
+    const p = sqlLiteral(project, 'text');
     return [
       `select pg_advisory_xact_lock(hashtext(${sqlLiteral(`trellis-runs:${project}`, 'text')}))`,
-      `select count(*) as running from ${this.runs} where "project" = ${sqlLiteral(project, 'text')} and "status" = 'running'`,
+      `select count(*)::int as "running" from ${this.runs} where "project" = ${p} and "status" = 'running'`,
+      `select "concurrency_key" as "group", count(*)::int as "running" from ${this.runs} where "project" = ${p} and "status" = 'running' and "concurrency_key" is not null group by 1`,
+      `select "id", "spec_hash" as "specHash", "concurrency_key" as "group" from ${this.runs}
+        where "project" = ${p} and "status" = 'queued' order by "priority" desc, "id" collate "C" limit ${sqlLiteral(candidates, 'int')}`,
     ];
+  }
+
+  /** A queued run's place in its project's queue (1 = next). */
+  queuePosition(run: { project: string; id: string; priority: number }): string {
+    return `select count(*)::int + 1 as "position" from ${this.runs} where "project" = ${sqlLiteral(run.project, 'text')} and "status" = 'queued'
+      and ("priority" > ${sqlLiteral(run.priority, 'int')} or ("priority" = ${sqlLiteral(run.priority, 'int')} and "id" collate "C" < ${sqlLiteral(run.id, 'text')}))`;
+  }
+
+  /** Projects with queued runs (an admission pass for each, when a planner starts). */
+  queuedProjects(): string {
+    return `select distinct "project" from ${this.runs} where "status" = 'queued'`;
+  }
+
+  /** Steps held for a dispatch slot, with what fair dispatch orders them by (oldest runs first). */
+  heldSteps(): string {
+    return `select s."run_id" as "runId", s."step_id" as "stepId", r."project", r."priority", r."spec_hash" as "specHash"
+      from ${this.steps} s join ${this.runs} r on r."id" = s."run_id" where s."status" = 'queued' and r."status" = 'running' order by r."id" collate "C"`;
+  }
+
+  /** A project's usage today (UTC): tokens and cost of the runs created since midnight, and its runs running and queued. */
+  usageToday(project: string): string {
+    return `select coalesce(sum("input_tokens") filter (where "created_at" >= date_trunc('day', now() at time zone 'utc') at time zone 'utc'), 0)::bigint as "inputTokens",
+                   coalesce(sum("output_tokens") filter (where "created_at" >= date_trunc('day', now() at time zone 'utc') at time zone 'utc'), 0)::bigint as "outputTokens",
+                   coalesce(sum("cost") filter (where "created_at" >= date_trunc('day', now() at time zone 'utc') at time zone 'utc'), 0)::float8 as "cost",
+                   count(*) filter (where "created_at" >= date_trunc('day', now() at time zone 'utc') at time zone 'utc' and "status" <> 'queued')::int as "started",
+                   count(*) filter (where "status" = 'running')::int as "running",
+                   count(*) filter (where "status" = 'queued')::int as "queued"
+              from ${this.runs} where "project" = ${sqlLiteral(project, 'text')} and ("created_at" >= date_trunc('day', now() at time zone 'utc') at time zone 'utc' or "status" in ('running', 'queued'))`;
   }
 }
 

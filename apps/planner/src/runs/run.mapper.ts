@@ -1,5 +1,5 @@
-import type { IterationView, ResolvedTemplate, RunSummary, RunView, StepView } from '@trellis/contracts';
-import { pinOf, type CompiledPipeline, type CompiledStep, type IterationRecord, type RunRecord, type RunSnapshot, type StepRecord } from '@trellis/engine';
+import type { IterationView, RunSummary, RunView, StepView } from '@trellis/contracts';
+import { pinOf, stepCall, type CompiledPipeline, type CompiledStep, type IterationRecord, type RunRecord, type RunSnapshot, type StepRecord } from '@trellis/engine';
 
 /** Records → the contract's views: the only place both meet. */
 
@@ -18,34 +18,43 @@ export function toRunSummary(run: RunRecord): RunSummary {
     createdAt: run.createdAt.toISOString(),
     finishedAt: iso(run.finishedAt),
     actor: run.actor ?? null,
+    priority: run.priority,
+    startedAt: iso(run.startedAt),
+    queue: null,
   };
 }
 
-export function toRunView({ run, steps }: RunSnapshot, compiled: CompiledPipeline): RunView {
+/** The view of a run; `queue`: a queued run's place and the wait to expect. */
+export function toRunView({ run, steps }: RunSnapshot, compiled: CompiledPipeline, queue: RunView['queue']): RunView {
   return {
     ...toRunSummary(run),
+    queue,
     inputs: run.inputs,
     products: run.products,
-    templates: run.templates.map((t) => ({ ref: t.ref, name: t.name, version: t.version, label: t.label, level: t.level, experiment: t.experiment })),
+    templates: run.templates.map((t) => ({ ref: t.ref, name: t.name, category: t.category, version: t.version, label: t.label, level: t.level, experiment: t.experiment })),
+    strategies: run.strategies,
     steps: compiled.order.flatMap((id) => {
       const s = Object.prototype.hasOwnProperty.call(steps, id) ? steps[id] : undefined;
-      return s ? [toStepView(s, compiled.steps[id], run.templates)] : [];
+      const spec = compiled.steps[id];
+      return s && spec ? [toStepView(s, spec, run)] : [];
     }),
     source: run.source,
     recording: run.recording,
   };
 }
 
-function toStepView(s: StepRecord, spec: CompiledStep | undefined, pins: readonly ResolvedTemplate[]): StepView {
-  const pin = spec?.template ? pinOf(pins, spec.template) : undefined;
+function toStepView(s: StepRecord, spec: CompiledStep, run: RunRecord): StepView {
+  const pin = spec.template ? pinOf(run.templates, spec.template) : undefined;
   return {
     id: s.stepId,
     status: s.status,
     attempt: s.attempt,
-    dependsOn: spec?.dependsOn ?? [],
+    dependsOn: spec.dependsOn,
     model: s.model,
     output: s.output,
     ...(s.structured !== null && s.structured !== undefined ? { structured: s.structured } : {}),
+    // The parameters its calls are sent with: the same function that built its jobs.
+    parameters: stepCall(spec, run).parameters,
     error: s.error,
     usage: { inputTokens: s.inputTokens, outputTokens: s.outputTokens },
     cost: s.cost,
@@ -81,6 +90,8 @@ function toIterationView(r: IterationRecord): IterationView {
     feedbackUsed: r.feedbackUsed,
     examplesReused: r.examplesReused,
     escalated: r.escalated,
+    reusedFields: r.reusedFields ?? [],
+    outputTokensSaved: r.outputTokensSaved ?? 0,
   };
 }
 
@@ -109,6 +120,10 @@ export function fromRunView(view: RunView, compiled: CompiledPipeline, fields: P
     recording: true,
     source: null,
     replayCalls: [],
+    strategies: [],
+    priority: view.priority,
+    concurrencyKey: null,
+    startedAt: date(view.startedAt) ?? new Date(view.createdAt),
     version: 0,
     createdAt: new Date(view.createdAt),
     finishedAt: date(view.finishedAt),
@@ -146,6 +161,7 @@ export function fromRunView(view: RunView, compiled: CompiledPipeline, fields: P
           feedbackUsed: r.feedbackUsed,
           examplesReused: r.examplesReused,
           escalated: r.escalated,
+          ...(r.reusedFields.length ? { reusedFields: r.reusedFields, outputTokensSaved: r.outputTokensSaved } : {}),
           dispatchedAt: s.dispatchedAt ?? view.createdAt,
           usage: r.usage,
           ...(r.score !== null ? { score: r.score } : {}),

@@ -8,7 +8,7 @@ export interface StoredCall extends RecordedCall {
 }
 
 /**
- * The recording of a run's calls (ADR 0012), defined once like the run tables: one row per
+ * The recording of a run's calls (ADR 0015), defined once like the run tables: one row per
  * call of a step attempt whose result the run applied (its generation, and each judge of its
  * verdict), with the exact request and the answer. The
  * request and answer are `json` (text as sent: cheaper to write than `jsonb`, and never

@@ -1,4 +1,4 @@
-import type { VariantComparison, VariantResults } from '@trellis/contracts';
+import type { VariantComparison, VariantResults, VariantView } from '@trellis/contracts';
 import type { WeightedVariant } from './assignment';
 import { twoProportionPValue, welchPValue } from './statistics';
 
@@ -39,7 +39,7 @@ export const SIGNIFICANCE = 0.05;
 export function variantResults(variants: readonly WeightedVariant[], aggregates: ReadonlyMap<string, VariantAggregate>): VariantResults[] {
   return variants.map((v) => {
     const a = aggregates.get(v.name) ?? EMPTY_AGGREGATE;
-    return { name: v.name, version: v.version, weight: v.weight, ...a, acceptanceRate: a.stepsVerified ? a.stepsAccepted / a.stepsVerified : null };
+    return { ...toVariantView(v), ...a, acceptanceRate: a.stepsVerified ? a.stepsAccepted / a.stepsVerified : null };
   });
 }
 
@@ -74,5 +74,16 @@ function compare(a: VariantResults, b: VariantResults): Omit<VariantComparison, 
     acceptancePValue: twoProportionPValue(a.stepsAccepted, a.stepsVerified, b.stepsAccepted, b.stepsVerified),
     scoreDiff: a.meanScore !== null && b.meanScore !== null ? a.meanScore - b.meanScore : null,
     scorePValue: welchPValue(sample(a), sample(b)),
+  };
+}
+
+/** What a variant sets, as stored: its version, selection mode or policy. */
+export function toVariantView(v: WeightedVariant): VariantView {
+  return {
+    name: v.name,
+    ...(v.version !== undefined ? { version: v.version } : {}),
+    ...(v.selection !== undefined ? { selection: v.selection } : {}),
+    ...(v.policy !== undefined ? { policy: v.policy } : {}),
+    weight: v.weight,
   };
 }

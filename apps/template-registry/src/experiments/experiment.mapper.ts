@@ -1,6 +1,6 @@
 import type { ExperimentSummary, ExperimentView } from '@trellis/contracts';
 import { levelOf } from '../templates/template.mapper';
-import { comparisons, variantResults, winner, type VariantAggregate } from './experiment-results';
+import { comparisons, toVariantView, variantResults, winner, type VariantAggregate } from './experiment-results';
 import type { ExperimentRow } from './experiment.repository';
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
@@ -8,13 +8,15 @@ const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 export function toExperimentSummary(e: ExperimentRow): ExperimentSummary {
   return {
     id: e.id,
-    template: e.name,
+    kind: e.kind,
+    template: e.kind === 'template' ? e.name : null,
+    pipeline: e.pipeline,
     level: levelOf(e),
     project: e.project,
     feature: e.feature,
     description: e.description,
     status: e.status,
-    variants: e.variants.map((v) => ({ name: v.name, version: v.version, weight: v.weight })),
+    variants: e.variants.map(toVariantView),
     promoted: e.promoted,
     createdAt: new Date(e.created_at).toISOString(),
     startedAt: iso(e.started_at),

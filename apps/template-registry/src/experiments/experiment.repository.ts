@@ -1,12 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import type { ExperimentStatus, TemplateCategory } from '@trellis/contracts';
+import type { ExperimentKind, ExperimentStatus, TemplateCategory } from '@trellis/contracts';
 import type { EntityManager } from '@trellis/persistence';
 import type { WeightedVariant } from './assignment';
 import type { VariantAggregate } from './experiment-results';
 
 export interface ExperimentRow {
   id: string;
-  template_id: string;
+  kind: ExperimentKind;
+  /** The template whose versions compete (`template` kind), else null. */
+  template_id: string | null;
+  /** The pipeline whose strategy varies (other kinds), else null. */
+  pipeline: string | null;
   description: string | null;
   status: ExperimentStatus;
   variants: WeightedVariant[];
@@ -14,9 +18,10 @@ export interface ExperimentRow {
   created_at: Date;
   started_at: Date | null;
   stopped_at: Date | null;
-  // joined from the template
-  name: string;
-  category: TemplateCategory;
+  // joined from the template (null for a pipeline's experiment)
+  name: string | null;
+  category: TemplateCategory | null;
+  /** The template's project (null: global), or the pipeline's. */
   project: string | null;
   feature: string | null;
 }
@@ -24,30 +29,41 @@ export interface ExperimentRow {
 const E = '"registry"."experiment"';
 const R = '"registry"."experiment_run"';
 const S = '"registry"."experiment_step"';
-const SELECT = `select e.*, t.name, t.category, t.project, t.feature from ${E} e join "registry"."template" t on t.id = e.template_id`;
+const SELECT = `select e.id, e.kind, e.template_id, e.pipeline, e.description, e.status, e.variants, e.promoted, e.created_at, e.started_at, e.stopped_at,
+  t.name, t.category, coalesce(e.project, t.project) as project, t.feature
+  from ${E} e left join "registry"."template" t on t.id = e.template_id`;
+/** The experiments a project sees: its own pipelines' and templates', and those on global templates. */
+const VISIBLE = '(coalesce(e.project, t.project) is null or coalesce(e.project, t.project) = ?)';
 
 /** SQL over experiments, the variant each run got, and the outcomes the events reported. */
 @Injectable()
 export class ExperimentRepository {
-  async insert(tx: EntityManager, e: { id: string; templateId: string; description: string | null; status: ExperimentStatus; variants: WeightedVariant[] }): Promise<void> {
+  async insert(
+    tx: EntityManager,
+    e: { id: string; kind: ExperimentKind; templateId: string | null; project: string | null; pipeline: string | null; description: string | null; status: ExperimentStatus; variants: WeightedVariant[] },
+  ): Promise<void> {
     await tx.execute(
-      `insert into ${E} (id, template_id, description, status, variants, started_at) values (?, ?, ?, ?, ?::jsonb, ${e.status === 'running' ? 'now()' : 'null'})`,
-      [e.id, e.templateId, e.description, e.status, JSON.stringify(e.variants)],
+      `insert into ${E} (id, kind, template_id, project, pipeline, description, status, variants, started_at) values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ${e.status === 'running' ? 'now()' : 'null'})`,
+      [e.id, e.kind, e.templateId, e.project, e.pipeline, e.description, e.status, JSON.stringify(e.variants)],
     );
   }
 
   /** The experiment if the project can see it (its own templates' or a global template's). */
   async find(em: EntityManager, project: string, id: string, options: { lock?: boolean } = {}): Promise<ExperimentRow | undefined> {
-    const rows = await em.execute<ExperimentRow[]>(`${SELECT} where e.id = ? and (t.project is null or t.project = ?)${options.lock ? ' for update of e' : ''}`, [id, project]);
+    const rows = await em.execute<ExperimentRow[]>(`${SELECT} where e.id = ? and ${VISIBLE}${options.lock ? ' for update of e' : ''}`, [id, project]);
     return rows[0];
   }
 
-  async list(em: EntityManager, project: string, filter: { template?: string | undefined; status?: ExperimentStatus | undefined }): Promise<ExperimentRow[]> {
+  async list(em: EntityManager, project: string, filter: { template?: string | undefined; pipeline?: string | undefined; status?: ExperimentStatus | undefined }): Promise<ExperimentRow[]> {
     const params: unknown[] = [project];
-    let where = '(t.project is null or t.project = ?)';
+    let where = VISIBLE;
     if (filter.template) {
       where += ' and t.name = ?';
       params.push(filter.template);
+    }
+    if (filter.pipeline) {
+      where += ' and e.pipeline = ?';
+      params.push(filter.pipeline);
     }
     if (filter.status) {
       where += ' and e.status = ?';
@@ -60,7 +76,12 @@ export class ExperimentRepository {
   async runningFor(em: EntityManager, templateIds: string[]): Promise<Map<string, ExperimentRow>> {
     if (!templateIds.length) return new Map();
     const rows = await em.execute<ExperimentRow[]>(`${SELECT} where e.status = 'running' and e.template_id in (${templateIds.map(() => '?').join(',')})`, templateIds);
-    return new Map(rows.map((r) => [r.template_id, r]));
+    return new Map(rows.map((r) => [r.template_id!, r]));
+  }
+
+  /** Running experiments on a project's pipeline (each kind at most once). */
+  async runningForPipeline(em: EntityManager, project: string, pipeline: string): Promise<ExperimentRow[]> {
+    return em.execute<ExperimentRow[]>(`${SELECT} where e.status = 'running' and e.project = ? and e.pipeline = ? order by e.kind`, [project, pipeline]);
   }
 
   async setStatus(tx: EntityManager, id: string, status: ExperimentStatus): Promise<void> {

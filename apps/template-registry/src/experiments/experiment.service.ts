@@ -1,20 +1,25 @@
 import { Injectable } from '@nestjs/common';
-import type { CreateExperimentBody, ExperimentStatus, ExperimentSummary, ExperimentView } from '@trellis/contracts';
+import type { CreateExperimentBody, ExperimentKind, ExperimentStatus, ExperimentSummary, ExperimentView } from '@trellis/contracts';
 import { Database, uuidv7, type EntityManager } from '@trellis/persistence';
 import { RegistryError } from '../registry.errors';
 import { describePlacement, placementOf, requireAdminFor } from '../templates/template-levels';
 import { TemplateRepository } from '../templates/template.repository';
 import { TemplateService } from '../templates/template.service';
+import { strategyOf, type WeightedVariant } from './assignment';
 import { toExperimentSummary, toExperimentView } from './experiment.mapper';
 import { ExperimentRepository, type ExperimentRow } from './experiment.repository';
 import { winner } from './experiment-results';
+import { PipelineClient } from './pipeline-client';
 
 /** What a variant's traffic is decided by, as `production` decides it: starting one needs what moving production needs. */
 const TRAFFIC_LABEL = 'production';
 
 /**
- * A/B experiments on a template: weighted variants (versions of it), sticky assignment at
- * resolve time, results from the events, and promotion of a variant to `production`.
+ * A/B experiments: on a template (weighted versions of it), or on a pipeline's strategy (its
+ * registered versions, selection modes or iteration policies). Sticky assignment at resolve
+ * time, results from the planner's outcomes, and promotion of a variant to the default: the
+ * `production` label for a template; for a strategy, the pipeline's newest version, which the
+ * planner registers (ADR 0012).
  */
 @Injectable()
 export class ExperimentService {
@@ -23,31 +28,42 @@ export class ExperimentService {
     private readonly experiments: ExperimentRepository,
     private readonly templates: TemplateRepository,
     private readonly templateService: TemplateService,
+    private readonly pipelines: PipelineClient,
   ) {}
 
   async create(request: CreateExperimentBody & { project: string; admin: boolean }): Promise<ExperimentView> {
+    const id = uuidv7();
+    const variants: WeightedVariant[] = request.variants.map((v) => ({
+      name: v.name,
+      weight: v.weight,
+      ...(v.version !== undefined ? { version: v.version } : {}),
+      ...(v.selection !== undefined ? { selection: v.selection } : {}),
+      ...(v.policy !== undefined ? { policy: v.policy } : {}),
+    }));
+    const common = { id, kind: request.kind, description: request.description ?? null, status: request.status, variants };
+    if (request.kind !== 'template') {
+      const pipeline = request.pipeline!;
+      await this.pipelines.requireVersions(request.project, pipeline, request.kind === 'pipeline' ? request.variants.map((v, i) => ({ version: v.version!, path: ['variants', i, 'version'] })) : []);
+      await this.db.fork().transactional(async (tx) => {
+        if (request.status === 'running') await this.requireNoneRunningOnPipeline(tx, request.project, pipeline, request.kind);
+        await this.experiments.insert(tx, { ...common, templateId: null, project: request.project, pipeline });
+      });
+      return this.get(request.project, id);
+    }
     const at = placementOf(request.project, request);
     requireAdminFor(at, request.admin, 'an experiment');
     if (request.status === 'running') this.templateService.requireLabelPermission(TRAFFIC_LABEL, request.admin);
-    const names = request.variants.map((v) => v.name);
-    if (new Set(names).size !== names.length) throw new RegistryError('invalid_argument', 'variant names must be unique', [{ path: ['variants'], message: `names: ${names.join(', ')}` }]);
-    const id = uuidv7();
+    const name = request.template!;
     await this.db.fork().transactional(async (tx) => {
-      const template = await this.templates.find(tx, at, request.template, { lock: true });
-      if (!template) throw new RegistryError('not_found', `no template named "${request.template}" at ${describePlacement(at)}`, [{ path: ['template'], message: 'no such template' }]);
+      const template = await this.templates.find(tx, at, name, { lock: true });
+      if (!template) throw new RegistryError('not_found', `no template named "${name}" at ${describePlacement(at)}`, [{ path: ['template'], message: 'no such template' }]);
       const missing = [];
       for (const [i, v] of request.variants.entries()) {
-        if (!(await this.templates.version(tx, template.id, v.version))) missing.push({ path: ['variants', i, 'version'], message: `"${request.template}" has no version ${v.version}` });
+        if (!(await this.templates.version(tx, template.id, v.version!))) missing.push({ path: ['variants', i, 'version'], message: `"${name}" has no version ${v.version}` });
       }
       if (missing.length) throw new RegistryError('invalid_argument', `${missing.length} variant(s) name a version that does not exist`, missing);
       if (request.status === 'running') await this.requireNoneRunning(tx, template.id);
-      await this.experiments.insert(tx, {
-        id,
-        templateId: template.id,
-        description: request.description ?? null,
-        status: request.status,
-        variants: request.variants.map((v) => ({ name: v.name, version: v.version, weight: v.weight })),
-      });
+      await this.experiments.insert(tx, { ...common, templateId: template.id, project: null, pipeline: null });
     });
     return this.get(request.project, id);
   }
@@ -58,7 +74,7 @@ export class ExperimentService {
     return toExperimentView(e, await this.experiments.aggregates(em, e.id, project));
   }
 
-  async list(project: string, filter: { template?: string | undefined; status?: ExperimentStatus | undefined }): Promise<{ items: ExperimentSummary[] }> {
+  async list(project: string, filter: { template?: string | undefined; pipeline?: string | undefined; status?: ExperimentStatus | undefined }): Promise<{ items: ExperimentSummary[] }> {
     return { items: (await this.experiments.list(this.db.fork(), project, filter)).map(toExperimentSummary) };
   }
 
@@ -71,19 +87,28 @@ export class ExperimentService {
       const allowed = (e.status === 'draft' && request.status !== 'draft') || (e.status === 'running' && request.status === 'stopped');
       if (!allowed) throw new RegistryError('failed_precondition', `an experiment that is ${e.status} cannot become ${request.status}`);
       if (request.status === 'running') {
-        this.templateService.requireLabelPermission(TRAFFIC_LABEL, request.admin);
-        await this.requireNoneRunning(tx, e.template_id);
+        if (e.template_id !== null) {
+          this.templateService.requireLabelPermission(TRAFFIC_LABEL, request.admin);
+          await this.requireNoneRunning(tx, e.template_id);
+        } else {
+          await this.requireNoneRunningOnPipeline(tx, e.project!, e.pipeline!, e.kind);
+        }
       }
       await this.experiments.setStatus(tx, e.id, request.status);
     });
     return this.get(request.project, request.id);
   }
 
-  /** Moves `production` to the named variant's version, or the significant winner's, and stops the experiment. */
+  /**
+   * Makes the named variant, or the significant winner, the default, and stops the experiment:
+   * a template's `production` label moves to the variant's version; a strategy variant becomes
+   * the pipeline's newest version (registered by the planner first, so a failure there changes
+   * nothing here, and a repeated promotion registers nothing new).
+   */
   async promote(request: { project: string; admin: boolean; id: string; variant?: string | undefined }): Promise<ExperimentView> {
-    this.templateService.requireLabelPermission(TRAFFIC_LABEL, request.admin);
     const em = this.db.fork();
     const current = await this.get(request.project, request.id);
+    if (current.kind === 'template') this.templateService.requireLabelPermission(TRAFFIC_LABEL, request.admin);
     if (current.status === 'draft') throw new RegistryError('failed_precondition', 'a draft experiment has no results to promote');
     const name = request.variant ?? winner(current.results);
     if (!name) {
@@ -91,12 +116,13 @@ export class ExperimentService {
     }
     const variant = current.variants.find((v) => v.name === name);
     if (!variant) throw new RegistryError('invalid_argument', `no variant named "${name}"`, [{ path: ['variant'], message: `one of ${current.variants.map((v) => v.name).join(', ')}` }]);
+    const version = current.kind === 'template' ? variant.version! : await this.pipelines.promote(request.project, current.pipeline!, strategyOf(current.kind, variant));
     await em.transactional(async (tx) => {
       const e = await this.findOrThrow(tx, request.project, request.id, true);
       this.requireWritable(e, request.admin);
-      await this.templates.moveLabel(tx, e.template_id, TRAFFIC_LABEL, variant.version);
+      if (e.template_id !== null) await this.templates.moveLabel(tx, e.template_id, TRAFFIC_LABEL, version);
       await this.experiments.setStatus(tx, e.id, 'stopped');
-      await this.experiments.setPromoted(tx, e.id, { variant: variant.name, version: variant.version, at: new Date().toISOString() });
+      await this.experiments.setPromoted(tx, e.id, { variant: variant.name, version, at: new Date().toISOString() });
     });
     return this.get(request.project, request.id);
   }
@@ -116,5 +142,10 @@ export class ExperimentService {
     const running = await this.experiments.runningFor(tx, [templateId]);
     const other = running.get(templateId);
     if (other) throw new RegistryError('conflict', `experiment ${other.id} is already running on this template; stop it first`);
+  }
+
+  private async requireNoneRunningOnPipeline(tx: EntityManager, project: string, pipeline: string, kind: ExperimentKind): Promise<void> {
+    const other = (await this.experiments.runningForPipeline(tx, project, pipeline)).find((e) => e.kind === kind);
+    if (other) throw new RegistryError('conflict', `experiment ${other.id} already varies the ${kind} of "${pipeline}"; stop it first`);
   }
 }

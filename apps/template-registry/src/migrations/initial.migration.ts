@@ -1,5 +1,6 @@
 import { Migration, outboxTableSql } from '@trellis/persistence';
 import { RegistryRunProject } from './run-project.migration';
+import { RegistryStrategyExperiments } from './strategy-experiments.migration';
 
 /**
  * The registry's schema (DESIGN §7): templates per level, their immutable versions, labels,
@@ -97,4 +98,5 @@ export class RegistryInitial extends Migration {
 export const REGISTRY_MIGRATIONS = [
   { name: 'RegistryInitial', class: RegistryInitial },
   { name: 'RegistryRunProject', class: RegistryRunProject },
+  { name: 'RegistryStrategyExperiments', class: RegistryStrategyExperiments },
 ];

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { RegistryRpc, RenderedTemplate, ResolvedTemplate, TemplateRef } from '@trellis/contracts';
+import type { RegistryRpc, RenderedTemplate, ResolvedTemplate, StrategyPin, TemplateRef } from '@trellis/contracts';
 import { Database, type EntityManager } from '@trellis/persistence';
 import type { z } from 'zod';
-import { assignVariant } from '../experiments/assignment';
+import { assignVariant, strategyOf } from '../experiments/assignment';
 import { ExperimentRepository, type ExperimentRow } from '../experiments/experiment.repository';
 import { RegistryError } from '../registry.errors';
 import { renderBody } from './template-body';
@@ -89,7 +89,31 @@ export class TemplateResolver {
         experiment: choice.experiment,
       };
     });
-    return { templates, missing };
+    const strategies = request.pipeline && subject !== undefined ? await this.assignStrategies(em, request.project, request.pipeline, subject, request.runId) : [];
+    return { templates, missing, strategies };
+  }
+
+  /**
+   * The run's variant of each strategy experiment running on its pipeline, by subject; with a
+   * `runId` recorded once (`experiment_run`), so that asking again answers the variant recorded
+   * first and the results count the run for it. Every step of the run counts.
+   */
+  private async assignStrategies(em: EntityManager, project: string, pipeline: string, subject: string, runId: string | undefined): Promise<StrategyPin[]> {
+    const running = await this.experiments.runningForPipeline(em, project, pipeline);
+    if (!running.length) return [];
+    const assign = async (tx: EntityManager) => {
+      const pins: StrategyPin[] = [];
+      for (const experiment of running) {
+        let variant = assignVariant(experiment.id, subject, experiment.variants);
+        if (runId) {
+          const recorded = await this.experiments.recordAssignment(tx, { experimentId: experiment.id, project, runId, subject, variant: variant.name, steps: null });
+          variant = experiment.variants.find((v) => v.name === recorded) ?? variant;
+        }
+        pins.push({ experiment: { id: experiment.id, variant: variant.name }, variant: strategyOf(experiment.kind as Exclude<typeof experiment.kind, 'template'>, variant) });
+      }
+      return pins;
+    };
+    return runId ? em.transactional(assign) : assign(em);
   }
 
   /** A preview: the template as a run would get it (experiments aside), rendered with `variables`. */
@@ -180,7 +204,7 @@ function choose(head: TemplateHead, selector: string | undefined, experiment: Ex
   if (selector === undefined) {
     if (experiment && subject !== undefined) {
       const variant = assignVariant(experiment.id, subject, experiment.variants);
-      return { head, version: variant.version, label: null, experiment: { id: experiment.id, variant: variant.name } };
+      return { head, version: variant.version!, label: null, experiment: { id: experiment.id, variant: variant.name } };
     }
     const production = head.labels.production;
     return production !== undefined ? { head, version: production, label: 'production', experiment: null } : { head, version: head.latest, label: 'latest', experiment: null };

@@ -45,7 +45,9 @@ export function judgeResponseSchema(categories: readonly string[]): Record<strin
           required: ['rule', 'severity', 'message'],
           properties: {
             rule: { type: 'string', description: 'the rubric rule or category broken' },
-            severity: { type: 'string', enum: ['critical', 'major', 'minor'] },
+            // Least severe first: the order means nothing to a model, but a placeholder answer (the
+            // simulator takes an enum's first value) is then a minor note, not a blocking violation.
+            severity: { type: 'string', enum: ['minor', 'major', 'critical'] },
             message: { type: 'string', description: 'what is wrong, precisely' },
           },
         },

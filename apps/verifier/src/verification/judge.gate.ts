@@ -1,21 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { GateOutcome, JudgeCall, JudgeGateSpec, ModelCallRequest, ReplayJob, VerifyRequested } from '@trellis/contracts';
-import { matchRecordedCall, replayMissReason } from '@trellis/engine';
+import type { ChatMessage, GateOutcome, JudgeCall, JudgeGateSpec, ModelCallRequest, ReplayJob, VerifyRequested } from '@trellis/contracts';
+import { builtInTemplate, callParams, judgeMessages, judgeVariables, matchRecordedCall, ORCHESTRATION_TEMPLATES, RenderError, replayMissReason } from '@trellis/engine';
 import { LlmError, type ChatRequest, type ChatResult, type ProviderRegistry } from '@trellis/llm';
 import { VERIFIER_CONFIG, type VerifierConfig } from '../config';
 import { JUDGE_SCHEMA_NAME, judgeResponseSchema, parseJudgeAnswer } from './judge-answer';
-import { judgeMessages } from './judge-prompt';
 import { JudgeFailedError, JudgeRetryableError, ReplayMissError } from './verification.errors';
 
 /** The judge's provider registry, or null when no model endpoint is configured. */
 export const JUDGE_PROVIDERS = Symbol('JUDGE_PROVIDERS');
 
 /**
- * The `judge` gate (DESIGN §10): the rubric, the categories and the candidate go to the judge
- * model with a JSON-schema `response_format`; the answer's score, categories and violations
- * become the gate's outcome, its feedback goes to the next round. The call itself (exact
- * request and answer) goes with the verdict, for the run's recording; a replayed job's judge
- * is answered from the source's recording when its request matches (docs/replay.md).
+ * The `judge` gate (DESIGN §10): the run's judge template (`judgeTemplate`, pinned by the
+ * planner; the built-in `trellis.judge` when the job carries none), rendered with the rubric,
+ * the categories, the task and the candidate, goes to the judge model with a JSON-schema
+ * `response_format` and the template's parameters; the answer's score, categories and
+ * violations become the gate's outcome, its feedback goes to the next round. The call itself
+ * (exact request and answer) goes with the verdict, for the run's recording; a replayed job's
+ * judge is answered from the source's recording when its request matches (docs/replay.md).
  */
 @Injectable()
 export class JudgeGate {
@@ -24,7 +25,7 @@ export class JudgeGate {
     @Inject(JUDGE_PROVIDERS) private readonly providers: ProviderRegistry | null,
   ) {}
 
-  /** The judge model: the gate's, else the job's default (pipeline or step), else `VERIFIER_JUDGE_MODEL`, else the candidate's model. */
+  /** The judge model: the gate's, else the job's (the pipeline's default or the judge template's), else `VERIFIER_JUDGE_MODEL`, else the candidate's model. */
   modelFor(gate: JudgeGateSpec, job: Pick<VerifyRequested, 'judgeModel' | 'model'>): string | undefined {
     return gate.model ?? job.judgeModel ?? this.config.VERIFIER_JUDGE_MODEL ?? job.model;
   }
@@ -33,16 +34,24 @@ export class JudgeGate {
   async evaluate(gate: JudgeGateSpec, index: number, job: VerifyRequested, signal?: AbortSignal): Promise<{ outcome: GateOutcome; call: JudgeCall }> {
     const model = this.modelFor(gate, job);
     if (!model) throw new JudgeFailedError('a judge gate has no model: set the gate\'s `model`, the pipeline\'s defaults.verify.judge_model or VERIFIER_JUDGE_MODEL', { code: 'judge_model_missing' });
+    // The judge template version's parameters (its `model` was resolved into the job's judge model).
+    const { model: _named, ...parameters } = job.judgeTemplate?.parameters ?? builtInTemplate(ORCHESTRATION_TEMPLATES.judge)!.parameters;
+    const params = callParams(parameters);
     const chat: ChatRequest = {
       model,
-      messages: judgeMessages(gate, job.messages, job.output),
-      temperature: 0,
+      messages: this.messages(gate, job),
+      ...params,
       responseFormat: { type: 'json_schema', name: JUDGE_SCHEMA_NAME, schema: judgeResponseSchema(gate.categories), strict: true },
     };
-    const request: ModelCallRequest = { kind: 'model', model, messages: chat.messages, params: { temperature: 0 }, responseFormat: { ...chat.responseFormat } };
+    const request: ModelCallRequest = { kind: 'model', model, messages: chat.messages, params, responseFormat: { ...chat.responseFormat } };
     const replayed = job.replay ? this.recorded(job.replay, job, request) : undefined;
     const result = replayed ?? (await this.ask(chat, signal));
-    const call: JudgeCall = { call: `judge.${index}`, request, answer: { output: result.content, model: result.model, usage: result.usage, finishReason: result.finishReason } };
+    const call: JudgeCall = {
+      call: `judge.${index}`,
+      request,
+      answer: { output: result.content, model: result.model, usage: result.usage, finishReason: result.finishReason },
+      ...(replayed ? { replayed: true } : {}),
+    };
     return { outcome: this.outcomeOf(gate, model, result), call };
   }
 
@@ -87,5 +96,16 @@ export class JudgeGate {
       feedback: answer.feedback,
       usage: result.usage,
     };
+  }
+
+  /** The judge's conversation; a template that cannot be rendered fails the step (it would fail on every delivery). */
+  private messages(gate: JudgeGateSpec, job: VerifyRequested): ChatMessage[] {
+    try {
+      return judgeMessages(judgeVariables(gate, job.messages, job.output, job.iteration ?? 1), job.judgeTemplate?.body);
+    } catch (err) {
+      if (!(err instanceof RenderError)) throw err;
+      const which = job.judgeTemplate ? `judge template ${job.judgeTemplate.name} v${job.judgeTemplate.version}` : 'the judge template';
+      throw new JudgeFailedError(`${which} cannot be rendered: ${err.message}`, { code: 'judge_template_error', cause: err });
+    }
   }
 }

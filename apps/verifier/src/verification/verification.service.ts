@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { StepFailed, StepVerified, subjects, type FailureInfo, type Gate, type GateOutcome, type JudgeCall, type TokenUsage, type VerifyRequested } from '@trellis/contracts';
-import { combineGates, decideRound, evaluateDeterministicGate, legacyPolicy } from '@trellis/engine';
-import { EventPublisher } from '@trellis/messaging';
+import { combineGates, decideRound, evaluateDeterministicGate, legacyPolicy, planReuse, RenderError, type LoopDecision } from '@trellis/engine';
+import { EventPublisher, NonRetryableError } from '@trellis/messaging';
 import { logger } from '@trellis/telemetry';
 import { VERIFIER_CONFIG, type VerifierConfig } from '../config';
 import { JudgeGate } from './judge.gate';
@@ -42,18 +42,15 @@ export class VerificationService {
     const outcomes = evaluated.map((e) => e.outcome);
     const calls = evaluated.flatMap((e) => (e.call ? [e.call] : []));
     const result = combineGates(outcomes);
-    const decision = decideRound(
-      job.policy ?? legacyPolicy(job.acceptAt),
-      job.history ?? [],
-      {
-        iteration,
-        attempt: job.attempt,
-        result,
-        judgeFeedback: outcomes.flatMap((o) => (o.feedback ? [o.feedback] : [])),
-        escalated: job.escalated ?? false,
-      },
-      job.escalateTo,
-    );
+    const judgeFeedback = outcomes.flatMap((o) => (o.feedback ? [o.feedback] : []));
+    const decision = this.decide(job, {
+      iteration,
+      attempt: job.attempt,
+      result,
+      judgeFeedback,
+      escalated: job.escalated ?? false,
+      reuse: planReuse(job.reuse, job.outputSchema, result.violations, judgeFeedback),
+    });
     const judgeUsage = sumUsage(outcomes);
     this.log.debug({ runId: job.runId, stepId: job.stepId, attempt: job.attempt, iteration, verdict: decision.verdict, score: result.score }, 'verified');
     await this.publisher.publish(
@@ -75,6 +72,7 @@ export class VerificationService {
         ...(decision.stop ? { stop: decision.stop } : {}),
         ...(decision.feedback ? { feedback: decision.feedback } : {}),
         ...(decision.escalateTo ? { escalateTo: decision.escalateTo } : {}),
+        ...(decision.reusedFields ? { reusedFields: decision.reusedFields } : {}),
         ...(judgeUsage ? { judgeUsage } : {}),
         ...(calls.length ? { calls } : {}),
       },
@@ -93,6 +91,22 @@ export class VerificationService {
       { runId: job.runId, stepId: job.stepId, attempt: job.attempt, error },
       { subject: this.subjects.event('step', 'failed', job.runId), id: `step-failed.${job.runId}.${job.stepId}.${job.attempt}.verify` },
     );
+  }
+
+  /**
+   * The loop's verdict (`decideRound`), its feedback rendered with the run's feedback template
+   * and telling the next round what it keeps (`planReuse`). A template that cannot be rendered
+   * fails the step: it would fail the same on every delivery.
+   */
+  private decide(job: VerifyRequested, round: Parameters<typeof decideRound>[2] & { reuse: ReturnType<typeof planReuse> }): LoopDecision {
+    const { reuse, ...input } = round;
+    try {
+      return decideRound(job.policy ?? legacyPolicy(job.acceptAt), job.history ?? [], input, job.escalateTo, { feedbackTemplate: job.feedbackTemplate?.body, reuse });
+    } catch (err) {
+      if (!(err instanceof RenderError)) throw err;
+      const which = job.feedbackTemplate ? `feedback template ${job.feedbackTemplate.name} v${job.feedbackTemplate.version}` : 'the feedback template';
+      throw new NonRetryableError(`${which} cannot be rendered: ${err.message}`, { code: 'feedback_template_error', cause: err });
+    }
   }
 
   private async evaluate(gate: Gate, index: number, job: VerifyRequested, signal?: AbortSignal): Promise<{ outcome: GateOutcome; call?: JudgeCall }> {

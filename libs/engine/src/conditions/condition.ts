@@ -129,3 +129,14 @@ function toCel(value: unknown): CelInput {
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toCel(v)])) as CelInput;
   return (value ?? null) as CelInput;
 }
+
+/**
+ * The value of a concurrency key (a CEL expression over `inputs`, compiled like a condition)
+ * for one run's inputs, as text: a string as it is, anything else as JSON. A key that fails to
+ * evaluate (an input missing at run time) is the run's error, reported with the expression.
+ */
+export function evaluateKey(key: CompiledCondition, inputs: Record<string, unknown>): { ok: true; value: string } | { ok: false; message: string } {
+  const result = run(key.source, { inputs: toCel(inputs), steps: {} });
+  if (isCelError(result)) return { ok: false, message: `concurrency key "${key.source}" failed: ${result.message}` };
+  return { ok: true, value: typeof result === 'string' ? result : JSON.stringify(result, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? 'null' };
+}

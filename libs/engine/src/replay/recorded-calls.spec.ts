@@ -133,7 +133,7 @@ describe('callsToRecord', () => {
     if (!r.ok) throw new Error('compile');
     return r.pipeline;
   })();
-  const run = (recording: boolean) => newRunSnapshot(pipeline, { id: 'r', project: 'p', pipeline: 'p', pipelineVersion: 1, inputs: {}, templates: [], subject: null, stream: false, actor: null, recording, createdAt: new Date(0) });
+  const run = (recording: boolean) => newRunSnapshot(pipeline, { id: 'r', project: 'p', pipeline: 'p', pipelineVersion: 1, inputs: {}, templates: [], subject: null, stream: false, actor: null, recording, priority: 3, concurrencyKey: null, createdAt: new Date(0) });
   const generated: StepGenerated = { runId: 'r', stepId: 'b', attempt: 1, output: 'o', model: 'm', messages: request.messages, usage: answer.usage, finishReason: 'stop', startedAt: '', finishedAt: '2026-12-05T12:00:00.000Z', executor: 'e', request: { kind: 'model', model: 'm', params: {} } };
   const judgeCall = { call: 'judge.0', request: { ...request, model: 'judge' } as Extract<CallRequest, { kind: 'model' }>, answer };
   const verified: StepVerified = { runId: 'r', stepId: 'b', attempt: 1, verdict: 'accept', score: 1, categories: {}, violations: [], iteration: 1, calls: [judgeCall] };

@@ -58,7 +58,7 @@ function generated(runId: string, stepId: string, output: string, extra: Partial
 
 /** A finished source run of `pipeline`: every step answered `<id>!` in order. */
 function finishedRun(pipeline: CompiledPipeline, templates: ResolvedTemplate[] = []): RunSnapshot {
-  let snapshot = newRunSnapshot(pipeline, { id: SOURCE_ID, project: 'acme', pipeline: 'p', pipelineVersion: 1, inputs: INPUTS, templates, subject: null, stream: false, actor: null, recording: true, createdAt: NOW });
+  let snapshot = newRunSnapshot(pipeline, { id: SOURCE_ID, project: 'acme', pipeline: 'p', pipelineVersion: 1, inputs: INPUTS, templates, subject: null, stream: false, actor: null, recording: true, priority: 3, concurrencyKey: null, createdAt: NOW });
   snapshot = apply(pipeline, snapshot, { type: 'start' }).next;
   for (const id of pipeline.order) snapshot = apply(pipeline, snapshot, generated(SOURCE_ID, id, `${id}!`)).next;
   return snapshot;
@@ -116,7 +116,7 @@ describe('planReplay', () => {
   });
 
   it('re-runs a step that did not succeed in the source, with what follows it', () => {
-    let source = newRunSnapshot(chain, { id: SOURCE_ID, project: 'acme', pipeline: 'p', pipelineVersion: 1, inputs: INPUTS, templates: [], subject: null, stream: false, actor: null, recording: true, createdAt: NOW });
+    let source = newRunSnapshot(chain, { id: SOURCE_ID, project: 'acme', pipeline: 'p', pipelineVersion: 1, inputs: INPUTS, templates: [], subject: null, stream: false, actor: null, recording: true, priority: 3, concurrencyKey: null, createdAt: NOW });
     source = apply(chain, source, { type: 'start' }).next;
     source = apply(chain, source, generated(SOURCE_ID, 'a', 'a!')).next;
     source = apply(chain, source, { type: 'failed', result: { runId: SOURCE_ID, stepId: 'b', attempt: 1, error: { code: 'x', message: 'x', retryable: false } } }).next;
@@ -138,6 +138,19 @@ describe('planReplay', () => {
       { stepId: 'h', why: 'downstream of "g"' },
     ]);
     expect(result.plan.reused).toEqual(['a', 'b', 'c']);
+  });
+
+  it('re-runs the steps whose orchestration template (personality, judge, feedback) is pinned at another version, but not for a source that pinned none', () => {
+    // Every model step of `chain` has the default personality, `standard`.
+    const pin = (version: number): ResolvedTemplate => ({ ref: 'standard', name: 'standard', category: 'personality', version, label: null, level: 'project', body: `v${version}`, variables: [], parameters: {}, experiment: null });
+    const changed = planReplay({ pipeline: chain, snapshot: finishedRun(chain, [pin(1)]) }, { pipeline: chain, inputs: INPUTS, templates: [pin(2)] }, 'c');
+    expect(changed.ok && changed.plan.rerun).toEqual([
+      { stepId: 'a', why: 'its personality template "standard" is now version 2 (was 1)' },
+      { stepId: 'b', why: 'its personality template "standard" is now version 2 (was 1)' },
+      { stepId: 'c', why: 'forked from here' },
+    ]);
+    const unpinned = planReplay({ pipeline: chain, snapshot: finishedRun(chain, []) }, { pipeline: chain, inputs: INPUTS, templates: [pin(2)] }, 'c');
+    expect(unpinned.ok && unpinned.plan.rerun).toEqual([{ stepId: 'c', why: 'forked from here' }]);
   });
 
   it('refuses a step the pipeline does not have', () => {
@@ -168,16 +181,18 @@ describe('replaySnapshot and the start of a replay', () => {
     stream: false,
     actor: null,
     recording: true,
+    priority: 3,
+    concurrencyKey: null,
     createdAt: NOW,
     source: { run: SOURCE_ID, from, mode },
     recorded: calls,
   });
 
-  it('carries the steps before the fork over, succeeded and marked reused, with their usage', () => {
+  it("carries the steps before the fork over, succeeded and marked reused, with their usage; the run's own usage starts at nothing", () => {
     const snapshot = replaySnapshot(chain, source, plan({}, 'b'), fields('recorded', 'b'));
     expect(snapshot.steps.a).toMatchObject({ runId: REPLAY_ID, status: 'succeeded', output: 'a!', origin: 'reused', inputTokens: 10, cost: 0.01 });
     expect(snapshot.steps.b).toMatchObject({ status: 'pending', attempt: 0, output: null, origin: null });
-    expect(snapshot.run).toMatchObject({ id: REPLAY_ID, status: 'running', inputTokens: 10, outputTokens: 5, cost: 0.01, version: 0, source: { run: SOURCE_ID, from: 'b', mode: 'recorded' } });
+    expect(snapshot.run).toMatchObject({ id: REPLAY_ID, status: 'queued', inputTokens: 0, outputTokens: 0, cost: 0, version: 0, source: { run: SOURCE_ID, from: 'b', mode: 'recorded' } });
     expect(snapshot.run.replayCalls.map((c) => c.stepId)).toEqual(['b', 'c']);
   });
 
@@ -196,6 +211,23 @@ describe('replaySnapshot and the start of a replay', () => {
     expect(jobs.map((j) => j.data.stepId)).toEqual(['b']);
     expect(jobs[0]!.data.context.steps).toEqual({ a: { output: 'a!' } });
     expect(jobs[0]!.data.replay).toEqual({ mode: 'recorded', calls: [{ hash: requestHash(calls[1]!.request), request: calls[1]!.request, answer: calls[1]!.answer }] });
+  });
+
+  it("gives a continuation (the next step's job, carried by this one's) the recorded answers of its own step", () => {
+    const snapshot = replaySnapshot(chain, source, plan({}, 'b'), fields('recorded', 'b'));
+    const { messages } = apply(chain, snapshot, { type: 'start' });
+    const job = messages.find((m): m is Extract<Outgoing, { queue: 'step' }> => m.queue === 'step');
+    expect(job?.data.then?.map((j) => [j.stepId, j.replay])).toEqual([['c', { mode: 'recorded', calls: [{ hash: requestHash(calls[2]!.request), request: calls[2]!.request, answer: calls[2]!.answer }] }]]);
+  });
+
+  it('waits for admission like any run: announced queued, then started with its source and its carried-over steps', () => {
+    let snapshot = replaySnapshot(chain, source, plan({}, 'b'), fields('recorded', 'b'));
+    const queued = apply(chain, snapshot, { type: 'queue', position: 1, estimatedWaitMs: null });
+    expect(queued.messages.map((m) => m.queue === 'event' && m.contract.type)).toEqual(['dev.trellis.run.queued']);
+    snapshot = queued.next;
+    const started = apply(chain, snapshot, { type: 'start' });
+    expect(started.messages.filter((m) => m.queue === 'event').map((m) => m.contract.type)).toEqual(['dev.trellis.run.started', 'dev.trellis.step.completed', 'dev.trellis.step.dispatched']);
+    expect(started.messages.find((m) => m.queue === 'step')?.data).toMatchObject({ stepId: 'b', replay: { mode: 'recorded' } });
   });
 
   it('marks a step whose answer came from the recording', () => {

@@ -1,4 +1,5 @@
 import type { Issue, RecordedCall, ResolvedTemplate, RunSource } from '@trellis/contracts';
+import { templateNeeds } from '../orchestration/template-needs';
 import { templateVariables } from '../render/template-variables';
 import { newRunSnapshot, type NewRun, type RunSnapshot, type StepRecord } from '../run/run-record';
 import type { CompiledPipeline, CompiledStep } from '../spec/compiled-pipeline';
@@ -8,7 +9,7 @@ import { getOwn, setOwn } from '../util/records';
 
 /**
  * Which steps of a replay run again and which are carried over from the source run
- * (docs/replay.md, ADR 0012). A step runs again when it is `from`, when an override reaches
+ * (docs/replay.md, ADR 0015). A step runs again when it is `from`, when an override reaches
  * it (it reads an input whose value changed, renders a template whose pinned version
  * changed, or its definition in the replay's pipeline differs from the source's: another
  * model, prompt or gate, or a step the source did not have), when it did not succeed in the
@@ -80,6 +81,7 @@ function overridden(source: ReplaySource, target: ReplayTarget): Map<string, str
     ),
   );
   const samePipeline = source.pipeline.hash === target.pipeline.hash;
+  const repinned = repinnedSteps(source, target);
   for (const stepId of target.pipeline.order) {
     const step = target.pipeline.steps[stepId]!;
     const before = getOwn(source.pipeline.steps, stepId);
@@ -91,13 +93,28 @@ function overridden(source: ReplaySource, target: ReplayTarget): Map<string, str
       out.set(stepId, input === '*' ? 'reads inputs that changed' : `reads inputs.${input}, which changed`);
       continue;
     }
-    if (step.template) {
-      const now = pinOf(target.templates, step.template);
-      const then = pinOf(source.snapshot.run.templates, step.template);
-      if (now && (!then || now.version !== then.version || now.level !== then.level || now.name !== then.name)) {
-        out.set(stepId, `renders template "${now.name}", now version ${now.version}${then ? ` (was ${then.version})` : ''}`);
-      }
-    }
+    const pin = repinned.get(stepId);
+    if (pin !== undefined) out.set(stepId, pin);
+  }
+  return out;
+}
+
+/**
+ * Steps whose pinned templates differ from the source's (another version, level or template),
+ * with why: a template step's template, and the orchestration's own that the step uses
+ * (personality, judge, feedback). An orchestration reference the source did not pin (it started
+ * before they were pinned) counts as unchanged: whether its calls still match is for the
+ * recording to say.
+ */
+function repinnedSteps(source: ReplaySource, target: ReplayTarget): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const need of templateNeeds(target.pipeline)) {
+    const now = target.templates.find((t) => t.ref === need.ref);
+    const then = source.snapshot.run.templates.find((t) => t.ref === need.ref);
+    if (!now || (then ? now.version === then.version && now.level === then.level && now.name === then.name : need.role !== 'prompt')) continue;
+    const version = `now version ${now.version}${then ? ` (was ${then.version})` : ''}`;
+    const why = need.role === 'prompt' ? `renders template "${now.name}", ${version}` : `its ${need.role} template "${now.name}" is ${version}`;
+    for (const stepId of need.steps) if (!out.has(stepId)) out.set(stepId, why);
   }
   return out;
 }
@@ -145,7 +162,8 @@ export interface ReplayFields extends NewRun {
 /**
  * The replay run before its start: the steps that run again pending, the others succeeded
  * with the source's output, verdict, conversation, usage and rounds, marked `reused`; the
- * run's usage starts at the reused steps'. In `recorded` modes the run pins the source's
+ * run's own usage starts at nothing (a carried-over step cost this run nothing, and a run's
+ * totals are what its project's budget counts). In `recorded` modes the run pins the source's
  * recorded calls of the steps it runs (its jobs carry them: executors read no database).
  */
 export function replaySnapshot(pipeline: CompiledPipeline, source: RunSnapshot, plan: ReplayPlan, fields: ReplayFields): RunSnapshot {
@@ -153,17 +171,11 @@ export function replaySnapshot(pipeline: CompiledPipeline, source: RunSnapshot, 
   const fresh = newRunSnapshot(pipeline, run);
   const reused = new Set(plan.reused);
   const steps: Record<string, StepRecord> = {};
-  let inputTokens = 0;
-  let outputTokens = 0;
-  let cost = 0;
   for (const stepId of pipeline.order) {
     const before = getOwn(source.steps, stepId);
     const step = fresh.steps[stepId]!;
     if (before && reused.has(stepId)) {
       setOwn(steps, stepId, { ...before, runId: run.id, origin: 'reused' });
-      inputTokens += before.inputTokens;
-      outputTokens += before.outputTokens;
-      cost += before.cost;
       continue;
     }
     // A route from a carried-over step fired in the source: it stays fired.
@@ -172,5 +184,5 @@ export function replaySnapshot(pipeline: CompiledPipeline, source: RunSnapshot, 
   }
   const rerun = new Set(plan.rerun.map((r) => r.stepId));
   const replayCalls = origin.mode === 'live' ? [] : recorded.filter((c) => rerun.has(c.stepId));
-  return { run: { ...fresh.run, source: origin, replayCalls, inputTokens, outputTokens, cost }, steps };
+  return { run: { ...fresh.run, source: origin, replayCalls }, steps };
 }

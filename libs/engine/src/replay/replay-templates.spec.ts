@@ -22,10 +22,10 @@ const compiled = (() => {
   return result.pipeline;
 })();
 
-const pin = (ref: string, name: string, version: number, experiment: ResolvedTemplate['experiment'] = null): ResolvedTemplate => ({
+const pin = (ref: string, name: string, version: number, experiment: ResolvedTemplate['experiment'] = null, category: ResolvedTemplate['category'] = 'prompt'): ResolvedTemplate => ({
   ref,
   name,
-  category: 'prompt',
+  category,
   version,
   label: null,
   level: 'project',
@@ -36,27 +36,43 @@ const pin = (ref: string, name: string, version: number, experiment: ResolvedTem
 });
 
 describe('replayTemplates', () => {
-  it("keeps the source's pins (outside any experiment) unless an override names the template", () => {
-    const sourcePins = [pin('greet@production', 'greet', 1, { id: 'e', variant: 'x' }), pin('farewell', 'farewell', 3)];
+  const standard = pin('standard', 'standard', 1, null, 'personality');
+
+  it("keeps the source's pins (outside any experiment), the orchestration's own included, unless an override names the template", () => {
+    const sourcePins = [pin('greet@production', 'greet', 1, { id: 'e', variant: 'x' }), standard, pin('farewell', 'farewell', 3)];
     const result = replayTemplates(compiled, sourcePins, { greet: 'latest' });
-    expect(result).toEqual({
+    expect(result).toMatchObject({
       ok: true,
-      kept: [{ ...sourcePins[1], experiment: null }],
+      kept: [standard, { ...sourcePins[2], experiment: null }],
       lookups: [{ ref: 'greet@production', name: 'greet', selector: 'latest', steps: ['hello'] }],
     });
   });
 
-  it('looks up a reference the source did not pin', () => {
-    expect(replayTemplates(compiled, [pin('greet@production', 'greet', 1)])).toMatchObject({ ok: true, lookups: [{ ref: 'farewell', name: 'farewell', steps: ['bye'] }] });
+  it('looks up a reference the source did not pin: a template step\'s, or a personality the source started without', () => {
+    expect(replayTemplates(compiled, [pin('greet@production', 'greet', 1)])).toMatchObject({
+      ok: true,
+      lookups: [
+        { ref: 'standard', name: 'standard', steps: ['hello', 'bye'] },
+        { ref: 'farewell', name: 'farewell', steps: ['bye'] },
+      ],
+    });
+  });
+
+  it('looks up an orchestration template an override names again', () => {
+    const result = replayTemplates(compiled, [pin('greet@production', 'greet', 1), standard, pin('farewell', 'farewell', 3)], { standard: '2' });
+    expect(result).toMatchObject({ ok: true, lookups: [{ ref: 'standard', name: 'standard', selector: '2', steps: ['hello', 'bye'] }] });
   });
 
   it('refuses an override of a template no step renders', () => {
     expect(replayTemplates(compiled, [], { nope: '2' })).toEqual({ ok: false, issues: [{ path: ['overrides', 'templates', 'nope'], message: 'no step of the pipeline renders template "nope"' }] });
   });
 
-  it("keeps a looked-up version under the spec's reference", () => {
-    const lookups = [{ ref: 'greet@production', name: 'greet', selector: 'latest', steps: ['hello'] }];
-    expect(pinLookups(lookups, [pin('greet@latest', 'greet', 4, { id: 'e', variant: 'y' })])).toEqual([pin('greet@production', 'greet', 4)]);
+  it("keeps a looked-up version under the spec's reference, and names the references the registry did not answer", () => {
+    const lookups = [
+      { ref: 'greet@production', name: 'greet', selector: 'latest', steps: ['hello'] },
+      { ref: 'farewell', name: 'farewell', steps: ['bye'] },
+    ];
+    expect(pinLookups(lookups, [pin('greet@latest', 'greet', 4, { id: 'e', variant: 'y' })])).toEqual({ pins: [pin('greet@production', 'greet', 4)], missing: ['farewell'] });
   });
 });
 

@@ -57,9 +57,9 @@ const diamond = compile({ top: {}, left: { depends_on: ['top'] }, right: { depen
 const gated = compile({ write: { verify: true }, publish: { depends_on: ['write'] } });
 
 describe('initialRunState', () => {
-  it('starts running with every step pending at attempt 0', () => {
+  it('starts queued with every step pending at attempt 0', () => {
     expect(initialRunState(diamond)).toEqual({
-      status: 'running',
+      status: 'queued',
       steps: {
         top: { status: 'pending', attempt: 0 },
         left: { status: 'pending', attempt: 0 },

@@ -25,28 +25,44 @@ import { FINAL_STEP_STATUSES, type Decision, type FinalStepStatus, type RunEvent
  * final, a status that does not expect the event) is ignored with a reason, so redelivered
  * and out-of-order messages are harmless.
  */
-export function advanceRun(pipeline: CompiledPipeline, state: RunState, event: RunEvent): Decision {
+export function advanceRun(pipeline: CompiledPipeline, state: RunState, event: RunEvent, options: AdvanceOptions = {}): Decision {
   if (event.type === 'resume') {
     if (state.status !== 'failed' && state.status !== 'cancelled') return ignored(state, `run is ${state.status}; only a failed or cancelled run resumes`);
-    const t = new Transition(pipeline, { ...state, status: 'running' });
+    const t = new Transition(pipeline, { ...state, status: 'running' }, options);
     t.resume();
     t.settle();
     return t.decision();
   }
+  if (state.status === 'queued') {
+    // A run waiting for admission: it starts, or is cancelled while it waits.
+    if (event.type === 'start') {
+      const t = new Transition(pipeline, { ...state, status: 'running' }, options);
+      t.settle();
+      return t.decision();
+    }
+    if (event.type === 'cancel') {
+      const t = new Transition(pipeline, state, options);
+      t.endRun('cancelled');
+      return t.decision();
+    }
+    return ignored(state, 'run is queued');
+  }
   if (state.status !== 'running') return ignored(state, `run is ${state.status}`);
   switch (event.type) {
-    case 'start': {
-      // A replay's carried-over steps start succeeded: they were the source run's, not this one's.
-      const started = Object.values(state.steps).some((s) => s.origin !== 'reused' && (s.status !== 'pending' || s.attempt > 0));
-      if (started) return ignored(state, 'run already started');
-      const t = new Transition(pipeline, state);
+    case 'start':
+      return ignored(state, 'run already started');
+    case 'release': {
+      const queued = event.steps.filter((stepId) => getOwn(state.steps, stepId)?.status === 'queued');
+      if (!queued.length) return ignored(state, 'no step to release is queued');
+      const t = new Transition(pipeline, state, options);
+      for (const stepId of queued) t.dispatch(stepId);
       t.settle();
       return t.decision();
     }
     case 'generated': {
       const problem = stepEventProblem(pipeline, state, event.stepId, event.attempt, ['dispatched']);
       if (problem) return ignored(state, problem);
-      const t = new Transition(pipeline, state);
+      const t = new Transition(pipeline, state, options);
       if (pipeline.steps[event.stepId]?.verify) t.sendToVerifier(event.stepId);
       else t.succeed(event.stepId);
       t.settle();
@@ -55,7 +71,7 @@ export function advanceRun(pipeline: CompiledPipeline, state: RunState, event: R
     case 'verified': {
       const problem = stepEventProblem(pipeline, state, event.stepId, event.attempt, ['verifying']);
       if (problem) return ignored(state, problem);
-      const t = new Transition(pipeline, state);
+      const t = new Transition(pipeline, state, options);
       if (event.verdict === 'accept') t.succeed(event.stepId);
       else if (event.verdict === 'reject') {
         t.fail(event.stepId, {
@@ -76,13 +92,13 @@ export function advanceRun(pipeline: CompiledPipeline, state: RunState, event: R
     case 'failed': {
       const problem = stepEventProblem(pipeline, state, event.stepId, event.attempt, ['dispatched', 'verifying']);
       if (problem) return ignored(state, problem);
-      const t = new Transition(pipeline, state);
+      const t = new Transition(pipeline, state, options);
       t.fail(event.stepId, event.error);
       t.settle();
       return t.decision();
     }
     case 'cancel': {
-      const t = new Transition(pipeline, state);
+      const t = new Transition(pipeline, state, options);
       t.endRun('cancelled');
       return t.decision();
     }
@@ -115,11 +131,31 @@ export function stepEventProblem(
   return undefined;
 }
 
+/** The failure of steps a spent budget refuses (`AdvanceOptions.blocked`). */
+export const BUDGET_EXHAUSTED = 'budget_exhausted';
+
 function ignored(state: RunState, reason: string): Decision {
   return { applied: false, ignoredReason: reason, next: state, changed: [], dispatch: [], verify: [], completed: [], activated: [] };
 }
 
 const IN_FLIGHT: ReadonlySet<StepStatus> = new Set<StepStatus>(['dispatched', 'verifying']);
+/** Not final: waiting for dependencies, for a dispatch slot, or in flight. */
+const OPEN: ReadonlySet<StepStatus> = new Set<StepStatus>(['pending', 'queued', 'dispatched', 'verifying']);
+
+/** What the planner asks of a decision beyond the run's own state. */
+export interface AdvanceOptions {
+  /**
+   * Whether a step that becomes ready now waits for a dispatch slot (status `queued`) instead of
+   * going to its pool at once: the planner's fair dispatch holds the steps of a busy pool and
+   * releases them in fair order (the `release` event).
+   */
+  hold?: (stepId: string) => boolean;
+  /**
+   * The project's budget is spent: no step is dispatched; each that becomes ready fails with
+   * this reason, steps in flight finish, and then the run fails with it.
+   */
+  blocked?: FailureInfo;
+}
 
 /** Accumulates one decision on a copy of the state; step states are replaced, never edited. */
 class Transition {
@@ -127,9 +163,13 @@ class Transition {
   private readonly result: Omit<Decision, 'applied' | 'next'> = { changed: [], dispatch: [], verify: [], completed: [], activated: [] };
   private runStatus: RunState['status'];
 
+  /** Set when a step failed for the budget: the run fails with it once nothing is in flight. */
+  private blockedBy: FailureInfo | undefined;
+
   constructor(
     private readonly pipeline: CompiledPipeline,
     private readonly state: RunState,
+    private readonly options: AdvanceOptions = {},
   ) {
     for (const [id, step] of Object.entries(state.steps)) setOwn(this.steps, id, step);
     this.runStatus = state.status;
@@ -138,6 +178,19 @@ class Transition {
   dispatch(stepId: string): void {
     this.set(stepId, { status: 'dispatched', attempt: this.attemptOf(stepId) + 1 });
     this.result.dispatch.push(stepId);
+  }
+
+  /** A step ready to run: held for a dispatch slot, refused by a spent budget, or dispatched. */
+  private ready(stepId: string): void {
+    const { blocked, hold } = this.options;
+    if (blocked) {
+      // The budget stops new work; what is in flight finishes (settle ends the run after it).
+      this.blockedBy = blocked;
+      this.set(stepId, { status: 'failed' }, blocked);
+      return;
+    }
+    if (hold?.(stepId)) this.set(stepId, { status: 'queued' });
+    else this.dispatch(stepId);
   }
 
   sendToVerifier(stepId: string): void {
@@ -182,15 +235,16 @@ class Transition {
       }
     }
     if (this.runStatus !== 'running') return;
-    const open = Object.values(this.steps).some((s) => s.status === 'pending' || IN_FLIGHT.has(s.status));
-    if (!open) this.finish('succeeded');
+    const open = Object.values(this.steps).some((s) => OPEN.has(s.status));
+    const blocked = this.blockedBy ?? Object.values(this.steps).find((s) => s.status === 'failed' && s.error?.code === BUDGET_EXHAUSTED)?.error ?? undefined;
+    if (!open) this.finish(blocked ? 'failed' : 'succeeded', blocked);
   }
 
   /** Fail fast and cancel alike: nothing pending will run, nothing in flight will count. */
   endRun(status: 'failed' | 'cancelled', error?: FailureInfo): void {
     for (const id of this.pipeline.order) {
       const step = getOwn(this.steps, id);
-      if (step?.status === 'pending') this.set(id, { status: 'skipped' }, { code: `run_${status}`, message: `the run ${status} before this step ran`, retryable: false });
+      if (step?.status === 'pending' || step?.status === 'queued') this.set(id, { status: 'skipped' }, { code: `run_${status}`, message: `the run ${status} before this step ran`, retryable: false });
       else if (step && IN_FLIGHT.has(step.status)) this.set(id, { status: 'cancelled' });
     }
     this.finish(status, error);
@@ -231,7 +285,7 @@ class Transition {
         return true;
       }
     }
-    this.dispatch(id);
+    this.ready(id);
     return true;
   }
 

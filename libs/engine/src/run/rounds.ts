@@ -1,4 +1,5 @@
 import type { CandidateRef, ChatMessage, StepGenerated, StepVerified, StopReason, TokenUsage, VerifyRound, Violation } from '@trellis/contracts';
+import { keptValues, mergeReused, outputTokensSaved } from '../verify/reuse';
 
 /**
  * The bookkeeping of a step's verification loop (generate → verify → feedback → repeat):
@@ -40,6 +41,13 @@ export interface IterationRecord {
   reviseBest?: boolean;
   judgeUsage?: TokenUsage;
   verificationMs?: number;
+  /** The verdict's `reusedFields`: what the next round keeps of the candidate it revises. */
+  nextReuse?: string[];
+  /** This round kept these output fields of the candidate of attempt `reusedFrom` (`iterate.reuse`). */
+  reusedFields?: string[];
+  reusedFrom?: number;
+  /** The output tokens the kept fields cost when written, not spent again. */
+  outputTokensSaved?: number;
 }
 
 /** What a dispatch of a step with gates sends and records. */
@@ -63,6 +71,8 @@ export function startRound(records: readonly IterationRecord[], attempt: number,
   }
   const escalated = last.verdict === 'escalate' && last.escalateTo !== undefined;
   const basis = (last.reviseBest ? records.find((r) => r.attempt === last.best?.attempt) : undefined) ?? last;
+  // Fields are kept only from a candidate that has them: a JSON object.
+  const reuse = last.nextReuse?.length && Object.keys(keptValues(basis.structured, last.nextReuse)).length ? { reusedFields: last.nextReuse, reusedFrom: basis.attempt } : {};
   const round: IterationRecord = {
     iteration: last.iteration + 1,
     attempt,
@@ -71,6 +81,7 @@ export function startRound(records: readonly IterationRecord[], attempt: number,
     examplesReused: basis !== last,
     escalated,
     dispatchedAt: now.toISOString(),
+    ...reuse,
   };
   return {
     records: [...records, round],
@@ -80,14 +91,36 @@ export function startRound(records: readonly IterationRecord[], attempt: number,
   };
 }
 
-export function recordGenerated(records: readonly IterationRecord[], e: StepGenerated): IterationRecord[] {
+/** A generated candidate as the step keeps it: a round that reused fields keeps the merge. */
+export interface Candidate {
+  output: string;
+  structured?: unknown;
+}
+
+/**
+ * The candidate of a round that kept fields (`reusedFields`): the answer with the kept values
+ * of the revised candidate merged in, in the output schema's order, and the output tokens the
+ * kept fields did not cost again. Undefined for any other round.
+ */
+export function reusedCandidate(records: readonly IterationRecord[], e: StepGenerated, schema: Record<string, unknown> | undefined): (Candidate & { saved: number }) | undefined {
+  const round = records.find((r) => r.attempt === e.attempt);
+  const basis = round?.reusedFields && records.find((r) => r.attempt === round.reusedFrom);
+  const answer = e.structured;
+  if (!round?.reusedFields || !basis || !schema || answer === null || typeof answer !== 'object' || Array.isArray(answer)) return undefined;
+  const kept = keptValues(basis.structured, round.reusedFields);
+  const structured = mergeReused(schema, kept, answer as Record<string, unknown>);
+  return { output: JSON.stringify(structured), structured, saved: outputTokensSaved(basis.usage?.outputTokens ?? 0, basis.output ?? '', kept) };
+}
+
+export function recordGenerated(records: readonly IterationRecord[], e: StepGenerated, merged?: Candidate & { saved: number }): IterationRecord[] {
   return records.map((r) =>
     r.attempt === e.attempt
       ? {
           ...r,
           model: e.model,
-          output: e.output,
-          ...(e.structured !== undefined ? { structured: e.structured } : {}),
+          output: merged?.output ?? e.output,
+          ...((merged?.structured ?? e.structured) !== undefined ? { structured: merged?.structured ?? e.structured } : {}),
+          ...(merged ? { outputTokensSaved: merged.saved } : {}),
           messages: e.messages,
           usage: e.usage,
           generationMs: Math.max(0, Date.parse(e.finishedAt) - Date.parse(e.startedAt)),
@@ -111,6 +144,7 @@ export function recordVerified(records: readonly IterationRecord[], e: StepVerif
           ...(e.escalateTo ? { escalateTo: e.escalateTo } : {}),
           ...(e.best ? { best: e.best } : {}),
           ...(e.examplesReused !== undefined ? { reviseBest: e.examplesReused } : {}),
+          ...(e.reusedFields?.length ? { nextReuse: e.reusedFields } : {}),
           ...(e.judgeUsage ? { judgeUsage: e.judgeUsage } : {}),
           ...(e.durationMs !== undefined ? { verificationMs: e.durationMs } : {}),
         }

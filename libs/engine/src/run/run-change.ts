@@ -1,8 +1,10 @@
 import {
+  AdmissionRequested,
   ExperimentOutcome,
   messageIds,
   ProductsRequested,
   RunCompleted,
+  RunQueued,
   RunResumed,
   RunStarted,
   StepCompleted,
@@ -24,7 +26,8 @@ import { advanceRun, stepEventProblem } from './advance-run';
 import type { RunRecord, RunSnapshot, StepRecord } from './run-record';
 import { stepValue } from './run-record';
 import type { Decision, RunEvent } from './run-state';
-import { bestRecord, historyOf, recordGenerated, recordVerified, startRound } from './rounds';
+import { bestRecord, historyOf, recordGenerated, recordVerified, reusedCandidate, startRound } from './rounds';
+import { roundOutput, stepCall, verifyCall } from './step-call';
 import { replayJobOf } from '../replay/recorded-calls';
 
 /**
@@ -38,6 +41,10 @@ export type RunInput =
   | { type: 'failed'; result: StepFailed }
   | { type: 'cancel' }
   | { type: 'resume' }
+  /** A new run that waits for admission: announced queued, at this place. */
+  | { type: 'queue'; position: number; estimatedWaitMs: number | null }
+  /** The planner's fair dispatch frees slots: these queued steps go to their pools now. */
+  | { type: 'release'; steps: string[] }
   /** The run's product files were written (`products`), or could not be (`error`). */
   | { type: 'products'; products: ProductView[]; error?: FailureInfo };
 
@@ -49,10 +56,29 @@ export type Outgoing =
   | { queue: 'verify'; id: string; contract: typeof VerifyRequested; data: VerifyRequested }
   /** The planner's own job: write the run's products. */
   | { queue: 'products'; id: string; contract: typeof ProductsRequested; data: ProductsRequested }
+  /** The planner's own job: a slot of the run's project may have freed. */
+  | { queue: 'admission'; id: string; contract: typeof AdmissionRequested; data: AdmissionRequested }
   /** For the template registry: what happened to a run in an experiment. */
   | { queue: 'experiments'; id: string; contract: typeof ExperimentOutcome; data: ExperimentOutcome }
   /** A public event about the run. */
   | { queue: 'event'; id: string; contract: EventContract; data: unknown };
+
+/** How the planner wants its decisions made. */
+export interface DecideOptions {
+  /** Give jobs their continuations (ADR 0013). Default true. */
+  continuations?: boolean;
+  /**
+   * Whether the steps of a pool that become ready now wait in the planner's fair queue (status
+   * `queued`) instead of going to the pool at once: its executors are busy (ADR 0014).
+   */
+  hold?: (pool: string) => boolean;
+  /**
+   * What is left of the project's budget for the day before this change, and the failure to
+   * give when it runs out: once the usage this change records reaches it, no step is dispatched
+   * (see `AdvanceOptions.blocked`).
+   */
+  budget?: { tokens?: number; cost?: number; failure: FailureInfo };
+}
 
 /**
  * The complete change one input makes to a run: the snapshot after it, the fields that
@@ -71,6 +97,12 @@ export interface IgnoredInput {
   applied: false;
   /** Why nothing changed (a duplicate, a stale attempt, a run already over, …). */
   reason: string;
+  /**
+   * The input is early, not wrong: the result of a continuation (ADR 0013) whose step the
+   * planner has not recorded dispatched yet, because the result that made it ready is still on
+   * its way. Apply it again shortly.
+   */
+  early?: true;
 }
 
 /**
@@ -87,17 +119,22 @@ export interface IgnoredInput {
  *    unless it succeeded with products to write, which the planner does outside its
  *    transaction before the run ends (`ProductsRequested`, then the `products` input).
  */
-export function decideRunChange(pipeline: CompiledPipeline, snapshot: RunSnapshot, input: RunInput, now: Date): RunChange | IgnoredInput {
-  const draft = new Draft(pipeline, snapshot, now);
+export function decideRunChange(pipeline: CompiledPipeline, snapshot: RunSnapshot, input: RunInput, now: Date, options: DecideOptions = {}): RunChange | IgnoredInput {
+  const draft = new Draft(pipeline, snapshot, now, options);
   const problem = draft.record(input);
-  if (problem !== undefined) return { applied: false, reason: problem };
+  if (problem !== undefined) return { applied: false, reason: problem, ...(draft.early ? { early: true as const } : {}) };
+  if (input.type === 'queue') return draft.queue(input);
   const event = toRunEvent(input);
+  const blocked = draft.budgetSpent();
+  // A continued step's job is on its queue already: it is recorded dispatched, never held.
+  const hold = options.hold;
+  const advance = { ...(hold ? { hold: (stepId: string) => !draft.wasContinued(stepId) && hold(pipeline.steps[stepId]!.pool) } : {}), ...(blocked ? { blocked } : {}) };
   const decision: Decision =
     event !== undefined
-      ? advanceRun(pipeline, { status: draft.run.status, inputs: draft.run.inputs, steps: draft.steps }, event)
+      ? advanceRun(pipeline, { status: draft.run.status, inputs: draft.run.inputs, steps: draft.steps }, event, advance)
       : draft.finishWithProducts(input as Extract<RunInput, { type: 'products' }>);
   if (!decision.applied) return { applied: false, reason: decision.ignoredReason ?? 'ignored' };
-  if (input.type === 'start') draft.announceStart();
+  if (input.type === 'start') draft.start();
   draft.apply(decision);
   return draft.change();
 }
@@ -108,6 +145,8 @@ function toRunEvent(input: RunInput): RunEvent | undefined {
     case 'cancel':
     case 'resume':
       return { type: input.type };
+    case 'release':
+      return { type: 'release', steps: input.steps };
     case 'generated':
       return { type: 'generated', stepId: input.result.stepId, attempt: input.result.attempt };
     case 'verified': {
@@ -119,6 +158,7 @@ function toRunEvent(input: RunInput): RunEvent | undefined {
     case 'failed':
       return { type: 'failed', stepId: input.result.stepId, attempt: input.result.attempt, error: input.result.error };
     case 'products':
+    case 'queue':
       return undefined;
   }
 }
@@ -136,17 +176,25 @@ class Draft {
   private readonly stepPatches: Record<string, Partial<StepRecord>> = {};
   private readonly messages: Outgoing[] = [];
   private readonly version: number;
+  /** The run as it was before this change. */
+  private readonly before: RunRecord;
   /** The products input: the run ends now, whatever its files. */
   private productsWritten = false;
   /** What this change tells the registry, for a run in an experiment. */
   private readonly outcome: ExperimentOutcome = { runId: '', steps: [] };
+  /** Steps whose jobs the executor already published as continuations of the result applied. */
+  private continued: ReadonlySet<string> = new Set();
+  /** The result was early: its step's dispatch is not recorded yet (see `IgnoredInput.early`). */
+  early = false;
 
   constructor(
     private readonly pipeline: CompiledPipeline,
     snapshot: RunSnapshot,
     private readonly now: Date,
+    private readonly options: DecideOptions,
   ) {
     this.run = snapshot.run;
+    this.before = snapshot.run;
     for (const [id, step] of Object.entries(snapshot.steps)) setOwn(this.steps, id, step);
     this.version = snapshot.run.version + 1;
     this.setRun({ version: this.version });
@@ -169,10 +217,13 @@ class Draft {
   private recordGenerated(e: StepGenerated): string | undefined {
     const problem = this.problem(e.stepId, e.attempt, ['dispatched']);
     if (problem) return problem;
+    if (e.continued?.length) this.continued = new Set(e.continued);
     const step = this.step(e.stepId);
+    // A round that kept fields of an earlier candidate answered the others: its output is the merge.
+    const merged = step.iterations.length ? reusedCandidate(step.iterations, e, this.spec(e.stepId).output?.schema) : undefined;
     this.setStep(e.stepId, {
-      output: e.output,
-      structured: e.structured ?? null,
+      output: merged?.output ?? e.output,
+      structured: merged?.structured ?? e.structured ?? null,
       messages: e.messages,
       model: e.model,
       inputTokens: step.inputTokens + e.usage.inputTokens,
@@ -181,13 +232,17 @@ class Draft {
       startedAt: new Date(e.startedAt),
       executor: e.executor,
       origin: e.replayed ? 'recorded' : null,
-      ...(step.iterations.length ? { iterations: recordGenerated(step.iterations, e) } : {}),
+      ...(step.iterations.length ? { iterations: recordGenerated(step.iterations, e, merged) } : {}),
     });
-    this.setRun({
-      inputTokens: this.run.inputTokens + e.usage.inputTokens,
-      outputTokens: this.run.outputTokens + e.usage.outputTokens,
-      ...(e.cost ? { cost: this.run.cost + e.cost } : {}),
-    });
+    // A recorded answer was not paid for now: the step shows what it cost when it was made, the
+    // run counts what it spends (what its project's budget counts, ADR 0014 and 0015).
+    if (!e.replayed) {
+      this.setRun({
+        inputTokens: this.run.inputTokens + e.usage.inputTokens,
+        outputTokens: this.run.outputTokens + e.usage.outputTokens,
+        ...(e.cost ? { cost: this.run.cost + e.cost } : {}),
+      });
+    }
     return undefined;
   }
 
@@ -211,7 +266,10 @@ class Draft {
     if (e.judgeUsage) {
       patch.inputTokens = step.inputTokens + e.judgeUsage.inputTokens;
       patch.outputTokens = step.outputTokens + e.judgeUsage.outputTokens;
-      this.setRun({ inputTokens: this.run.inputTokens + e.judgeUsage.inputTokens, outputTokens: this.run.outputTokens + e.judgeUsage.outputTokens });
+      // Judges answered from a recording spent nothing now (as a recorded generation).
+      const recorded = (e.calls ?? []).filter((c) => c.replayed).map((c) => c.answer.usage);
+      const spent = (key: 'inputTokens' | 'outputTokens') => Math.max(0, e.judgeUsage![key] - recorded.reduce((n, u) => n + u[key], 0));
+      this.setRun({ inputTokens: this.run.inputTokens + spent('inputTokens'), outputTokens: this.run.outputTokens + spent('outputTokens') });
     }
     this.setStep(e.stepId, patch);
     this.outcome.steps.push({ stepId: e.stepId, attempt: e.attempt, verdict: e.verdict, score: e.score });
@@ -228,6 +286,11 @@ class Draft {
   /** Why a result for this step attempt does not apply to the run as it stands, or undefined. */
   private problem(stepId: string, attempt: number, expected: StepStatus[]): string | undefined {
     if (this.run.status !== 'running') return `run is ${this.run.status}`;
+    const step = getOwn(this.steps, stepId);
+    if (step?.status === 'pending' && attempt === step.attempt + 1) {
+      this.early = true;
+      return `step "${stepId}" attempt ${attempt} is not recorded dispatched yet (a continuation whose cause is still on its way)`;
+    }
     return stepEventProblem(this.pipeline, { status: this.run.status, steps: this.steps }, stepId, attempt, expected);
   }
 
@@ -248,7 +311,26 @@ class Draft {
     return { applied: true, next: { ...state, status: run.status }, changed: [], dispatch: [], verify: [], completed: [], activated: [], run };
   }
 
-  announceStart(): void {
+  /** Whether the result applied says its executor published this step's job (a continuation). */
+  wasContinued(stepId: string): boolean {
+    return this.continued.has(stepId);
+  }
+
+  /** The budget's failure when what is left of it is used up, counting what this change recorded. */
+  budgetSpent(): FailureInfo | undefined {
+    const budget = this.options.budget;
+    if (!budget) return undefined;
+    const tokens = this.run.inputTokens + this.run.outputTokens - (this.before.inputTokens + this.before.outputTokens);
+    const cost = this.run.cost - this.before.cost;
+    if (budget.tokens !== undefined && tokens >= budget.tokens) return budget.failure;
+    if (budget.cost !== undefined && cost >= budget.cost) return budget.failure;
+    return undefined;
+  }
+
+  /** The run leaves the queue (or never entered it) and begins. */
+  start(): void {
+    const queuedMs = this.run.version > 1 ? Math.max(0, this.now.getTime() - this.run.createdAt.getTime()) : undefined;
+    this.setRun({ status: 'running', startedAt: this.now });
     const { run } = this;
     this.event(RunStarted, {
       runId: run.id,
@@ -257,6 +339,8 @@ class Draft {
       pipelineVersion: run.pipelineVersion,
       inputs: run.inputs,
       steps: this.pipeline.order,
+      priority: run.priority,
+      ...(queuedMs !== undefined ? { queuedMs } : {}),
       ...(run.source ? { source: run.source } : {}),
     });
     // A replay's carried-over steps are done before it starts: said once, as they stand.
@@ -264,6 +348,14 @@ class Draft {
       const step = this.step(stepId);
       if (step.origin === 'reused') this.event(StepCompleted, { runId: run.id, stepId, status: 'succeeded', attempt: step.attempt, ...(step.output !== null ? { output: step.output } : {}), reused: true });
     }
+  }
+
+  /** A new run waits for admission: nothing runs, it is announced queued at its place. */
+  queue(input: Extract<RunInput, { type: 'queue' }>): RunChange | IgnoredInput {
+    if (this.run.status !== 'queued' || this.run.version !== 1) return { applied: false, reason: `run is ${this.run.status}${this.run.version > 1 ? ', already announced' : ''}` };
+    const { run } = this;
+    this.event(RunQueued, { runId: run.id, project: run.project, pipeline: run.pipeline, priority: run.priority, position: input.position, estimatedWaitMs: input.estimatedWaitMs });
+    return this.change();
   }
 
   /** Writes the state machine's decision out: step fields, jobs, events, and the run's end. */
@@ -285,7 +377,7 @@ class Draft {
     for (const done of decision.completed) this.complete(done.stepId, done.status);
 
     if (decision.run) this.end(decision.run);
-    else if (decision.next.status === 'running' && this.run.status !== 'running') {
+    else if (decision.next.status === 'running' && (this.run.status === 'failed' || this.run.status === 'cancelled')) {
       // Resumed: executors forget that the run had ended, so its new jobs run.
       this.setRun({ status: 'running', error: null, finishedAt: null });
       this.event(RunResumed, { runId: this.run.id, steps: decision.changed.filter((c) => c.status === 'pending').map((c) => c.stepId) });
@@ -293,7 +385,8 @@ class Draft {
   }
 
   change(): RunChange {
-    if (this.run.templates.some((t) => t.experiment !== null) && (this.outcome.steps.length || this.outcome.run)) {
+    const inExperiment = this.run.templates.some((t) => t.experiment !== null) || this.run.strategies.length > 0;
+    if (inExperiment && (this.outcome.steps.length || this.outcome.run)) {
       this.messages.push({ queue: 'experiments', id: messageIds.experimentOutcome(this.run.id, this.version), contract: ExperimentOutcome, data: { ...this.outcome, runId: this.run.id } });
     }
     return { applied: true, next: { run: this.run, steps: this.steps }, run: this.runPatch, steps: this.stepPatches, messages: this.messages };
@@ -304,45 +397,85 @@ class Draft {
     const step = this.step(stepId);
     const spec = this.spec(stepId);
     const patch: Partial<StepRecord> = { dispatchedAt: this.now, startedAt: null, finishedAt: null, error: null };
-    const loop = spec.verify ? startRound(step.iterations, step.attempt, spec.model, this.now) : undefined;
-    const model = loop?.round.model ?? spec.model;
+    const call = stepCall(spec, this.run);
+    const loop = spec.verify ? startRound(step.iterations, step.attempt, call.model, this.now) : undefined;
+    const model = loop?.round.model ?? call.model;
     if (loop) Object.assign(patch, { iterations: loop.records, model, stopReason: null });
     this.setStep(stepId, patch);
-
     const { run } = this;
+    // A continuation's job is already on the queue (the executor published it before this
+    // result): publishing it again would at best be deduplicated.
+    if (!this.continued.has(stepId)) {
+      const then = this.continuations(stepId);
+      const data: StepReady = { ...this.job(stepId, step.attempt, loop), ...(then.length ? { then } : {}) };
+      this.messages.push({ queue: 'step', pool: spec.pool, id: messageIds.stepReady(run.id, stepId, step.attempt), contract: StepReady, data });
+    }
+    this.event(StepDispatched, { runId: run.id, stepId, attempt: step.attempt, model, pool: spec.pool });
+  }
+
+  /**
+   * The jobs of the steps `stepId`'s success alone makes ready (ADR 0013), built now without
+   * its output, for the executor to publish the moment it has the answer. A step qualifies when
+   * `stepId` is its only dependency, it has no condition and no route into it, and every other
+   * output it reads is already final; `stepId` qualifies when its answer is its success (no
+   * gates) and fires no route.
+   */
+  private continuations(stepId: string): Array<Omit<StepReady, 'then'>> {
+    const spec = this.spec(stepId);
+    // A project with a budget gets none: its usage is counted as results are applied, and a
+    // continuation would dispatch past a budget spent by the very answer it follows.
+    if (this.options.continuations === false || this.options.budget || spec.verify || spec.onSuccess !== undefined || spec.onFailure !== undefined) return [];
+    const jobs: Array<Omit<StepReady, 'then'>> = [];
+    for (const next of spec.dependents) {
+      const target = this.spec(next);
+      const step = this.step(next);
+      if (step.status !== 'pending' || target.dependsOn.length !== 1 || target.condition || target.routedFrom.length) continue;
+      // A pool whose steps wait for fair dispatch takes no continuation: it would jump the queue.
+      if (this.options.hold?.(target.pool)) continue;
+      if (!target.reads.every((id) => id === stepId || getOwn(this.steps, id)?.status === 'succeeded')) continue;
+      const attempt = step.attempt + 1;
+      const loop = target.verify ? startRound(step.iterations, attempt, stepCall(target, this.run).model, this.now) : undefined;
+      jobs.push(this.job(next, attempt, loop, stepId));
+    }
+    return jobs;
+  }
+
+  /** The job of one attempt of a step, with the outputs it reads (all but `without`'s). */
+  private job(stepId: string, attempt: number, loop: ReturnType<typeof startRound> | undefined, without?: string): Omit<StepReady, 'then'> {
+    const spec = this.spec(stepId);
+    const { run } = this;
+    const call = stepCall(spec, run);
+    const output = roundOutput(spec, loop?.round);
+    // A replay's job carries the source's recorded answers for this round (a continuation's too).
+    const replay = replayJobOf(run, stepId, loop?.round.iteration ?? 1);
     const outputs: Record<string, { output: unknown }> = {};
     for (const id of spec.reads) {
+      if (id === without) continue;
       const read = getOwn(this.steps, id);
       setOwn(outputs, id, { output: read ? stepValue(read) : null });
     }
-    const data: StepReady = {
+    return {
       runId: run.id,
       project: run.project,
       stepId,
-      attempt: step.attempt,
+      attempt,
       pool: spec.pool,
-      model,
+      model: loop?.round.model ?? call.model,
       ...(spec.kind !== 'tool' ? { prompt: spec.prompt } : {}),
-      ...(spec.system !== undefined ? { system: spec.system } : {}),
+      ...(call.system !== undefined ? { system: call.system } : {}),
       ...(spec.tool ? { tool: spec.tool } : {}),
-      ...(spec.template ? { template: this.pinned(spec.template) } : {}),
-      ...(spec.output ? { output: spec.output } : {}),
+      ...(call.template ? { template: call.template } : {}),
+      ...(output ? { output } : {}),
       ...(spec.retry ? { retry: spec.retry } : {}),
       ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}),
       context: { inputs: run.inputs, steps: outputs },
-      params: {
-        ...(spec.params.temperature !== undefined ? { temperature: spec.params.temperature } : {}),
-        ...(spec.params.maxTokens !== undefined ? { maxTokens: spec.params.maxTokens } : {}),
-      },
+      params: call.params,
       ...(loop ? { iteration: loop.round.iteration } : {}),
       ...(loop?.feedback !== undefined ? { feedback: loop.feedback } : {}),
       ...(loop?.previousOutput !== undefined ? { previousOutput: loop.previousOutput } : {}),
       ...(run.stream ? { stream: true } : {}),
+      ...(replay ? { replay } : {}),
     };
-    const replay = replayJobOf(run, stepId, loop?.round.iteration ?? 1);
-    if (replay) data.replay = replay;
-    this.messages.push({ queue: 'step', pool: spec.pool, id: messageIds.stepReady(run.id, stepId, step.attempt), contract: StepReady, data });
-    this.event(StepDispatched, { runId: run.id, stepId, attempt: step.attempt, model, pool: spec.pool });
   }
 
   private sendToVerifier(stepId: string): void {
@@ -365,7 +498,7 @@ class Draft {
       policy: verify.policy,
       history: historyOf(step.iterations, step.attempt),
       model: step.model,
-      judgeModel: verify.judgeModel,
+      ...verifyCall(this.spec(stepId), run),
       escalated: round?.escalated ?? false,
       ...(this.spec(stepId).output?.schema ? { outputSchema: this.spec(stepId).output!.schema } : {}),
       ...(escalateTo !== undefined ? { escalateTo } : {}),
@@ -396,20 +529,15 @@ class Draft {
       this.messages.push({ queue: 'products', id: messageIds.productsRequested(this.run.id, this.version), contract: ProductsRequested, data: { runId: this.run.id } });
       return;
     }
+    const wasRunning = this.run.status === 'running';
     this.setRun({ status: end.status, error: end.error ?? null, finishedAt: this.now });
+    // A running run that ends frees a slot of its project (and group): its queued runs may start.
+    if (wasRunning) this.messages.push({ queue: 'admission', id: messageIds.admissionRequested(this.run.id, this.version), contract: AdmissionRequested, data: { project: this.run.project } });
     const { run } = this;
     const usage = { inputTokens: run.inputTokens, outputTokens: run.outputTokens };
     const durationMs = this.now.getTime() - run.createdAt.getTime();
     this.outcome.run = { status: end.status, usage, cost: run.cost, durationMs };
     this.event(RunCompleted, { runId: run.id, status: end.status, usage, cost: run.cost, durationMs, ...(end.error ? { error: end.error } : {}) });
-  }
-
-  /** The version a run pinned for a template step, with the step's `with`. */
-  private pinned(template: NonNullable<CompiledStep['template']>): NonNullable<StepReady['template']> {
-    const ref = template.selector ? `${template.name}@${template.selector}` : template.name;
-    const found = this.run.templates.find((t) => t.ref === ref);
-    if (!found) throw new Error(`run ${this.run.id} has no pin for template ${ref}`);
-    return { name: found.name, version: found.version, body: found.body, with: template.with };
   }
 
   private event<C extends EventContract>(contract: C, data: z.input<C['data']>): void {

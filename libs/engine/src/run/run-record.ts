@@ -1,4 +1,4 @@
-import type { ChatMessage, FailureInfo, ProductView, RecordedCall, ResolvedTemplate, RunSource, RunStatus, StepStatus, StopReason } from '@trellis/contracts';
+import type { ChatMessage, FailureInfo, ProductView, RecordedCall, ResolvedTemplate, RunSource, RunStatus, StepStatus, StopReason, StrategyPin } from '@trellis/contracts';
 import type { CompiledPipeline } from '../spec/compiled-pipeline';
 import { setOwn } from '../util/records';
 import type { IterationRecord } from './rounds';
@@ -23,8 +23,10 @@ export interface RunRecord {
   cost: number;
   error: FailureInfo | null;
   products: ProductView[];
-  /** The registry templates pinned at start. */
+  /** The registry templates pinned at start: template steps', and the orchestration's own (personality, judge, feedback). */
   templates: ResolvedTemplate[];
+  /** The strategy experiments the run is in (pipeline version, selection mode, iteration policy), with the variant each gave it. */
+  strategies: StrategyPin[];
   /** Who experiment assignment sticks to. */
   subject: string | null;
   /** Model answers are streamed as `step.progress` events. */
@@ -37,6 +39,15 @@ export interface RunRecord {
   source: RunSource | null;
   /** A replay that answers from a recording: the source's calls of the steps it runs, pinned at start like its templates. */
   replayCalls: RecordedCall[];
+  /** 1 (lowest) to 5: the order queued runs start and held steps leave in, within the project. */
+  priority: number;
+  /**
+   * The group whose concurrency the run counts against (`<pipeline>#<key value>`, or
+   * `<pipeline>` without a key), when its pipeline limits concurrency; null otherwise.
+   */
+  concurrencyKey: string | null;
+  /** When it left the queue and began (at once, when it never waited). */
+  startedAt: Date | null;
   /** Changes applied to the run so far: the optimistic-concurrency token, and a per-run sequence for event ids. */
   version: number;
   createdAt: Date;
@@ -87,14 +98,23 @@ export interface RunSnapshot {
 }
 
 /** What a new run is made of; the rest starts empty. */
-export type NewRun = Pick<RunRecord, 'id' | 'project' | 'pipeline' | 'pipelineVersion' | 'inputs' | 'templates' | 'subject' | 'stream' | 'actor' | 'recording' | 'createdAt'>;
+export type NewRun = Pick<
+  RunRecord,
+  'id' | 'project' | 'pipeline' | 'pipelineVersion' | 'inputs' | 'templates' | 'subject' | 'stream' | 'actor' | 'recording' | 'priority' | 'concurrencyKey' | 'createdAt'
+> &
+  Partial<Pick<RunRecord, 'strategies'>>;
 
-/** A run that has not started: running, every step pending at attempt 0 on its compiled model. */
+/**
+ * A run that has not started: queued (not admitted yet), every step pending at attempt 0 on its
+ * compiled model. The `start` input begins it; `queue` announces that it waits.
+ */
 export function newRunSnapshot(pipeline: CompiledPipeline, fields: NewRun): RunSnapshot {
   const run: RunRecord = {
+    strategies: [],
     ...fields,
     specHash: pipeline.hash,
-    status: 'running',
+    status: 'queued',
+    startedAt: null,
     inputTokens: 0,
     outputTokens: 0,
     cost: 0,

@@ -15,8 +15,8 @@ export interface StepState {
   output?: unknown;
   structured?: unknown;
   score?: number | null;
-  /** A replay: `reused` steps were carried over from the source run and never run here. */
-  origin?: 'reused' | 'recorded' | null;
+  /** Why a final step ended as it did (a budget refusal fails its run once nothing is in flight). */
+  error?: FailureInfo | null;
 }
 
 /** Everything the planner must persist to decide a run's next move. */
@@ -42,6 +42,8 @@ export type RunEvent =
   | { type: 'verified'; stepId: string; attempt: number; verdict: StepVerdict; reason?: string; iteration: number }
   | { type: 'failed'; stepId: string; attempt: number; error: FailureInfo }
   | { type: 'cancel' }
+  /** The planner's fair dispatch frees slots: these queued steps go to their pools now. */
+  | { type: 'release'; steps: string[] }
   /** Re-runs the failed, cancelled and skipped steps of a failed or cancelled run. */
   | { type: 'resume' };
 
@@ -73,9 +75,9 @@ export interface Decision {
 
 export const FINAL_STEP_STATUSES: ReadonlySet<StepStatus> = new Set<StepStatus>(['succeeded', 'failed', 'skipped', 'cancelled']);
 
-/** A run that has not started: every step pending at attempt 0; `start` dispatches the roots. */
+/** A run that has not started (queued): every step pending at attempt 0; `start` dispatches the roots. */
 export function initialRunState(pipeline: CompiledPipeline): RunState {
   const steps: Record<string, StepState> = {};
   for (const id of Object.keys(pipeline.steps)) setOwn(steps, id, { status: 'pending', attempt: 0 });
-  return { status: 'running', steps };
+  return { status: 'queued', steps };
 }

@@ -152,13 +152,36 @@ describe('compilePipeline: step kinds, personalities, experts', () => {
     expect(result.ok && result.pipeline.steps.a?.system).toBe('Be terse.\n\nAnswer in French.');
   });
 
-  it('refuses an unknown personality name', () => {
-    expect(messages(issuesOf(yaml('version: 1', 'name: x', 'personality: pirate', 'steps:', '  a: { prompt: a }')))[0]).toContain('unknown personality "pirate"');
+  it('leaves a personality name no file defines to the registry: a reference pinned per run, before the step own system text', () => {
+    const result = compilePipeline({ yaml: yaml('version: 1', 'name: x', 'personality: pirate', 'steps:', '  a: { prompt: a, system: "Answer in French." }') }, options);
+    expect(result.ok && result.pipeline.steps.a).toMatchObject({ personality: 'pirate', system: 'Answer in French.' });
   });
 
-  it('uses a named personality given to the compiler', () => {
-    const result = compilePipeline({ yaml: yaml('version: 1', 'name: x', 'personality: pirate', 'steps:', '  a: { prompt: a }') }, { ...options, personalities: { pirate: 'Arr.' } });
-    expect(result.ok && result.pipeline.steps.a?.system).toBe('Arr.');
+  it('uses a file personality given to the compiler before the registry, and template:<ref> always from the registry', () => {
+    const result = compilePipeline(
+      { yaml: yaml('version: 1', 'name: x', 'personality: pirate', 'steps:', '  a: { prompt: a }', '  b: { prompt: b, personality: "template:pirate@staging" }', '  c: { tool: http, with: { url: "https://x.invalid" } }') },
+      { ...options, personalities: { pirate: 'Arr.' } },
+    );
+    expect(result.ok && result.pipeline.steps.a).toMatchObject({ system: 'Arr.' });
+    expect(result.ok && result.pipeline.steps.a?.personality).toBeUndefined();
+    expect(result.ok && result.pipeline.steps.b).toMatchObject({ personality: 'pirate@staging' });
+    expect(result.ok && result.pipeline.steps.c?.personality).toBeUndefined();
+  });
+
+  it('refuses a judge template on a step without a judge gate', () => {
+    expect(messages(issuesOf(yaml('version: 1', 'name: x', 'steps:', '  a: { prompt: a, verify: { gates: [json], judge: { template: my-judge } } }')))).toEqual([
+      'verify.judge names the prompt of judge gates, and the step has none: add a judge gate or remove it',
+    ]);
+  });
+
+  it('refuses iterate.reuse of a step without a JSON output schema, of a field the schema lacks, or of every field', () => {
+    const reuse = (output: string, fields: string) =>
+      messages(issuesOf(yaml('version: 1', 'name: x', 'steps:', `  a: { prompt: a, ${output} verify: { gates: [json], iterate: { reuse: ${fields} } } }`)));
+    expect(reuse('', '[examples]')).toEqual([expect.stringContaining('reuse keeps fields of a JSON output')]);
+    const schema = 'output: { format: json, schema: { type: object, properties: { examples: { type: array }, answer: { type: string } } } },';
+    expect(reuse(schema, '[example]')).toEqual([expect.stringContaining('"example" is not a top-level property of the output schema; did you mean "examples"?')]);
+    expect(reuse(schema, '[examples, answer]')).toEqual([expect.stringContaining('leave at least one')]);
+    expect(compilePipeline({ yaml: yaml('version: 1', 'name: x', 'steps:', `  a: { prompt: a, ${schema} verify: { gates: [json], iterate: { reuse: [examples] } } }`) }, options).ok).toBe(true);
   });
 
   const catalog: CompileOptions['catalog'] = {

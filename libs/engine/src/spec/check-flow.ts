@@ -8,23 +8,36 @@ import type { CompileOptions } from './compiled-pipeline';
 import type { SourceLocator } from './parse-source';
 import { missingCapabilities, selectModel } from './select-model';
 import { csvSourceProblem, productFormat, productPathProblem } from './products';
+import { outputFields } from '../verify/reuse';
 
 export const ROUTE_FIELDS = ['on_false', 'on_success', 'on_failure'] as const;
-export const BUILT_IN_PERSONALITIES: Record<string, string> = {
-  standard: 'You are a careful, precise assistant. Answer the task directly, without preamble.',
-};
-
 /**
  * The checks that need the whole typed spec: what kind each step is, routing (unknown targets,
  * loops), conditions (parse, functions, what they read), products (paths confined to the run, csv from data),
- * personalities, and experts (a candidate with the capabilities the step needs).
+ * experts (a candidate with the capabilities the step needs), and the output fields `iterate.reuse` keeps.
  */
 export function checkFlow(spec: PipelineSpec, deps: DependencyGraph, order: DependencyGraph, locator: SourceLocator, options: CompileOptions): Issue[] {
   const issues: Issue[] = [];
   const ids = Object.keys(spec.steps);
   const report = (path: Array<string | number>, message: string, target: 'value' | 'key' = 'value') =>
     issues.push({ path, message, ...locator.locate(path, target) });
-  const personalities = { ...BUILT_IN_PERSONALITIES, ...options.personalities };
+
+  const key = spec.concurrency?.key;
+  if (key !== undefined) {
+    const path = ['concurrency', 'key'];
+    const compiled = compileCondition(key);
+    if (!compiled.ok) {
+      for (const p of compiled.problems) {
+        const where = p.line !== undefined && p.column !== undefined ? locator.locateInText(path, p.line, p.column) : locator.locate(path);
+        issues.push({ path, message: `concurrency key: ${p.message.replace(/conditions? /g, 'the key ')}`, ...where });
+      }
+    } else {
+      for (const input of compiled.condition.inputs) {
+        if (!Object.prototype.hasOwnProperty.call(spec.inputs, input)) report(path, `concurrency key: unknown input "${input}"${didYouMean(input, Object.keys(spec.inputs))}`);
+      }
+      if (compiled.condition.steps.length) report(path, 'concurrency key: it is computed when the run is submitted, before any step: read inputs only');
+    }
+  }
 
   for (const [id, step] of Object.entries(spec.steps)) {
     const at = (...rest: Array<string | number>) => ['steps', id, ...rest];
@@ -66,7 +79,11 @@ export function checkFlow(spec: PipelineSpec, deps: DependencyGraph, order: Depe
       }
     }
 
-    checkModel(id, step, spec, options, personalities, at, report);
+    checkModel(id, step, spec, options, at, report);
+    checkReuse(step, at, report);
+    if (step.verify?.judge && !step.verify.gates.some((g) => typeof g === 'object' && 'judge' in g)) {
+      report(at('verify', 'judge'), 'verify.judge names the prompt of judge gates, and the step has none: add a judge gate or remove it');
+    }
   }
 
   const { cycles } = findCycles(order);
@@ -87,9 +104,6 @@ export function checkFlow(spec: PipelineSpec, deps: DependencyGraph, order: Depe
     const csv = productFormat(product.path, product.format) === 'csv' ? csvSourceProblem(product.from, spec.steps) : undefined;
     if (csv) report(['products', i, 'from'], `a csv product: ${csv}`);
   });
-  if (typeof spec.personality === 'string' && !Object.prototype.hasOwnProperty.call(personalities, spec.personality)) {
-    report(['personality'], unknownPersonality(spec.personality, personalities));
-  }
   return issues;
 }
 
@@ -98,13 +112,9 @@ function checkModel(
   step: StepSpec,
   spec: PipelineSpec,
   options: CompileOptions,
-  personalities: Record<string, string>,
   at: (...rest: Array<string | number>) => Array<string | number>,
   report: (path: Array<string | number>, message: string) => void,
 ): void {
-  if (typeof step.personality === 'string' && !Object.prototype.hasOwnProperty.call(personalities, step.personality)) {
-    report(at('personality'), unknownPersonality(step.personality, personalities));
-  }
   const needs = step.needs ?? [];
   if (step.expert !== undefined) {
     if (step.model !== undefined) report(at('expert'), 'give a model or an expert, not both');
@@ -125,8 +135,20 @@ function checkModel(
   }
 }
 
-function unknownPersonality(name: string, known: Record<string, string>): string {
-  return `unknown personality "${name}": add ~/.trellis/personalities/${name}.md, or give inline text as { system: "…" }${didYouMean(name, Object.keys(known))}`;
+/** `iterate.reuse` names top-level properties of the step's JSON output schema, and leaves one to write. */
+function checkReuse(step: StepSpec, at: (...rest: Array<string | number>) => Array<string | number>, report: (path: Array<string | number>, message: string) => void): void {
+  const reuse = step.verify?.iterate.reuse;
+  if (!reuse) return;
+  const path = at('verify', 'iterate', 'reuse');
+  const fields = outputFields(step.output?.schema);
+  if (step.output?.format !== 'json' || fields.length === 0) {
+    report(path, 'reuse keeps fields of a JSON output: give the step output: { format: json, schema: { type: object, properties: … } }');
+    return;
+  }
+  reuse.forEach((field, i) => {
+    if (!fields.includes(field)) report([...path, i], `"${field}" is not a top-level property of the output schema${didYouMean(field, fields)}`);
+  });
+  if (fields.every((f) => reuse.includes(f))) report(path, 'reuse keeps every field of the output: leave at least one for later rounds to write');
 }
 /** What is wrong with the variables a Liquid text reads (inputs declared, steps known and upstream). */
 function referenceProblems(text: string, known: { spec: PipelineSpec; ids: string[]; upstream: Set<string> }): string[] {

@@ -80,9 +80,11 @@ describe('compilePipeline: a valid pipeline', () => {
   it('carries prompt, system, params and verify in engine terms', () => {
     expect(pipeline.steps.outline).toMatchObject({
       prompt: 'Outline a brief for {{ inputs.idea }}',
-      // The pipeline's personality (`standard` by default) comes first in the system message.
-      system: expect.stringMatching(/\n\nWrite in a \{\{ inputs\.tone \}\} tone\.$/),
+      // The pipeline's personality (`standard` by default) is the registry's, pinned per run; the step's own text follows it.
+      personality: 'standard',
+      system: 'Write in a {{ inputs.tone }} tone.',
       params: { temperature: 0.2 },
+      modelNamed: false,
     });
     expect(pipeline.steps.outline?.verify).toBeUndefined();
     expect(pipeline.steps.draft?.params).toEqual({ maxTokens: 2000 });
@@ -90,7 +92,7 @@ describe('compilePipeline: a valid pipeline', () => {
       gates: ['json', { contains: 'Summary' }],
       acceptAt: 0.5,
       policy: { maxIterations: 3, improvementThreshold: 0.05, acceptAt: 0.5, categoryMin: 0.75, escalate: false },
-      judgeModel: pipeline.steps.draft?.model,
+      feedbackTemplate: 'trellis.feedback',
     });
   });
 
@@ -122,6 +124,32 @@ describe('compilePipeline: a valid pipeline', () => {
     });
     expect(compiled.steps.b?.verify?.policy.escalate).toBe(false);
     expect(compiled.steps.b?.verify?.escalateTo).toBeUndefined();
+  });
+
+  it("names the judge template of steps with a judge gate: the step's, else the pipeline's default, else trellis.judge", () => {
+    const judge = { judge: { rubric: 'r' } };
+    const compiled = pipelineOf(
+      compilePipeline(
+        {
+          json: {
+            version: 1,
+            name: 'judged',
+            defaults: { verify: { judge: { template: 'team-judge@production' } } },
+            steps: {
+              a: { prompt: 'a', verify: { gates: [judge], judge: { template: 'strict-judge@2' } } },
+              b: { prompt: 'b', verify: { gates: [judge] } },
+              c: { prompt: 'c', verify: { gates: ['json'] } },
+            },
+          },
+        },
+        { defaultModel: 'm', defaultPool: 'p' },
+      ),
+    );
+    expect(compiled.steps.a?.verify).toMatchObject({ judgeTemplate: 'strict-judge@2', feedbackTemplate: 'trellis.feedback' });
+    expect(compiled.steps.b?.verify).toMatchObject({ judgeTemplate: 'team-judge@production' });
+    expect(compiled.steps.c?.verify?.judgeTemplate).toBeUndefined();
+    const plain = pipelineOf(compilePipeline({ json: { version: 1, name: 'j', steps: { a: { prompt: 'a', model: 'x', verify: { gates: [judge], iterate: { reuse: ['k'] } }, output: { format: 'json', schema: { type: 'object', properties: { k: {}, v: {} } } } } } } }, { defaultModel: 'm', defaultPool: 'p' }));
+    expect(plain.steps.a).toMatchObject({ modelNamed: true, verify: { judgeTemplate: 'trellis.judge', reuse: ['k'] } });
   });
 
   it('keeps the parsed spec with its defaults applied', () => {

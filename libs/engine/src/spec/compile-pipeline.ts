@@ -2,7 +2,8 @@ import { PipelineSpec, type Issue, type SpecSource } from '@trellis/contracts';
 import { batchesOf, dependentsOf, topologicalOrder, type DependencyGraph } from '../graph/topology';
 import { compileCondition } from '../conditions/condition';
 import { getOwn, setOwn } from '../util/records';
-import { BUILT_IN_PERSONALITIES, checkFlow } from './check-flow';
+import { checkFlow } from './check-flow';
+import { ORCHESTRATION_TEMPLATES } from '../orchestration/built-in-templates';
 import { durationMs, productFormat } from './products';
 import { selectModel } from './select-model';
 import { checkGraph } from './check-graph';
@@ -63,8 +64,14 @@ function withRoutes(graph: DependencyGraph, outline: SpecOutline): DependencyGra
 
 function layOut(spec: PipelineSpec, graph: DependencyGraph, ordering: DependencyGraph, order: string[], options: CompileOptions): CompiledPipeline {
   const dependents = dependentsOf(graph);
-  const personalities = { ...BUILT_IN_PERSONALITIES, ...options.personalities };
-  const personalityText = (p: PipelineSpec['personality']) => (typeof p === 'string' ? (getOwn(personalities, p) ?? '') : p.system);
+  const files = options.personalities ?? {};
+  // A file personality of the name wins (this installation's own); any other name is the registry's.
+  const personalityOf = (p: PipelineSpec['personality']): { text: string } | { ref: string } => {
+    if (typeof p !== 'string') return { text: p.system };
+    if (p.startsWith('template:')) return { ref: p.slice('template:'.length) };
+    const file = getOwn(files, p);
+    return file !== undefined ? { text: file } : { ref: p };
+  };
   const routedFrom = new Map<string, CompiledStep['routedFrom']>();
   for (const [id, step] of Object.entries(spec.steps)) {
     for (const [field, when] of [['on_false', 'false'], ['on_success', 'success'], ['on_failure', 'failure']] as const) {
@@ -85,6 +92,7 @@ function layOut(spec: PipelineSpec, graph: DependencyGraph, ordering: Dependency
       dependents: dependents.get(id) ?? [],
       prompt: step.prompt ?? '',
       model,
+      modelNamed: step.model !== undefined,
       modelReason: reason,
       pool: step.pool ?? options.defaultPool,
       params,
@@ -92,7 +100,9 @@ function layOut(spec: PipelineSpec, graph: DependencyGraph, ordering: Dependency
       reads: readsOf(step, [...(graph.get(id) ?? []), ...(routedFrom.get(id) ?? []).map((r) => r.from)]),
     };
     if (step.tool === undefined) {
-      const system = [personalityText(step.personality ?? spec.personality), step.system].filter(Boolean).join('\n\n');
+      const personality = personalityOf(step.personality ?? spec.personality);
+      if ('ref' in personality) compiled.personality = personality.ref;
+      const system = ['text' in personality ? personality.text : '', step.system].filter(Boolean).join('\n\n');
       if (system) compiled.system = system;
     }
     if (step.tool !== undefined) compiled.tool = { name: step.tool, with: step.with ?? {} };
@@ -116,12 +126,17 @@ function layOut(spec: PipelineSpec, graph: DependencyGraph, ordering: Dependency
       const policy = resolveVerifyPolicy(step.verify, spec.defaults.verify);
       const candidates = step.expert !== undefined ? (getOwn(spec.experts, step.expert) ?? []) : [];
       const escalateTo = policy.escalate ? nextStrongerModel(model, candidates, options.catalog) : undefined;
+      const judged = step.verify.gates.some((g) => typeof g === 'object' && 'judge' in g);
+      const judgeModel = spec.defaults.verify?.judge_model;
       compiled.verify = {
         gates: step.verify.gates,
         acceptAt: policy.acceptAt,
         policy,
-        judgeModel: spec.defaults.verify?.judge_model ?? model,
+        ...(judgeModel !== undefined ? { judgeModel } : {}),
         ...(escalateTo !== undefined ? { escalateTo } : {}),
+        ...(judged ? { judgeTemplate: step.verify.judge?.template ?? spec.defaults.verify?.judge?.template ?? ORCHESTRATION_TEMPLATES.judge } : {}),
+        feedbackTemplate: ORCHESTRATION_TEMPLATES.feedback,
+        ...(step.verify.iterate.reuse ? { reuse: [...step.verify.iterate.reuse] } : {}),
       };
     }
     setOwn(steps, id, compiled);
@@ -135,7 +150,15 @@ function layOut(spec: PipelineSpec, graph: DependencyGraph, ordering: Dependency
     roots: [...ordering].filter(([, deps]) => deps.length === 0).map(([id]) => id),
     criticalPath: criticalPath(ordering, order),
     products: spec.products.map((p) => ({ path: p.path, from: p.from, format: productFormat(p.path, p.format) })),
+    ...(spec.concurrency ? { concurrency: concurrencyOf(spec.concurrency) } : {}),
   };
+}
+
+function concurrencyOf(c: NonNullable<PipelineSpec['concurrency']>): NonNullable<CompiledPipeline['concurrency']> {
+  if (c.key === undefined) return { max: c.max };
+  const key = compileCondition(c.key);
+  // checkFlow reported a key that does not compile; a pipeline with one never gets here.
+  return key.ok ? { max: c.max, key: key.condition } : { max: c.max };
 }
 
 /** `direct` (dependencies and route sources) and every step the step's Liquid texts name. */

@@ -12,14 +12,21 @@ export interface CompiledStep {
   kind: 'prompt' | 'template' | 'tool';
   /** Liquid template of the user message (prompt steps; empty otherwise); see `renderPrompt`. */
   prompt: string;
-  /** The system message: the personality's text, then the step's own `system`. */
+  /**
+   * The system message's own text: an inline or file personality's text, then the step's own
+   * `system`. A registry personality (`personality`) goes before it, from the run's pin.
+   */
   system?: string;
+  /** A personality the registry answers: its reference (`name` or `name@selector`), pinned per run. */
+  personality?: string;
   /** A template step's reference. */
   template?: { name: string; selector?: string; with: Record<string, unknown> };
   /** A tool step's tool and arguments (string leaves are Liquid). */
   tool?: { name: string; with: Record<string, unknown> };
   /** The model: `step.model`, else chosen among the expert's candidates, else `spec.model`, else the default. */
   model: string;
+  /** The step names its model itself: a template version's `model` parameter does not replace it. */
+  modelNamed: boolean;
   /** Why this model: the rule and the figures that chose it. */
   modelReason: string;
   output?: { format: 'text' | 'json' | 'markdown' | 'csv'; schema?: Record<string, unknown>; example?: unknown };
@@ -39,14 +46,26 @@ export interface CompiledStep {
   reads: string[];
   /** `step.pool ?? options.defaultPool`: the work queue its executions go to. */
   pool: string;
+  /** The step's own sampling settings (`temperature`, `max_tokens`): they win over a template version's parameters. */
   params: { temperature?: number; maxTokens?: number };
   /**
    * Present when the step has quality gates: its output goes to the verifier before it counts.
    * `policy`: the loop's settings (step, then `defaults.verify`, then built-ins); `judgeModel`:
-   * the default judge (`defaults.verify.judge_model`, else the step's model); `escalateTo`:
-   * the next stronger model when escalation is on and one is known.
+   * the pipeline's `defaults.verify.judge_model`, when given; `escalateTo`: the next stronger
+   * model when escalation is on and one is known; `judgeTemplate` (with a judge gate) and
+   * `feedbackTemplate`: the references of the prompts the verifier renders, pinned per run;
+   * `reuse`: the output fields later rounds keep.
    */
-  verify?: { gates: Gate[]; acceptAt: number; policy: VerifyPolicy; judgeModel: string; escalateTo?: string };
+  verify?: {
+    gates: Gate[];
+    acceptAt: number;
+    policy: VerifyPolicy;
+    judgeModel?: string;
+    escalateTo?: string;
+    judgeTemplate?: string;
+    feedbackTemplate: string;
+    reuse?: string[];
+  };
 }
 
 /**
@@ -70,6 +89,8 @@ export interface CompiledPipeline {
   roots: string[];
   /** The longest chain of steps (by count), which bounds the run's wall time. */
   criticalPath: string[];
+  /** At most `max` runs running at once per project, per value of `key` when given (`concurrencyGroup`). */
+  concurrency?: { max: number; key?: CompiledCondition };
   /** Products, with their format resolved from the path when not given. */
   products: Array<{ path: string; from: string; format: 'text' | 'json' | 'csv' | 'markdown' }>;
 }
@@ -91,7 +112,7 @@ export interface CompileOptions {
   defaultPool: string;
   /** Model catalog for expert selection, capability checks and cost estimates. */
   catalog?: Record<string, ModelInfo>;
-  /** Named personalities (system texts); `standard` is built in. */
+  /** Personalities read from files (name → system text); a name they lack is a registry personality template. */
   personalities?: Record<string, string>;
 }
 

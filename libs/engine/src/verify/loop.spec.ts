@@ -118,3 +118,24 @@ describe('resolveVerifyPolicy', () => {
     expect(resolveVerifyPolicy({ escalate: false }, { escalate: true }).escalate).toBe(false);
   });
 });
+
+describe('decideRound: the next round prompt', () => {
+  const reuse = { kept: ['examples'], write: ['title'] };
+
+  it('tells a retry what it keeps, in the verdict and in the feedback', () => {
+    const d = decideRound(policy, [], round(1, result(0.5)), undefined, { reuse });
+    expect(d).toMatchObject({ verdict: 'retry', reusedFields: ['examples'] });
+    expect(d.feedback).toContain('Keep examples as they are: answer with title only.');
+  });
+
+  it('keeps fields for the escalation round too, but not when the loop ends', () => {
+    expect(decideRound(withEscalation, [past(1, 0.6)], round(2, result(0.61)), 'gpt-4.1', { reuse })).toMatchObject({ verdict: 'escalate', reusedFields: ['examples'] });
+    const rejected = decideRound(policy, [past(1, 0.6)], round(2, result(0.61)), undefined, { reuse });
+    expect(rejected.verdict).toBe('reject');
+    expect(rejected.reusedFields).toBeUndefined();
+  });
+
+  it("renders the run's feedback template", () => {
+    expect(decideRound(policy, [], round(1, result(0.5)), undefined, { feedbackTemplate: 'Scored {{ inputs.score }}, need {{ inputs.accept_at }}.' }).feedback).toBe('Scored 0.50, need 0.80.');
+  });
+});

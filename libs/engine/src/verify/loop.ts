@@ -1,7 +1,8 @@
-import type { CandidateRef, StopReason, VerifyPolicy, VerifyRound } from '@trellis/contracts';
+import type { CandidateRef, StopReason, TemplateBody, VerifyPolicy, VerifyRound } from '@trellis/contracts';
 import { checkAcceptance, fmt, SCORE_EPSILON } from './acceptance';
 import { buildFeedback } from './feedback';
 import type { GateResult } from './gates';
+import type { ReusePlan } from './reuse';
 
 /** This round's candidate, as the gates scored it. */
 export interface RoundInput {
@@ -35,6 +36,14 @@ export interface LoopDecision {
   feedback?: string;
   /** escalate: the model of the extra round. */
   escalateTo?: string;
+  /** retry / escalate with `iterate.reuse`: the fields the next round keeps (see `planReuse`). */
+  reusedFields?: string[];
+}
+
+/** How the next round is asked: the run's feedback template (default the built-in), and what it keeps of this candidate. */
+export interface NextRoundPrompt {
+  feedbackTemplate?: TemplateBody | undefined;
+  reuse?: ReusePlan | undefined;
 }
 
 /**
@@ -49,7 +58,7 @@ export interface LoopDecision {
  * A loop that ends unaccepted escalates when the policy allows it, escalation has not run,
  * and a stronger model exists (`escalateTo`); otherwise the step is rejected.
  */
-export function decideRound(policy: VerifyPolicy, history: readonly VerifyRound[], round: RoundInput, escalateTo?: string): LoopDecision {
+export function decideRound(policy: VerifyPolicy, history: readonly VerifyRound[], round: RoundInput, escalateTo?: string, next: NextRoundPrompt = {}): LoopDecision {
   const acceptance = checkAcceptance(policy, round.result);
   const current: VerifyRound = {
     iteration: round.iteration,
@@ -88,17 +97,24 @@ export function decideRound(policy: VerifyPolicy, history: readonly VerifyRound[
     why = `round ${round.iteration} improved the score by ${fmt(round.result.score - previous.score)} over round ${previous.iteration}, less than ${fmt(policy.improvementThreshold)}`;
   }
 
-  const feedback = buildFeedback({
-    iteration: round.iteration,
-    result: round.result,
-    acceptance,
-    acceptAt: policy.acceptAt,
-    categoryMin: policy.categoryMin,
-    judgeFeedback: round.judgeFeedback ?? [],
-  });
-  if (stop === undefined) return { ...base, verdict: 'retry', reason: `round ${round.iteration} not accepted: ${blocked}`, feedback };
-  if (policy.escalate && escalateTo !== undefined) {
-    return { ...base, verdict: 'escalate', stop, reason: `${why}; escalating to ${escalateTo}`, feedback, escalateTo };
+  const willEscalate = stop !== undefined && policy.escalate && escalateTo !== undefined;
+  const reuse = stop === undefined || willEscalate ? next.reuse : undefined;
+  const feedback = buildFeedback(
+    {
+      iteration: round.iteration,
+      result: round.result,
+      acceptance,
+      acceptAt: policy.acceptAt,
+      categoryMin: policy.categoryMin,
+      judgeFeedback: round.judgeFeedback ?? [],
+      reuse,
+    },
+    next.feedbackTemplate,
+  );
+  const kept = reuse ? { reusedFields: reuse.kept } : {};
+  if (stop === undefined) return { ...base, verdict: 'retry', reason: `round ${round.iteration} not accepted: ${blocked}`, feedback, ...kept };
+  if (willEscalate) {
+    return { ...base, verdict: 'escalate', stop, reason: `${why}; escalating to ${escalateTo}`, feedback, escalateTo: escalateTo!, ...kept };
   }
   const noModel = policy.escalate ? '; no stronger model to escalate to' : '';
   return { ...base, verdict: 'reject', stop, reason: `${why}${noModel}: ${blocked}` };

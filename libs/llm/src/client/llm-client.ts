@@ -50,6 +50,11 @@ export interface ChatRequest {
   temperature?: number;
   /** Upper bound on generated tokens (sent as `max_completion_tokens`). */
   maxTokens?: number;
+  topP?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  stop?: string[];
+  seed?: number;
   responseFormat?: ResponseFormat;
 }
 
@@ -191,6 +196,11 @@ export class LlmClient {
       messages: request.messages,
       ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
       ...(request.maxTokens === undefined ? {} : { max_completion_tokens: request.maxTokens }),
+      ...(request.topP === undefined ? {} : { top_p: request.topP }),
+      ...(request.presencePenalty === undefined ? {} : { presence_penalty: request.presencePenalty }),
+      ...(request.frequencyPenalty === undefined ? {} : { frequency_penalty: request.frequencyPenalty }),
+      ...(request.stop === undefined ? {} : { stop: request.stop }),
+      ...(request.seed === undefined ? {} : { seed: request.seed }),
       ...(request.responseFormat ? { response_format: toResponseFormat(request.responseFormat) } : {}),
     };
   }

@@ -48,6 +48,8 @@ export interface SimulatedCall {
   messages: SimulatedMessage[];
   /** `response_format` as sent, or null. */
   responseFormat: Record<string, unknown> | null;
+  /** The sampling parameters sent (`temperature`, `top_p`, `max_completion_tokens`, `max_tokens`, penalties, `stop`, `seed`), those present only. */
+  parameters: Record<string, unknown>;
 }
 
 /** A partial settings update, validated the same way in process and over HTTP. */
@@ -75,6 +77,8 @@ export interface SimulatedRequest {
   stream: boolean;
   /** `response_format` as sent, or null. */
   responseFormat: Record<string, unknown> | null;
+  /** The sampling parameters sent (`temperature`, `top_p`, `max_completion_tokens`, `max_tokens`, penalties, `stop`, `seed`), those present only. */
+  parameters: Record<string, unknown>;
   /** HTTP status answered; null while in flight, after a `drop`, or when the client left first. */
   status: number | null;
   directives: SimDirective[];

@@ -170,6 +170,7 @@ class LlmSimulator {
       messages: [],
       stream: false,
       responseFormat: null,
+      parameters: {},
       status: null,
       directives: [],
     };
@@ -201,6 +202,7 @@ class LlmSimulator {
       messages,
       stream: request.stream === true,
       responseFormat: request.response_format ?? null,
+      parameters: samplingParameters(raw),
     });
 
     let directives: SimDirective[];
@@ -232,7 +234,7 @@ class LlmSimulator {
       return replyError(plan.failure.status, simulatedFailure(plan.failure.status, plan.failure.directive.text), headers);
     }
 
-    const content = plan.content ?? this.respond?.({ model: request.model, messages: structuredClone(messages), responseFormat: request.response_format ?? null });
+    const content = plan.content ?? this.respond?.({ model: request.model, messages: structuredClone(messages), responseFormat: request.response_format ?? null, parameters: structuredClone(record.parameters) });
     const result = answer(request, messages, content);
     const base = { id: record.id, created: Math.floor(Date.now() / 1000), model: request.model, system_fingerprint: 'fp_trellis_sim' };
     if (request.stream) {
@@ -339,6 +341,14 @@ class LlmSimulator {
   private sendError(res: ServerResponse, status: number, error: ErrorBody, headers: Record<string, string> = {}): void {
     this.sendJson(res, status, { error: { param: null, code: null, ...error } }, headers);
   }
+}
+
+const SAMPLING = ['temperature', 'top_p', 'max_completion_tokens', 'max_tokens', 'presence_penalty', 'frequency_penalty', 'stop', 'seed'] as const;
+
+/** The sampling parameters of a request body, as sent (a test checks what a caller asked for). */
+function samplingParameters(body: unknown): Record<string, unknown> {
+  const fields = body as Record<string, unknown>;
+  return Object.fromEntries(SAMPLING.filter((k) => fields[k] !== undefined && fields[k] !== null).map((k) => [k, fields[k]]));
 }
 
 /** Waits `ms` unless `signal` fires first; true when the wait completed. */
