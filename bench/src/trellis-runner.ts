@@ -71,7 +71,7 @@ export class TrellisRunner {
         const runId = res.body.id;
         const done = await this.completion(runId, deadline - performance.now());
         if (!done) {
-          problems.push(`${tag} (${runId}): not finished within ${timeoutMs} ms`);
+          problems.push(`${tag} (${runId}): not heard finishing within ${timeoutMs} ms; ${await this.describe(runId)}`);
           return undefined;
         }
         if (done.status !== 'succeeded') problems.push(`${tag} (${runId}): finished ${done.status}`);
@@ -95,6 +95,16 @@ export class TrellisRunner {
       }),
     );
     return out;
+  }
+
+  /** What the gateway says of a run the bench did not hear finish: lost event, or stuck run (and where). */
+  private async describe(runId: string): Promise<string> {
+    const res = await this.api.get<RunView>(`/v1/runs/${runId}`).catch((err: unknown) => ({ status: 0, body: String(err) }));
+    if (res.status !== 200 || typeof res.body !== 'object') return `reading it answered ${res.status}`;
+    const view = res.body as RunView;
+    if (view.finishedAt) return `recorded ${view.status} at ${view.finishedAt}: its run.completed event never reached the bench`;
+    const open = view.steps.filter((s) => !['succeeded', 'failed', 'skipped', 'cancelled'].includes(s.status));
+    return `recorded ${view.status}, steps not done: ${open.map((s) => `${s.id} ${s.status} attempt ${s.attempt}${s.dispatchedAt ? ` dispatched ${s.dispatchedAt}` : ''}`).join(', ')}`;
   }
 
   private completion(runId: string, timeoutMs: number): Promise<{ at: number; status: string } | undefined> {

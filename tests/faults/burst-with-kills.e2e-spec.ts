@@ -51,15 +51,9 @@ describe(`fault: a burst of ${RUNS} runs with an executor and the planner killed
     let executorKilled = false;
     let plannerKilled = false;
     for (let n = 0; n < RUNS; n++) {
-      // Past the project's running-runs limit the gateway answers 429: wait for room, as a client would.
-      const res = await waitFor(`run ${n} to be accepted`, async () => {
-        const r = await ctx.api.post('/v1/runs', { spec: chain, inputs: { n: String(n) } });
-        return r.status === 202 ? r : r.status === 429 ? undefined : Promise.reject(new Error(`status ${r.status}: ${JSON.stringify(r.body)}`));
-      }, { timeoutMs: 120_000, intervalMs: 200 }).catch((err: Error) => {
-        // What the services said last is what explains a refusal that lasted two minutes.
-        const tails = ['gateway', 'planner'].map((name) => `--- ${name}\n${ctx.platform.get(name).recentOutput()}`).join('\n');
-        throw new Error(`${err.message}\n${tails}`);
-      });
+      // Past the project's running-runs limit a run is queued (202), never refused.
+      const res = await ctx.api.post('/v1/runs', { spec: chain, inputs: { n: String(n) } });
+      expect(res.status).toBe(202);
       runs.push(res.body.id);
       if (!executorKilled && n === Math.floor(RUNS / 3)) {
         executorKilled = true;

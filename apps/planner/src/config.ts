@@ -27,8 +27,8 @@ const PlannerEnv = z.object({
   /** Runs a project may have running at once when the gateway has not said (it sends each project's `maxRunningRuns` with every start). */
   PLANNER_DEFAULT_MAX_RUNNING: z.coerce.number().int().min(1).max(100_000).default(100),
   /**
-   * Fair dispatch (ADR 0014): a pool's work queue holds about as many steps as its executors are
-   * working on, and at least this many; past that, newly ready steps wait in the planner and leave
+   * Fair dispatch (ADR 0014): a pool's work queue holds about twice as many steps as its executors
+   * are working on, and at least this many; past that, newly ready steps wait in the planner and leave
    * in weighted-fair order across projects (priority first within one) as slots free.
    * 0 turns fair dispatch off (first come, first served).
    */

@@ -34,6 +34,16 @@ describe('RunProgress', () => {
     expect(sut.totals).toEqual({ inputTokens: 3, outputTokens: 9 });
   });
 
+  it('keeps a step done when an earlier event of its attempt arrives after its completion', () => {
+    const sut = new RunProgress(run([step('a')]));
+    sut.apply(event('step.completed', { runId: 'r', stepId: 'a', attempt: 1, status: 'succeeded' }));
+    expect(sut.apply(event('step.dispatched', { runId: 'r', stepId: 'a', attempt: 1, model: 'gpt' }))).toBeUndefined();
+    expect(sut.steps.get('a')).toMatchObject({ status: 'succeeded', attempt: 1 });
+    // A later attempt (a resume) still moves it.
+    expect(sut.apply(event('step.dispatched', { runId: 'r', stepId: 'a', attempt: 2, model: 'gpt' }))).toBe('a');
+    expect(sut.steps.get('a')).toMatchObject({ status: 'running', attempt: 2 });
+  });
+
   it('takes the final run over events it never saw', () => {
     const sut = new RunProgress(run([step('a'), step('b')]));
     expect(sut.reconcile(run([step('a', 'succeeded'), step('b')], 'succeeded'))).toEqual(['a']);

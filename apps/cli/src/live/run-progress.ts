@@ -11,6 +11,9 @@ export interface StepLine {
   note: string;
 }
 
+/** Step statuses after which only a later attempt changes the line. */
+const FINAL = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
+
 /** What the live view shows of a run, folded from the run as fetched and then its events. */
 export class RunProgress {
   readonly steps = new Map<string, StepLine>();
@@ -58,6 +61,11 @@ export class RunProgress {
     }
     const step = typeof d.stepId === 'string' ? this.steps.get(d.stepId) : undefined;
     if (!step) return undefined;
+    // Events of one run may arrive out of order (two planner replicas publish what each
+    // committed): one about an attempt the step is past, or about this attempt once it is
+    // done, changes nothing.
+    const attempt = typeof d.attempt === 'number' ? d.attempt : step.attempt;
+    if (attempt < step.attempt || (attempt === step.attempt && type !== 'step.completed' && FINAL.has(step.status))) return undefined;
     switch (type) {
       case 'step.dispatched':
         Object.assign(step, { status: 'running', model: d.model ?? step.model, attempt: d.attempt ?? step.attempt, note: '' });

@@ -34,13 +34,13 @@ interface PoolState {
  * order; when they are all busy, what waits there is served first come, first served, so one
  * project's burst would delay every other project's steps behind it. The planner keeps that
  * queue short instead. Executors pull only for free slots, so a message not pulled yet means
- * the pool is saturated; the planner lets the queue hold about as much as the executors are
- * working on (`num_ack_pending`, read with `num_pending` from the pool's consumer every 100 ms),
- * and at least `PLANNER_DISPATCH_BACKLOG`. A step that becomes ready while the queue is that
+ * the pool is saturated; the planner lets the queue hold twice what the executors are working on
+ * (`num_ack_pending`, read with `num_pending` from the pool's consumer every 100 ms), and at least
+ * `PLANNER_DISPATCH_BACKLOG`. A step that becomes ready while the queue is that
  * long — or while steps of its pool are already held — is held (status `queued`, stored with
  * the change that made it ready) and released as slots free, in deficit-round-robin order across
  * projects (each project's weight per turn) and by priority then age within one. A newcomer's
- * step so waits about one step's time for a slot, whatever another project has in flight.
+ * step so waits about two steps' time for a slot, whatever another project has in flight.
  * Between reads the planner counts what it sent and the results it committed (each frees a
  * slot), and releases after each such commit, so a saturated pool never idles waiting for a read.
  * While the queue is short, steps go to the pool at once: holding costs nothing when nothing waits.
@@ -133,10 +133,16 @@ export class FairDispatch implements OnApplicationShutdown {
     this.timer = undefined;
   }
 
-  /** How many more steps the pool's queue takes now: its bound less what waits there by our count. */
+  /**
+   * How many more steps the pool's queue takes now: its bound less what waits there by our count.
+   * The bound is twice what the executors work on: a newcomer waits about two steps' time, and an
+   * autoscaler reading the queue's lag (KEDA's NATS JetStream scaler, one replica per
+   * `EXECUTOR_CONCURRENCY` waiting) still asks for twice the replicas there are while steps are
+   * held — with a bound of one, it would see exactly the replicas it has, and never add one.
+   */
   private room(p: PoolState): number {
     const waiting = Math.max(0, p.pending + p.sentSince - p.finishedSince);
-    return Math.max(this.minBacklog, p.working) - waiting;
+    return Math.max(this.minBacklog, 2 * p.working) - waiting;
   }
 
   private ensurePolling(): void {

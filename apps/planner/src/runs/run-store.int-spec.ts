@@ -99,6 +99,30 @@ describe('RunStore', () => {
     expect((await mine.read('p', run.run.id))?.run.version).toBe(3);
   });
 
+  it('decides again on the run as stored when an input was ignored on a cached run another writer moved', async () => {
+    const mine = new RunStore(db);
+    const other = new RunStore(db);
+    const run = await started(mine);
+    await other.transact([run.run.id], (runs) => Promise.resolve({ writes: [resultOf(runs.get(run.run.id)!)], outbox: [], value: undefined }));
+    // An input the cached copy cannot take (b is not dispatched there) is taken on the stored run.
+    const seen: Array<string | undefined> = [];
+    const value = await mine.transact([run.run.id], (runs) => {
+      const status = runs.get(run.run.id)!.steps.b?.status;
+      seen.push(status);
+      return Promise.resolve({ writes: [], outbox: [], value: status, ignored: status !== 'dispatched' });
+    });
+    expect(seen).toEqual(['pending', 'dispatched']);
+    expect(value).toBe('dispatched');
+    // While the cache is current, an ignored input costs one version check and no second decision.
+    const current = await started(mine);
+    const again: number[] = [];
+    await mine.transact([current.run.id], (runs) => {
+      again.push(runs.get(current.run.id)!.run.version);
+      return Promise.resolve({ writes: [], outbox: [], value: undefined, ignored: true });
+    });
+    expect(again).toHaveLength(1);
+  });
+
   it('writes nothing when nothing was decided', async () => {
     const store = new RunStore(db);
     const run = await started(store);

@@ -46,8 +46,16 @@ export class RunStore {
    * Reads the runs (cached, or locked and read), hands them to `decide`, and commits what it
    * returns with the outbox rows, all or nothing. Runs `decide` again on fresh rows if a
    * cached run turned out stale. `decide` must have no effect besides what it returns: it may run twice.
+   *
+   * A write on a stale cached run is refused by its version guard; an input `decide` left
+   * unapplied writes nothing, so its verdict is checked instead (`ignored`): when another
+   * planner moved one of the runs since it was cached, the inputs are decided again on the rows
+   * as stored — a stale copy must never be the reason a result is dropped or held back.
    */
-  async transact<T>(runIds: readonly string[], decide: (runs: ReadonlyMap<string, RunSnapshot>) => Promise<{ writes: RunWrite[]; outbox: OutboxRow[]; value: T }>): Promise<T> {
+  async transact<T>(
+    runIds: readonly string[],
+    decide: (runs: ReadonlyMap<string, RunSnapshot>) => Promise<{ writes: RunWrite[]; outbox: OutboxRow[]; value: T; ignored?: boolean }>,
+  ): Promise<T> {
     const ids = [...new Set(runIds)].sort();
     const cached = new Map<string, RunSnapshot>();
     for (const id of ids) {
@@ -56,16 +64,21 @@ export class RunStore {
     }
     if (cached.size === ids.length) {
       const decided = await decide(cached);
-      if (!decided.writes.length) return decided.value;
-      try {
-        await this.db.sqlAtomic(this.statements(decided.writes, true), decided.outbox);
-        this.remember(decided.writes);
-        return decided.value;
-      } catch (err) {
-        if (!isSerializationFailure(err)) throw err;
-        // Another planner moved one of these runs: forget them and decide on what is stored.
-        this.log.debug({ runs: ids.length }, 'cached runs were stale; reading them again');
-        for (const id of ids) this.cache.delete(id);
+      const stale = decided.ignored ? await this.staleOf(cached) : [];
+      for (const id of stale) this.cache.delete(id);
+      if (stale.length) this.log.debug({ runs: stale.length }, 'an input was ignored on a stale cached run; deciding again on what is stored');
+      else if (!decided.writes.length) return decided.value;
+      else {
+        try {
+          await this.db.sqlAtomic(this.statements(decided.writes, true), decided.outbox);
+          this.remember(decided.writes);
+          return decided.value;
+        } catch (err) {
+          if (!isSerializationFailure(err)) throw err;
+          // Another planner moved one of these runs: forget them and decide on what is stored.
+          this.log.debug({ runs: ids.length }, 'cached runs were stale; reading them again');
+          for (const id of ids) this.cache.delete(id);
+        }
       }
     }
     return this.db.sqlTransaction(this.sql.selectForUpdate(ids), async (tx, [runRows, stepRows]) => {
@@ -79,6 +92,13 @@ export class RunStore {
       this.remember(decided.writes);
       return decided.value;
     });
+  }
+
+  /** The cached runs whose stored version moved past the cached one (another planner wrote them). */
+  private async staleOf(cached: ReadonlyMap<string, RunSnapshot>): Promise<string[]> {
+    const [found] = await this.db.sqlQuery([this.sql.versions([...cached.keys()])]);
+    const stored = new Map((found?.rows ?? []).map((r) => [String(r.id), Number(r.version)]));
+    return [...cached].filter(([id, snapshot]) => stored.get(id) !== snapshot.run.version).map(([id]) => id);
   }
 
   /**

@@ -182,6 +182,11 @@ export class RunSql {
     return [`select * from ${this.runs} where "id" in (${list}) order by "id" for update`, `select * from ${this.steps} where "run_id" in (${list})`];
   }
 
+  /** The runs' versions as stored: whether a cached copy is current. */
+  versions(ids: readonly string[]): string {
+    return `select "id", "version" from ${this.runs} where "id" in (${ids.map((id) => sqlLiteral(id, 'text')).join(', ')})`;
+  }
+
   /** One run (of `project`, when given) and its steps, for reading. */
   selectRun(project: string | undefined, id: string): string[] {
     const run = sqlLiteral(id, 'text');

@@ -365,7 +365,7 @@ export class RunService {
           outbox.push(...this.outbox.rows(runId, change.messages));
           outcomes.push({ applied: true });
         }
-        return { writes: [...working.values()], outbox, value: { outcomes, writes: [...working.values()] } };
+        return { writes: [...working.values()], outbox, value: { outcomes, writes: [...working.values()] }, ignored: outcomes.some((o) => !o.applied) };
       },
     );
     if (outcomes.some((o) => o.applied)) {

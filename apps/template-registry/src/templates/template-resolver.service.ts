@@ -27,8 +27,8 @@ interface Choice {
  * then project, then global); inside it, `@<n>` is a version, `@latest` the newest, `@<label>`
  * a label; without a selector a running experiment picks the subject's variant, else
  * `production`, else the newest version. The answer carries the body, so a run keeps what
- * it was given however labels move later; with a `runId` the answer is recorded, and asking
- * again for that run answers the same.
+ * it was given however labels move later; with a `runId` an experiment's assignment is
+ * recorded, and asking again for that run answers the same variant.
  */
 @Injectable()
 export class TemplateResolver {
@@ -63,11 +63,15 @@ export class TemplateResolver {
       chosen.push({ ref, choice });
       fresh.push({ ref, choice });
     }
-    if (request.runId && fresh.length) {
+    // Only an experiment's choice is recorded: it is what asking again for the run must answer
+    // the same (the subject's variant, counted in the results). Any other choice is the run's to
+    // keep — the planner stores the bodies with the run — so most run starts write nothing here.
+    const assigned = fresh.filter(({ choice }) => choice.experiment !== null);
+    if (request.runId && assigned.length) {
       const runId = request.runId;
       await em.transactional(async (tx) => {
-        await this.recordAssignments(tx, request.project, runId, subject!, fresh, running);
-        await this.pins.insert(tx, request.project, fresh.map(({ ref, choice }) => toPin(runId, ref, choice)));
+        await this.recordAssignments(tx, request.project, runId, subject!, assigned, running);
+        await this.pins.insert(tx, request.project, assigned.map(({ ref, choice }) => toPin(runId, ref, choice)));
       });
       // A concurrent resolve for the same run may have recorded first: answer what is recorded.
       const recorded = await this.pins.forRun(em, request.project, runId);
