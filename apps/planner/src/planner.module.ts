@@ -10,6 +10,7 @@ import { PLANNER_ENTITIES } from './planner.schema';
 import { EventOutbox } from './platform/event-outbox';
 import { PlannerRpcServer } from './platform/planner-rpc.server';
 import { ProductStore } from './runs/product-store';
+import { RegistryAnswers } from './runs/registry-answers';
 import { TemplatePins } from './runs/template-pins';
 import { RunStore } from './runs/run-store';
 import { ProductsHandler } from './runs/products.handler';
@@ -49,6 +50,7 @@ export class PlannerModule {
         FairDispatch,
         AdmissionService,
         ProductStore,
+        RegistryAnswers,
         TemplatePins,
         RunService,
         ReplayService,

@@ -1,4 +1,4 @@
-import { PlannerRpc, RegistryRpc, RunCompleted, type RunView } from '@trellis/contracts';
+import { PlannerRpc, RegistryRpc, RunCompleted, subjects, type RunView } from '@trellis/contracts';
 import { rpcError, waitFor } from '@trellis/testing';
 import { PlannerHarness } from './planner-harness';
 
@@ -48,6 +48,28 @@ describe('planner: orchestration templates and strategy experiments', () => {
     });
     const elsewhere = await h.call(PlannerRpc.startRun, { project: 'other', source: { json: judged('pins') } });
     expect(elsewhere.templates.find((t) => t.category === 'judge')).toMatchObject({ level: 'global' });
+  });
+
+  it('asks the registry once for runs that assign nothing, and again after the registry changed', async () => {
+    const resolves: string[] = [];
+    const spy = h.nc.subscribe(subjects(h.ns).rpc('registry', 'templates.resolve'), { callback: (_, m) => void resolves.push(m.subject) });
+    try {
+      await h.call(RegistryRpc.createTemplate, { admin: false, name: 'greeting', body: 'Hello v1.' });
+      const spec = { version: 1, name: 'kept', steps: { say: { template: 'greeting' } } };
+      const first = await h.startInline(spec);
+      const second = await h.startInline(spec);
+      expect([first, second].map((r) => r.templates.find((t) => t.name === 'greeting')?.version)).toEqual([1, 1]);
+      // The second start was answered by what the planner kept.
+      expect(resolves).toHaveLength(1);
+      await h.call(RegistryRpc.createTemplate, { admin: false, name: 'greeting', body: 'Hello v2.' });
+      const after = await waitFor('the planner to see the registry change', async () => {
+        const run = await h.startInline(spec);
+        return run.templates.find((t) => t.name === 'greeting')?.version === 2 ? run : undefined;
+      });
+      expect(after.templates.find((t) => t.name === 'greeting')).toMatchObject({ name: 'greeting', version: 2 });
+    } finally {
+      spy.unsubscribe();
+    }
   });
 
   it("refuses a run whose judge template reads a variable the judge does not provide, naming the field", async () => {

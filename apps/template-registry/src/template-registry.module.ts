@@ -7,6 +7,7 @@ import { ExperimentService } from './experiments/experiment.service';
 import { PipelineClient } from './experiments/pipeline-client';
 import { REGISTRY_MIGRATIONS } from './migrations/initial.migration';
 import { RegistryRpcServer } from './platform/registry-rpc.server';
+import { RegistryGeneration } from './templates/registry-generation';
 import { RunPinRepository } from './templates/run-pin.repository';
 import { TemplateResolver } from './templates/template-resolver.service';
 import { TemplateSeeder } from './templates/template-seeder';
@@ -31,6 +32,7 @@ export class TemplateRegistryModule {
       ],
       providers: [
         { provide: REGISTRY_CONFIG, useValue: config },
+        RegistryGeneration,
         TemplateRepository,
         RunPinRepository,
         TemplateService,

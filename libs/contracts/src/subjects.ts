@@ -57,6 +57,8 @@ export function subjects(ns: string) {
       rateLimits: `TRELLIS_${upper(ns)}_RATELIMITS`,
       /** Every gateway replica's request buckets, one per API key. */
       requestLimits: `TRELLIS_${upper(ns)}_REQUESTLIMITS`,
+      /** The template registry's generation: changed by every change to templates, labels or experiments. */
+      registry: `TRELLIS_${upper(ns)}_REGISTRY`,
     },
     /** Durable consumer names: `<app>-<handler>`; NATS durables are per stream, the namespace is in the stream. */
     durable: (app: string, handler: string) => `${app}-${handler}`,

@@ -213,7 +213,7 @@ export async function deleteNamespace(nc: NatsConnection, ns: string): Promise<v
   const jsm = await jetstreamManager(nc);
   const { streams, buckets } = subjects(ns);
   // KV and object-store buckets are streams too (`KV_<bucket>`, `OBJ_<bucket>`).
-  for (const name of [streams.events, streams.work, streams.deadLetters, `KV_${buckets.rateLimits}`, `OBJ_${buckets.products}`]) {
+  for (const name of [streams.events, streams.work, streams.deadLetters, `KV_${buckets.rateLimits}`, `KV_${buckets.requestLimits}`, `KV_${buckets.registry}`, `OBJ_${buckets.products}`]) {
     try {
       await jsm.streams.delete(name);
     } catch (err) {

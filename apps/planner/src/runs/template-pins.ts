@@ -6,6 +6,7 @@ import { Database } from '@trellis/persistence';
 import { CompiledPipelines } from '../pipelines/compiled-pipelines';
 import { PipelineRepository } from '../pipelines/pipeline.repository';
 import { PlannerError } from '../planner.errors';
+import { RegistryAnswers } from './registry-answers';
 
 /** Who a run is for: what the registry resolves templates and experiments by. */
 export interface RunScope {
@@ -27,7 +28,9 @@ export interface PinnedRun {
 }
 
 /**
- * Pins what a run needs of the template registry, in one request at run start (ADR 0012):
+ * Pins what a run needs of the template registry, in one request at run start (ADR 0012) — or
+ * none, when the same question got an answer that assigned nothing since the registry last
+ * changed (`RegistryAnswers`):
  * the templates its steps render, the orchestration's own (personalities, judge and feedback
  * prompts), each answered by the hierarchy (feature, project, global), a label or a running
  * experiment's variant for the run's subject; and the run's variant of each strategy
@@ -45,6 +48,7 @@ export class TemplatePins {
     private readonly db: Database,
     private readonly pipelines: PipelineRepository,
     private readonly compiler: CompiledPipelines,
+    private readonly answers: RegistryAnswers,
   ) {}
 
   async pinRun(compiled: CompiledPipeline, version: number, scope: RunScope): Promise<PinnedRun> {
@@ -113,16 +117,23 @@ export class TemplatePins {
       byRef.set(need.ref, ref);
     }
     if (byRef.size === 0 && scope.pipeline === undefined) return { templates: [], missing: [], strategies: [] };
+    const refs = [...byRef.values()];
+    // The same question gets the same answer until the registry changes, unless it assigned a variant.
+    const key = JSON.stringify([scope.project, scope.feature ?? null, scope.pipeline ?? null, refs]);
+    const kept = this.answers.get(key);
+    if (kept) return kept;
     const subject = scope.subject ?? scope.runId;
     try {
-      return await this.rpc.call(RegistryRpc.resolveTemplates, {
+      const answer = await this.rpc.call(RegistryRpc.resolveTemplates, {
         project: scope.project,
         ...(scope.runId ? { runId: scope.runId } : {}),
         ...(subject ? { subject } : {}),
         ...(scope.feature ? { feature: scope.feature } : {}),
         ...(scope.pipeline ? { pipeline: scope.pipeline } : {}),
-        refs: [...byRef.values()],
+        refs,
       });
+      this.answers.keep(key, answer);
+      return answer;
     } catch (err) {
       if (err instanceof RpcCallError) throw new PlannerError(err.code === 'invalid_argument' ? 'invalid_argument' : 'unavailable', `the template registry could not resolve the run's templates: ${err.message}`);
       throw err;

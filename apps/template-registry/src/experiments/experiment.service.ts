@@ -4,6 +4,7 @@ import { Database, uuidv7, type EntityManager } from '@trellis/persistence';
 import { RegistryError } from '../registry.errors';
 import { describePlacement, placementOf, requireAdminFor } from '../templates/template-levels';
 import { TemplateRepository } from '../templates/template.repository';
+import { RegistryGeneration } from '../templates/registry-generation';
 import { TemplateService } from '../templates/template.service';
 import { strategyOf, type WeightedVariant } from './assignment';
 import { toExperimentSummary, toExperimentView } from './experiment.mapper';
@@ -29,6 +30,7 @@ export class ExperimentService {
     private readonly templates: TemplateRepository,
     private readonly templateService: TemplateService,
     private readonly pipelines: PipelineClient,
+    private readonly generation: RegistryGeneration,
   ) {}
 
   async create(request: CreateExperimentBody & { project: string; admin: boolean }): Promise<ExperimentView> {
@@ -48,6 +50,7 @@ export class ExperimentService {
         if (request.status === 'running') await this.requireNoneRunningOnPipeline(tx, request.project, pipeline, request.kind);
         await this.experiments.insert(tx, { ...common, templateId: null, project: request.project, pipeline });
       });
+      await this.generation.bump();
       return this.get(request.project, id);
     }
     const at = placementOf(request.project, request);
@@ -65,6 +68,7 @@ export class ExperimentService {
       if (request.status === 'running') await this.requireNoneRunning(tx, template.id);
       await this.experiments.insert(tx, { ...common, templateId: template.id, project: null, pipeline: null });
     });
+    await this.generation.bump();
     return this.get(request.project, id);
   }
 
@@ -96,6 +100,7 @@ export class ExperimentService {
       }
       await this.experiments.setStatus(tx, e.id, request.status);
     });
+    await this.generation.bump();
     return this.get(request.project, request.id);
   }
 
@@ -124,6 +129,7 @@ export class ExperimentService {
       await this.experiments.setStatus(tx, e.id, 'stopped');
       await this.experiments.setPromoted(tx, e.id, { variant: variant.name, version, at: new Date().toISOString() });
     });
+    await this.generation.bump();
     return this.get(request.project, request.id);
   }
 

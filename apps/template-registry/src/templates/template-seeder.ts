@@ -4,6 +4,7 @@ import { Database } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
 import { bodyVariables } from './template-body';
 import type { Placement } from './template-levels';
+import { RegistryGeneration } from './registry-generation';
 import { TemplateRepository } from './template.repository';
 
 const GLOBAL: Placement = { level: 'global', project: null, feature: null };
@@ -26,6 +27,7 @@ export class TemplateSeeder implements OnModuleInit {
   constructor(
     private readonly db: Database,
     private readonly templates: TemplateRepository,
+    private readonly generation: RegistryGeneration,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -36,7 +38,10 @@ export class TemplateSeeder implements OnModuleInit {
     const outcomes: Record<string, SeedOutcome> = {};
     for (const t of list) outcomes[t.name] = await this.seedOne(t);
     const seeded = Object.entries(outcomes).filter(([, o]) => o === 'seeded').map(([name]) => name);
-    if (seeded.length) this.log.info({ templates: seeded }, 'built-in templates seeded at the global level');
+    if (seeded.length) {
+      this.log.info({ templates: seeded }, 'built-in templates seeded at the global level');
+      await this.generation.bump();
+    }
     return outcomes;
   }
 

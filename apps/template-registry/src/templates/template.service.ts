@@ -7,6 +7,7 @@ import { RegistryError } from '../registry.errors';
 import { bodyVariables } from './template-body';
 import { describePlacement, placementOf, requireAdminFor, resolutionOrder, type Placement } from './template-levels';
 import { levelOf, toSummary, toVersionView } from './template.mapper';
+import { RegistryGeneration } from './registry-generation';
 import { TemplateRepository, type TemplateHead } from './template.repository';
 
 /**
@@ -19,6 +20,7 @@ export class TemplateService {
     private readonly db: Database,
     private readonly templates: TemplateRepository,
     @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
+    private readonly generation: RegistryGeneration,
   ) {}
 
   /** A new version, unless body, variables and parameters equal the newest one (then that one, `created: false`). */
@@ -49,6 +51,7 @@ export class TemplateService {
       });
       return { version, created: true };
     });
+    if (created) await this.generation.bump();
     const head = (await this.templates.visibleHeads(em, request.project, [request.name])).find((h) => h.id === version.template_id)!;
     return { template: toSummary(head), version: toVersionView(version), created };
   }
@@ -118,6 +121,7 @@ export class TemplateService {
       }
       return { template, previous: await this.templates.moveLabel(tx, template.id, request.label, request.version) };
     });
+    await this.generation.bump();
     return {
       name: template.name,
       category: template.category,
