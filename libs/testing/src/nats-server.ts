@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, isListening } from '@trellis/devstack';
+import { freePorts, isListening } from '@trellis/devstack';
 import { waitFor } from './wait-for';
 
 /** Where the machine's nats-server binary is; `NATS_SERVER_BIN` overrides it. */
@@ -24,6 +24,8 @@ export interface NatsServerOptions {
    * the port, store, name and routes through the `NATS_*` variables it reads.
    */
   configFile?: string;
+  /** Monitoring port with `configFile` (the file listens on one); a free one when omitted. Kept across restarts. */
+  monitorPort?: number;
 }
 
 /**
@@ -51,7 +53,8 @@ export class NatsServerProcess {
 
   /** Starts a server and waits until it accepts connections. */
   static async start(options: NatsServerOptions = {}): Promise<NatsServerProcess> {
-    const server = new NatsServerProcess(options.port ?? (await freePort()), options);
+    const [port, monitorPort] = await freePorts(2);
+    const server = new NatsServerProcess(options.port ?? port!, { monitorPort: monitorPort!, ...options });
     try {
       await server.startProcess();
     } catch (err) {
@@ -91,7 +94,7 @@ export class NatsServerProcess {
         NATS_HOST: '127.0.0.1',
         NATS_CLIENT_PORT: String(this.port),
         NATS_CLUSTER_PORT: String(o.cluster?.port ?? 0),
-        NATS_MONITOR_PORT: String(await freePort()),
+        NATS_MONITOR_PORT: String(o.monitorPort),
         NATS_STORE_DIR: this.storeDir,
         // The file lists three routes; a node's own (or a repeated one) is harmless.
         NATS_ROUTE_1: routes[0] ?? `nats://127.0.0.1:${o.cluster?.port ?? 0}`,
@@ -175,12 +178,11 @@ export interface NatsCluster {
 export async function startNatsCluster(options: { size?: number; name?: string; configFile?: string } = {}): Promise<NatsCluster> {
   const size = options.size ?? 3;
   const name = options.name ?? 'trellis-test';
-  const clientPorts: number[] = [];
-  const routePorts: number[] = [];
-  for (let i = 0; i < size; i++) {
-    clientPorts.push(await freePort());
-    routePorts.push(await freePort());
-  }
+  // Every port of every node at once, so no two of them can collide.
+  const ports = await freePorts(3 * size);
+  const clientPorts = ports.slice(0, size);
+  const routePorts = ports.slice(size, 2 * size);
+  const monitorPorts = ports.slice(2 * size);
   const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`);
   const nodes: NatsServerProcess[] = [];
   const stop = async () => {
@@ -191,6 +193,7 @@ export async function startNatsCluster(options: { size?: number; name?: string; 
     clientPorts.map((port, i) =>
       NatsServerProcess.start({
         port,
+        monitorPort: monitorPorts[i]!,
         name: `${name}-${i + 1}`,
         cluster: { name, port: routePorts[i]!, routes: options.configFile ? routes : routes.filter((_, j) => j !== i) },
         ...(options.configFile ? { configFile: options.configFile } : {}),

@@ -13,6 +13,11 @@ export interface RegistryAnswer {
   strategies: StrategyPin[];
 }
 
+/** An answer any run with the same question may take: it assigned no experiment variant and no strategy. */
+function assignsNothing(answer: RegistryAnswer): boolean {
+  return !answer.strategies.length && answer.templates.every((t) => t.experiment === null);
+}
+
 /** The registry's generation key (apps/template-registry: RegistryGeneration). */
 const GENERATION_KEY = 'generation';
 /** Answers kept at most this long, should a bump of the generation ever be lost. */
@@ -34,6 +39,8 @@ const REWATCH_MS = 1_000;
 export class RegistryAnswers implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = logger('runs.registry-answers');
   private readonly answers = new Map<string, { at: number; answer: RegistryAnswer }>();
+  /** Questions being asked now, by key. */
+  private readonly asking = new Map<string, Promise<RegistryAnswer>>();
   private watching = false;
   private stopped = false;
   private stopWatch: (() => void) | undefined;
@@ -63,9 +70,34 @@ export class RegistryAnswers implements OnApplicationBootstrap, OnApplicationShu
     return hit.answer;
   }
 
+  /**
+   * The answer for `key`: kept, or the one already being asked for (a burst of starts asks once),
+   * or asked now with `ask` and kept when it assigned nothing.
+   */
+  async answer(key: string, ask: () => Promise<RegistryAnswer>): Promise<RegistryAnswer> {
+    const kept = this.get(key);
+    if (kept) return kept;
+    const asking = this.asking.get(key);
+    if (asking) {
+      const shared = await asking.catch(() => undefined);
+      if (shared && assignsNothing(shared)) return shared;
+    }
+    const mine = ask();
+    if (!this.asking.has(key)) {
+      this.asking.set(key, mine);
+      void mine.then(
+        () => this.asking.delete(key),
+        () => this.asking.delete(key),
+      );
+    }
+    const answer = await mine;
+    this.keep(key, answer);
+    return answer;
+  }
+
   /** Keeps an answer that assigned nothing: no experiment variant, no strategy. */
   keep(key: string, answer: RegistryAnswer): void {
-    if (!this.watching || answer.strategies.length || answer.templates.some((t) => t.experiment !== null)) return;
+    if (!this.watching || !assignsNothing(answer)) return;
     if (this.answers.size >= MAX_ANSWERS) this.answers.clear();
     this.answers.set(key, { at: Date.now(), answer });
   }

@@ -120,20 +120,18 @@ export class TemplatePins {
     const refs = [...byRef.values()];
     // The same question gets the same answer until the registry changes, unless it assigned a variant.
     const key = JSON.stringify([scope.project, scope.feature ?? null, scope.pipeline ?? null, refs]);
-    const kept = this.answers.get(key);
-    if (kept) return kept;
     const subject = scope.subject ?? scope.runId;
     try {
-      const answer = await this.rpc.call(RegistryRpc.resolveTemplates, {
-        project: scope.project,
-        ...(scope.runId ? { runId: scope.runId } : {}),
-        ...(subject ? { subject } : {}),
-        ...(scope.feature ? { feature: scope.feature } : {}),
-        ...(scope.pipeline ? { pipeline: scope.pipeline } : {}),
-        refs,
-      });
-      this.answers.keep(key, answer);
-      return answer;
+      return await this.answers.answer(key, () =>
+        this.rpc.call(RegistryRpc.resolveTemplates, {
+          project: scope.project,
+          ...(scope.runId ? { runId: scope.runId } : {}),
+          ...(subject ? { subject } : {}),
+          ...(scope.feature ? { feature: scope.feature } : {}),
+          ...(scope.pipeline ? { pipeline: scope.pipeline } : {}),
+          refs,
+        }),
+      );
     } catch (err) {
       if (err instanceof RpcCallError) throw new PlannerError(err.code === 'invalid_argument' ? 'invalid_argument' : 'unavailable', `the template registry could not resolve the run's templates: ${err.message}`);
       throw err;
