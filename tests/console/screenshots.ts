@@ -111,6 +111,17 @@ async function main(): Promise<void> {
     await page.locator('.live-ended').waitFor();
     await shot(page, 'run-failed');
 
+    // A fork of the fan-out from its combine step with another model, and the comparison.
+    await page.goto(`/runs/${ids.fan}?step=combine`);
+    await page.getByRole('button', { name: 'Fork from this step' }).click();
+    await page.getByRole('form', { name: 'Fork from step combine' }).waitFor();
+    await shot(page, 'run-fork');
+    const fork = await api.post(`/v1/runs/${ids.fan}/replay`, { mode: 'recorded_else_live', from: 'combine', overrides: { models: { combine: 'gpt-4.1' } } });
+    await api.waitForRun(fork.body.id, 60_000);
+    await page.goto(`/runs/${ids.fan}/diff/${fork.body.id}`);
+    await page.getByRole('heading', { name: 'Step combine: changed' }).waitFor();
+    await shot(page, 'run-diff', { fullPage: true });
+
     await page.goto('/pipelines/support-triage');
     await page.getByLabel('Critical path').waitFor();
     await shot(page, 'pipeline');

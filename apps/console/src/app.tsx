@@ -7,6 +7,7 @@ import { ErrorBoundary } from './ui/error-boundary';
 
 // Pages load when first visited: the run page's graph and Markdown, the spec's YAML and the diff stay out of the first load.
 const RunPage = lazy(() => import('./runs/run.page'));
+const DiffPage = lazy(() => import('./runs/diff.page'));
 const PipelinesPage = lazy(() => import('./pipelines/pipelines.page'));
 const PipelinePage = lazy(() => import('./pipelines/pipeline.page'));
 const ValidatePage = lazy(() => import('./pipelines/validate.page'));
@@ -51,6 +52,7 @@ export function App() {
               <Route path="/" element={<Navigate to="/runs" replace />} />
               <Route path="/runs" element={<RunsPage />} />
               <Route path="/runs/:id" element={<RunPage />} />
+              <Route path="/runs/:a/diff/:b" element={<DiffPage />} />
               <Route path="/pipelines" element={<PipelinesPage />} />
               <Route path="/pipelines/:name" element={<PipelinePage />} />
               <Route path="/validate" element={<ValidatePage />} />

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { PipelineView, RunView } from '@trellis/contracts';
-import { Link, useParams, useSearchParams } from 'react-router';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { useApi } from '../auth/session';
 import { JsonText } from '../ui/content';
 import { elapsed, formatCost, formatDuration, formatTime, formatTokens } from '../ui/format';
@@ -15,6 +15,7 @@ import { StepPanel } from './step-panel';
 import { StepStore } from './step-store';
 import { useRunEvents } from './use-run-events';
 import { ProductsList } from './products-list';
+import { ReplayForm } from './replay-form';
 
 /**
  * While events stream, the whole run is refetched at most this often (tokens, costs, rounds,
@@ -153,6 +154,9 @@ function RunBody(props: {
   const now = useNow(run.status === 'running');
   const cancel = useMutation({ mutationFn: () => api.post<RunView>(`/v1/runs/${run.id}/cancel`), onSuccess: props.onCancelled });
   const resume = useMutation({ mutationFn: () => api.post<RunView>(`/v1/runs/${run.id}/resume`), onSuccess: props.onResumed });
+  // The replay form: closed, open for the whole run (null), or for a fork from a step.
+  const [replayFrom, setReplayFrom] = useState<string | null | undefined>(undefined);
+  const finished = run.status !== 'running' && run.status !== 'queued';
   const step = selected ? run.steps.find((s) => s.id === selected) : undefined;
   const templateRef = step ? specSteps?.[step.id]?.template : undefined;
   const counts = countStatuses(run);
@@ -183,8 +187,14 @@ function RunBody(props: {
               Resume run
             </button>
           )}
+          {finished && (
+            <button type="button" className="secondary" onClick={() => setReplayFrom(replayFrom === null ? undefined : null)} aria-expanded={replayFrom === null}>
+              Replay
+            </button>
+          )}
         </div>
       </div>
+      {replayFrom !== undefined && <ReplayForm key={replayFrom ?? ''} run={run} from={replayFrom} onClose={() => setReplayFrom(undefined)} />}
       {cancel.isError && <ErrorMessage error={cancel.error} />}
       {resume.isError && <ErrorMessage error={resume.error} />}
 
@@ -202,6 +212,25 @@ function RunBody(props: {
               </>
             )}
           </dd>
+          {run.source && (
+            <>
+              <dt>Replay of</dt>
+              <dd>
+                <Link to={`/runs/${encodeURIComponent(run.source.run)}`}>
+                  <code>{run.source.run}</code>
+                </Link>
+                {run.source.from && (
+                  <>
+                    {' '}
+                    from step <code>{run.source.from}</code>
+                  </>
+                )}
+                <span className="muted"> ({MODE_LABEL[run.source.mode]})</span>
+                {' · '}
+                <Link to={`/runs/${encodeURIComponent(run.source.run)}/diff/${encodeURIComponent(run.id)}`}>Compare with the source</Link>
+              </dd>
+            </>
+          )}
           <dt>Started</dt>
           <dd>
             {formatTime(run.createdAt)}
@@ -236,6 +265,7 @@ function RunBody(props: {
           <summary>Inputs</summary>
           <JsonText value={run.inputs} />
         </details>
+        <CompareWith run={run.id} />
         <ProductsList run={run} />
       </div>
       {run.error && (
@@ -264,10 +294,34 @@ function RunBody(props: {
             template={templateRef ? run.templates.find((t) => t.ref === templateRef) : undefined}
             notes={notes[step.id]}
             onClose={props.onClose}
+            onFork={finished ? () => setReplayFrom(step.id) : undefined}
           />
         )}
       </div>
     </section>
+  );
+}
+
+const MODE_LABEL: Record<string, string> = { recorded: 'recorded answers', recorded_else_live: 'recorded answers, else live', live: 'live calls' };
+
+/** Opens the comparison of this run with another, by id. */
+function CompareWith({ run }: { run: string }) {
+  const navigate = useNavigate();
+  const [other, setOther] = useState('');
+  return (
+    <form
+      className="row compare-with"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (other.trim()) navigate(`/runs/${encodeURIComponent(run)}/diff/${encodeURIComponent(other.trim())}`);
+      }}
+    >
+      <label htmlFor="compare-with">Compare with run</label>
+      <input id="compare-with" value={other} onChange={(e) => setOther(e.target.value)} placeholder="another run's id" size={38} />
+      <button type="submit" className="secondary" disabled={!other.trim()}>
+        Compare
+      </button>
+    </form>
   );
 }
 

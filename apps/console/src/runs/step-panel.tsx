@@ -15,7 +15,22 @@ const REASON_LABEL: Record<string, string> = { skipped: 'Skipped', failed: 'Fail
  * and experiment variant it used, tokens, cost, attempts and errors, every round of its quality
  * gates, the prompt it sent and the answer it got.
  */
-export function StepPanel({ step, plan, template, notes, onClose }: { step: StepView; plan: PlanStep | undefined; template: RunTemplate | undefined; notes: StepNotes | undefined; onClose(): void }) {
+export function StepPanel({
+  step,
+  plan,
+  template,
+  notes,
+  onClose,
+  onFork,
+}: {
+  step: StepView;
+  plan: PlanStep | undefined;
+  template: RunTemplate | undefined;
+  notes: StepNotes | undefined;
+  onClose(): void;
+  /** Opens the fork form from this step (a finished run's). */
+  onFork?: (() => void) | undefined;
+}) {
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => heading.current?.focus(), [step.id]);
   const final = REASON_LABEL[step.status];
@@ -25,9 +40,16 @@ export function StepPanel({ step, plan, template, notes, onClose }: { step: Step
         <h2 id="step-title" tabIndex={-1} ref={heading}>
           Step <code>{step.id}</code> <StatusBadge status={step.status} />
         </h2>
-        <button type="button" className="secondary" onClick={onClose}>
-          Close
-        </button>
+        <div className="row">
+          {onFork && (
+            <button type="button" className="secondary" onClick={onFork}>
+              Fork from this step
+            </button>
+          )}
+          <button type="button" className="secondary" onClick={onClose}>
+            Close
+          </button>
+        </div>
       </div>
 
       {final && step.error && (
