@@ -42,7 +42,6 @@ describe('planner: the verification loop', () => {
       output: 'A kettle.',
       messages: [{ role: 'user', content: 'Pitch the kettle' }, { role: 'assistant', content: 'A kettle.' }],
       gates,
-      acceptAt: 0.8,
       policy,
       history: [],
       model: 'gpt-4.1-mini',

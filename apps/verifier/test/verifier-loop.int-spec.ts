@@ -116,7 +116,7 @@ describe('verifier: gates, judge and the iteration loop', () => {
       output: candidate('Escalated try.', { score: 0.65, categories: { accuracy: 0.7, clarity: 0.6 } }),
       gates: [judge()],
       policy: escalating,
-      history: [...last.history!, { iteration: 3, attempt: 3, score: 0.7 }],
+      history: [...last.history, { iteration: 3, attempt: 3, score: 0.7 }],
       escalated: true,
       model: 'gpt-4.1',
     });

@@ -1,11 +1,14 @@
 import type { Gate } from '@trellis/contracts';
-import { combineGates, evaluateDeterministicGate, evaluateGates, isDeterministicGate } from './gates';
+import { checkAcceptance } from './acceptance';
+import { combineGates, evaluateDeterministicGate, isDeterministicGate, type GateResult } from './gates';
 import { MAX_REGEX_INPUT_CHARS } from './regex-safety';
-import { decideVerdict } from './verdict';
 
 const length = (l: { min?: number; max?: number; unit?: 'chars' | 'tokens' }): Gate => ({ length: { unit: 'chars', ...l } });
 
-describe('evaluateGates', () => {
+/** The deterministic gates' result as the verifier computes it: each gate's outcome, combined. */
+const evaluateGates = (output: string, gates: readonly Gate[]): GateResult => combineGates(gates.flatMap((g) => evaluateDeterministicGate(output, g) ?? []));
+
+describe('deterministic gates', () => {
   it('scores 1 with no violations when every gate passes', () => {
     const result = evaluateGates('{"title": "Summary"}', ['json', { contains: 'Summary' }, { not_contains: 'TODO' }, { regex: '^\\{' }, length({ max: 100 })]);
     expect(result).toEqual({ score: 1, categories: { json: 1, contains: 1, not_contains: 1, regex: 1, length: 1 }, violations: [] });
@@ -102,29 +105,31 @@ describe('evaluateGates', () => {
   });
 });
 
-describe('decideVerdict', () => {
+describe('checkAcceptance', () => {
+  const accepts = (result: Pick<GateResult, 'score' | 'violations'>, acceptAt: number) => checkAcceptance({ acceptAt, categoryMin: 0 }, { categories: {}, ...result }).accepted;
+
   it('accepts a score at the threshold', () => {
     const fourOfFive = evaluateGates('abc', [{ contains: 'a' }, { contains: 'b' }, { contains: 'c' }, { contains: 'd' }, { contains: 'abc' }]);
     expect(fourOfFive.score).toBeCloseTo(0.8);
-    expect(decideVerdict(fourOfFive, 0.8)).toBe('accept');
+    expect(accepts(fourOfFive, 0.8)).toBe(true);
   });
 
   it('absorbs floating-point noise in the mean', () => {
-    expect(decideVerdict({ score: 0.7 - 1e-12, violations: [] }, 0.7)).toBe('accept');
+    expect(accepts({ score: 0.7 - 1e-12, violations: [] }, 0.7)).toBe(true);
   });
 
   it('rejects a score below the threshold', () => {
-    expect(decideVerdict({ score: 0.79, violations: [] }, 0.8)).toBe('reject');
+    expect(accepts({ score: 0.79, violations: [] }, 0.8)).toBe(false);
   });
 
   it('rejects any critical violation whatever the score', () => {
     const result = evaluateGates('ok but TODO', [{ contains: 'ok' }, { contains: 'but' }, { contains: 'TODO' }, { not_contains: 'TODO' }]);
     expect(result.score).toBe(0.75);
-    expect(decideVerdict(result, 0.5)).toBe('reject');
+    expect(accepts(result, 0.5)).toBe(false);
   });
 
   it('accepts with major or minor violations when the score suffices', () => {
-    expect(decideVerdict({ score: 0.9, violations: [{ rule: 'length', severity: 'minor', message: '' }] }, 0.8)).toBe('accept');
+    expect(accepts({ score: 0.9, violations: [{ rule: 'length', severity: 'minor', message: '' }] }, 0.8)).toBe(true);
   });
 });
 
