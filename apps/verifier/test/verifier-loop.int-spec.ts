@@ -82,7 +82,7 @@ describe('verifier: gates, judge and the iteration loop', () => {
       history: [{ iteration: 1, attempt: 1, score: 0.6 }],
     });
     const verdict = await sut.verdictFor(job);
-    expect(verdict).toMatchObject({ verdict: 'reject', stop: 'stagnated', best: { iteration: 1, attempt: 1, score: 0.6 }, examplesReused: true });
+    expect(verdict).toMatchObject({ verdict: 'reject', stop: 'stagnated', best: { iteration: 1, attempt: 1, score: 0.6 }, reviseBest: true });
     expect(verdict.reason).toContain('less than 0.05');
   });
 

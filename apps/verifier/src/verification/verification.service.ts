@@ -66,7 +66,7 @@ export class VerificationService {
         iteration,
         reason: decision.reason,
         best: decision.best,
-        examplesReused: decision.examplesReused,
+        reviseBest: decision.reviseBest,
         gates: outcomes,
         durationMs: Math.round(performance.now() - startedAt),
         ...(decision.stop ? { stop: decision.stop } : {}),
