@@ -36,6 +36,8 @@ export class PlannerModule {
           poolSize: config.DATABASE_POOL_SIZE,
           entities: PLANNER_ENTITIES,
           migrations: PLANNER_MIGRATIONS,
+          // The planner commits every run change with its messages (EventOutbox).
+          outbox: true,
         }),
       ],
       providers: [

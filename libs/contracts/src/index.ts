@@ -12,3 +12,4 @@ export * from './tools';
 export * from './openai';
 export * from './json-schema';
 export { messageIds } from './message-ids';
+export type { OutboxRow } from './outbox-row';
