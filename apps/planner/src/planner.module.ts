@@ -17,7 +17,7 @@ import { ProductsHandler } from './runs/products.handler';
 import { AdmissionHandler } from './admission/admission.handler';
 import { AdmissionService } from './admission/admission.service';
 import { FairDispatch } from './admission/fair-dispatch';
-import { ProjectSettingsService } from './admission/project-settings';
+import { ProjectSettingsService } from './admission/project-settings.service';
 import { RunRetention } from './runs/run-retention';
 import { ReplayService } from './runs/replay.service';
 import { RunService } from './runs/run.service';

@@ -6,7 +6,7 @@ import { Database, GroupCommit, isUnstorable, uuidv7 } from '@trellis/persistenc
 import { logger } from '@trellis/telemetry';
 import { AdmissionService } from '../admission/admission.service';
 import { FairDispatch } from '../admission/fair-dispatch';
-import { ProjectSettingsService, type ProjectSettings } from '../admission/project-settings';
+import { ProjectSettingsService, type ProjectSettings } from '../admission/project-settings.service';
 import { PLANNER_CONFIG, type PlannerConfig } from '../config';
 import { CompiledPipelines, type PlannedPipeline } from '../pipelines/compiled-pipelines';
 import { PipelineAnalysisService } from '../pipelines/pipeline-analysis.service';
