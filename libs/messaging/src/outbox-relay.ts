@@ -5,8 +5,7 @@ import { EventPublisher } from './event-publisher';
 import { Wakeup } from './wakeup';
 
 /**
- * The relay's view of an outbox table (the Postgres store lives with the service that owns
- * the table). `claim` must hand a row to one relay at a time (a lease, `skip locked`), and
+ * The relay's view of an outbox table (`PgOutboxStore`, libs/persistence). `claim` must hand a row to one relay at a time (a lease, `skip locked`), and
  * give a row back once its lease lapses, so a relay that dies mid-batch delays its rows but
  * never loses them.
  */
