@@ -163,8 +163,8 @@ export const VerifyRequested = defineEvent(
     replay: ReplayJob.optional(),
     /** The judge prompt the run pinned (category `judge`); absent: the built-in `trellis.judge` version 1. Its parameters apply to the judge's request. */
     judgeTemplate: PinnedTemplate.optional(),
-    /** The feedback prompt the run pinned (category `orchestration`); absent: the built-in `trellis.feedback` version 1. */
-    feedbackTemplate: PinnedTemplate.optional(),
+    /** The feedback prompt the run pinned (category `orchestration`). */
+    feedbackTemplate: PinnedTemplate,
     /** The step's `iterate.reuse`: output fields the next round keeps unless a violation or the feedback names them. */
     reuse: z.array(OutputField).optional(),
   }),

@@ -101,11 +101,11 @@ export class VerificationService {
   private decide(job: VerifyRequested, round: Parameters<typeof decideRound>[2] & { reuse: ReturnType<typeof planReuse> }): LoopDecision {
     const { reuse, ...input } = round;
     try {
-      return decideRound(job.policy, job.history, input, job.escalateTo, { feedbackTemplate: job.feedbackTemplate?.body, reuse });
+      return decideRound(job.policy, job.history, input, job.escalateTo, { feedbackTemplate: job.feedbackTemplate.body, reuse });
     } catch (err) {
       if (!(err instanceof RenderError)) throw err;
-      const which = job.feedbackTemplate ? `feedback template ${job.feedbackTemplate.name} v${job.feedbackTemplate.version}` : 'the feedback template';
-      throw new NonRetryableError(`${which} cannot be rendered: ${err.message}`, { code: 'feedback_template_error', cause: err });
+      const { name, version } = job.feedbackTemplate;
+      throw new NonRetryableError(`feedback template ${name} v${version} cannot be rendered: ${err.message}`, { code: 'feedback_template_error', cause: err });
     }
   }
 
