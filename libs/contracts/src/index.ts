@@ -1,5 +1,6 @@
 export * from './subjects';
 export * from './cloudevent';
+export type { OutboxRow } from './outbox-row';
 export * from './common';
 export * from './pipeline-spec';
 export * from './replay';
@@ -12,4 +13,3 @@ export * from './tools';
 export * from './openai';
 export * from './json-schema';
 export { messageIds } from './message-ids';
-export type { OutboxRow } from './outbox-row';
