@@ -24,7 +24,7 @@ module.exports = {
     ...only('engine', ['contracts']),
     ...only('telemetry', []),
     ...only('messaging', ['contracts', 'telemetry']),
-    ...only('persistence', ['telemetry']),
+    ...only('persistence', ['contracts', 'telemetry']),
     ...only('llm', ['contracts', 'telemetry']),
     ...only('devstack', ['contracts', 'telemetry', 'llm', 'persistence']),
     ...only('runtime', ['contracts', 'telemetry', 'messaging', 'persistence']),

@@ -1,42 +1,11 @@
-import type { RunView } from '@trellis/contracts';
+import type { RunView, StepView } from '@trellis/contracts';
 import type { SimulatorOptions } from '@trellis/llm';
 import { startTestPlatform, type TestPlatform } from '@trellis/testing';
 
 type SimulatedCall = Parameters<NonNullable<SimulatorOptions['respond']>>[0];
 
-/**
- * What the run reports of a step's verification loop (`steps[].iterations[]` and the step's
- * aggregates), spelled out here so that this file type-checks before the planner's wiring
- * adds these fields to `StepView` (libs/contracts rpc.ts).
- */
-interface LoopStepView {
-  status: string;
-  attempt: number;
-  score: number | null;
-  output: string | null;
-  error: { code: string; message: string } | null;
-  messages: Array<{ role: string; content: string }> | null;
-  iterationsUsed: number;
-  bestScore: number | null;
-  stopReason: string | null;
-  iterations: Array<{
-    iteration: number;
-    attempt: number;
-    model: string;
-    score: number | null;
-    categories: Record<string, number>;
-    violations: Array<{ rule: string; severity: string; message: string }>;
-    verdict: string | null;
-    stop: string | null;
-    durationMs: number | null;
-    usage: { inputTokens: number; outputTokens: number };
-    judgeUsage: { inputTokens: number; outputTokens: number } | null;
-    feedbackUsed: boolean;
-    examplesReused: boolean;
-    escalated: boolean;
-  }>;
-}
-const loopStep = (run: RunView): LoopStepView => run.steps[0] as unknown as LoopStepView;
+/** The step under test: each scenario's pipeline has one. */
+const loopStep = (run: RunView): StepView => run.steps[0]!;
 
 /**
  * The judge's scores per scenario and round. The scenario is in the step's prompt, which the

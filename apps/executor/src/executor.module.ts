@@ -1,11 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ModelCatalog, ProviderRegistry } from '@trellis/llm';
 import { MessagingModule } from '@trellis/runtime';
-import { RunCancellations } from './cancellation/run-cancellations.service';
+import { RunCancellationsService } from './cancellation/run-cancellations.service';
 import { EXECUTOR_CONFIG, type ExecutorConfig } from './config';
 import { ModelStepService } from './models/model-step.service';
-import { RateLimiter } from './rate-limits/rate-limiter.service';
-import { StepEvents } from './steps/step-events.publisher';
+import { ProviderRateLimiter } from './rate-limits/provider-rate-limiter';
+import { StepEventsPublisher } from './steps/step-events.publisher';
 import { StepRunner } from './steps/step-runner.service';
 import { StepWorkHandler } from './steps/step-work.handler';
 import { AddressPolicy } from './tools/address-policy';
@@ -42,9 +42,9 @@ export class ExecutorModule {
             return registry;
           },
         },
-        RateLimiter,
-        RunCancellations,
-        StepEvents,
+        ProviderRateLimiter,
+        RunCancellationsService,
+        StepEventsPublisher,
         ModelStepService,
         ToolStepService,
         StepRunner,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { jetstreamManager, type ConsumerInfo } from '@nats-io/jetstream';
 import {
   EVENT_CONTRACTS,
+  messageIds,
   StepReady,
   subjects,
   type StepFailed,
@@ -101,7 +102,7 @@ export class ExecutorHarness {
       context: { inputs: {}, steps: {} },
       ...overrides,
     });
-    await this.publisher.publish(StepReady, job, { subject: subjects(this.ns).stepWork(job.pool), id: `step-ready.${job.runId}.${job.stepId}.${job.attempt}` });
+    await this.publisher.publish(StepReady, job, { subject: subjects(this.ns).stepWork(job.pool), id: messageIds.stepReady(job.runId, job.stepId, job.attempt) });
     return job;
   }
 

@@ -7,9 +7,9 @@ import { AuditInterceptor } from './audit/audit.interceptor';
 import { AuditRepository } from './audit/audit.repository';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { AdminGuard } from './http/admin.guard';
-import { ApiKeyGuard } from './http/auth.guard';
+import { ApiKeyGuard } from './http/api-key.guard';
 import { ProblemFilter } from './http/problem.filter';
-import { RequestRateLimiter } from './http/rate-limiter';
+import { RequestRateLimiter } from './http/request-rate-limiter';
 import { GATEWAY_MIGRATIONS } from './migrations/initial.migration';
 import { ExperimentsController } from './experiments/experiments.controller';
 import { UpstreamReadiness } from './health/upstream-readiness';
@@ -24,7 +24,7 @@ import { IdempotencyRepository } from './runs/idempotency.repository';
 import { ProductsService } from './runs/products.service';
 import { RunEventFeed } from './runs/run-event-feed';
 import { RunEventsService } from './runs/run-events.service';
-import { RunStarter } from './runs/run-starter.service';
+import { RunStarterService } from './runs/run-starter.service';
 import { RunsController } from './runs/runs.controller';
 import { AdminToken } from './templates/admin-token';
 import { TemplatesController } from './templates/templates.controller';
@@ -72,7 +72,7 @@ export class GatewayModule {
         ProjectRepository,
         ProjectService,
         IdempotencyRepository,
-        RunStarter,
+        RunStarterService,
         RunEventFeed,
         RunEventsService,
         ProductsService,

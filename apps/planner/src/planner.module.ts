@@ -17,7 +17,7 @@ import { ProductsHandler } from './runs/products.handler';
 import { AdmissionHandler } from './admission/admission.handler';
 import { AdmissionService } from './admission/admission.service';
 import { FairDispatch } from './admission/fair-dispatch';
-import { ProjectSettingsService } from './admission/project-settings';
+import { ProjectSettingsService } from './admission/project-settings.service';
 import { RunRetention } from './runs/run-retention';
 import { ReplayService } from './runs/replay.service';
 import { RunService } from './runs/run.service';
@@ -36,6 +36,8 @@ export class PlannerModule {
           poolSize: config.DATABASE_POOL_SIZE,
           entities: PLANNER_ENTITIES,
           migrations: PLANNER_MIGRATIONS,
+          // The planner commits every run change with its messages (EventOutbox).
+          outbox: true,
         }),
       ],
       providers: [

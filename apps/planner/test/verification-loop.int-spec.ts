@@ -42,7 +42,6 @@ describe('planner: the verification loop', () => {
       output: 'A kettle.',
       messages: [{ role: 'user', content: 'Pitch the kettle' }, { role: 'assistant', content: 'A kettle.' }],
       gates,
-      acceptAt: 0.8,
       policy,
       history: [],
       model: 'gpt-4.1-mini',
@@ -65,7 +64,7 @@ describe('planner: the verification loop', () => {
       iteration: 1,
       feedback: 'Name the price.',
       best: { iteration: 1, attempt: 1, score: 0.5 },
-      examplesReused: false,
+      reviseBest: false,
     });
 
     const round2 = await h.job(run.id, 'draft', 2);
@@ -86,7 +85,7 @@ describe('planner: the verification loop', () => {
   it('revises the best earlier candidate after a round that did not improve, and keeps the best one as the output when the loop ends unaccepted', async () => {
     const run = await h.startInline(pipeline({}));
     await h.generated(await h.job(run.id, 'draft'), { output: 'Candidate one, price 20.' });
-    await h.verified(await h.verifyJob(run.id, 'draft', 1), { verdict: 'retry', score: 0.6, iteration: 1, feedback: 'Shorter.', best: { iteration: 1, attempt: 1, score: 0.6 }, examplesReused: false });
+    await h.verified(await h.verifyJob(run.id, 'draft', 1), { verdict: 'retry', score: 0.6, iteration: 1, feedback: 'Shorter.', best: { iteration: 1, attempt: 1, score: 0.6 }, reviseBest: false });
     await h.generated(await h.job(run.id, 'draft', 2), { output: 'Candidate two.' });
     // Round 2 is worse: the verifier names round 1 the best, and the next round revises it.
     await h.verified(await h.verifyJob(run.id, 'draft', 2), {
@@ -95,7 +94,7 @@ describe('planner: the verification loop', () => {
       iteration: 2,
       feedback: 'Keep the price.',
       best: { iteration: 1, attempt: 1, score: 0.6 },
-      examplesReused: true,
+      reviseBest: true,
     });
     const round3 = await h.job(run.id, 'draft', 3);
     expect(round3).toMatchObject({ iteration: 3, feedback: 'Keep the price.', previousOutput: 'Candidate one, price 20.' });
@@ -135,7 +134,7 @@ describe('planner: the verification loop', () => {
     await h.generated(await h.job(run.id, 'draft'), { output: 'First, price 20.' });
     await h.verified(await h.verifyJob(run.id, 'draft', 1), { verdict: 'retry', score: 0.6, iteration: 1, feedback: 'More.', best: { iteration: 1, attempt: 1, score: 0.6 } });
     await h.generated(await h.job(run.id, 'draft', 2), { output: 'Second.' });
-    await h.verified(await h.verifyJob(run.id, 'draft', 2), { verdict: 'reject', score: 0.58, iteration: 2, stop: 'stagnated', reason: 'improved by less than 0.05', best: { iteration: 1, attempt: 1, score: 0.6 }, examplesReused: true });
+    await h.verified(await h.verifyJob(run.id, 'draft', 2), { verdict: 'reject', score: 0.58, iteration: 2, stop: 'stagnated', reason: 'improved by less than 0.05', best: { iteration: 1, attempt: 1, score: 0.6 }, reviseBest: true });
 
     await h.generated(await h.job(run.id, 'apologize'));
     expect(await h.event(RunCompleted, run.id)).toMatchObject({ status: 'succeeded' });

@@ -25,7 +25,7 @@ export class TemplateRegistryModule {
           url: config.DATABASE_URL,
           schema: 'registry',
           poolSize: config.DATABASE_POOL_SIZE,
-          // Plain SQL in the repositories; the outbox entity comes with the module.
+          // Plain SQL in the repositories.
           entities: [],
           migrations: REGISTRY_MIGRATIONS,
         }),

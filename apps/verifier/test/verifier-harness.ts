@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { EVENT_CONTRACTS, subjects, VerifyRequested, type StepFailed, type StepVerified } from '@trellis/contracts';
+import { EVENT_CONTRACTS, messageIds, subjects, VerifyRequested, type StepFailed, type StepVerified } from '@trellis/contracts';
 import { freePort, ServiceProcess, serviceScript } from '@trellis/devstack';
+import { builtInTemplate, ORCHESTRATION_TEMPLATES } from '@trellis/engine';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '@trellis/llm';
 import { connectNats, decodeEvent, deleteNamespace, EventPublisher, type NatsConnection } from '@trellis/messaging';
 import { createTestNamespace, REPO_ROOT, testEnv, uniqueToken, waitFor } from '@trellis/testing';
@@ -90,10 +91,13 @@ export class VerifierHarness {
       output: '',
       messages: [{ role: 'user', content: 'Write a product brief.' }],
       gates: ['json'],
-      acceptAt: 0.8,
+      iteration: 1,
+      policy: { maxIterations: 3, improvementThreshold: 0.05, acceptAt: 0.8, categoryMin: 0.75, escalate: false },
+      history: [],
+      feedbackTemplate: { ...builtInTemplate(ORCHESTRATION_TEMPLATES.feedback)!, version: 1 },
       ...overrides,
     });
-    await this.publisher.publish(VerifyRequested, job, { subject: subjects(this.ns).verifyWork, id: `verify.${job.runId}.${job.stepId}.${job.attempt}` });
+    await this.publisher.publish(VerifyRequested, job, { subject: subjects(this.ns).verifyWork, id: messageIds.verifyRequested(job.runId, job.stepId, job.attempt) });
     return job;
   }
 

@@ -82,7 +82,7 @@ describe('verifier: gates, judge and the iteration loop', () => {
       history: [{ iteration: 1, attempt: 1, score: 0.6 }],
     });
     const verdict = await sut.verdictFor(job);
-    expect(verdict).toMatchObject({ verdict: 'reject', stop: 'stagnated', best: { iteration: 1, attempt: 1, score: 0.6 }, examplesReused: true });
+    expect(verdict).toMatchObject({ verdict: 'reject', stop: 'stagnated', best: { iteration: 1, attempt: 1, score: 0.6 }, reviseBest: true });
     expect(verdict.reason).toContain('less than 0.05');
   });
 
@@ -116,7 +116,7 @@ describe('verifier: gates, judge and the iteration loop', () => {
       output: candidate('Escalated try.', { score: 0.65, categories: { accuracy: 0.7, clarity: 0.6 } }),
       gates: [judge()],
       policy: escalating,
-      history: [...last.history!, { iteration: 3, attempt: 3, score: 0.7 }],
+      history: [...last.history, { iteration: 3, attempt: 3, score: 0.7 }],
       escalated: true,
       model: 'gpt-4.1',
     });

@@ -185,7 +185,7 @@ export const StepVerified = defineEvent(
     /** The best candidate so far, this one included: the step's output when the loop ends without acceptance, and what the next round revises. */
     best: CandidateRef.optional(),
     /** The next round revises an earlier candidate (`best`) rather than this one, which did not improve on it. */
-    examplesReused: z.boolean().optional(),
+    reviseBest: z.boolean().optional(),
     /** escalate: the model of the escalation round. */
     escalateTo: z.string().optional(),
     /** retry / escalate on a step with `iterate.reuse`: the fields the next round keeps (none a violation or the feedback named). */

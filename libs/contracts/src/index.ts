@@ -1,5 +1,6 @@
 export * from './subjects';
 export * from './cloudevent';
+export type { OutboxRow } from './outbox-row';
 export * from './common';
 export * from './pipeline-spec';
 export * from './replay';

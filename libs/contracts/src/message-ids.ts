@@ -22,4 +22,6 @@ export const messageIds = {
   stepProgress: (runId: string, stepId: string, attempt: number, delivery: number, seq: number) => `step-progress.${runId}.${stepId}.${attempt}.${delivery}.${seq}`,
   /** The `index`-th event of the run's change number `version`. */
   runEvent: (runId: string, version: number, index: number) => `${runId}.${version}.${index}`,
+  /** A message a consumer gave up on, by its place in its stream: dead-lettered once per consumer however often the settlement is retried. */
+  deadLetter: (consumer: string, stream: string, sequence: number) => `dlq:${consumer}:${stream}:${sequence}`,
 } as const;

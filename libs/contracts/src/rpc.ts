@@ -175,8 +175,8 @@ export const IterationView = z.object({
   judgeUsage: TokenUsage.nullable(),
   /** The round's prompt carried the previous round's feedback. */
   feedbackUsed: z.boolean(),
-  /** The round revised an earlier candidate than the previous round's (which had not improved on it). */
-  examplesReused: z.boolean(),
+  /** The round revised the best earlier candidate rather than the previous round's, which had not improved on it (the verdict's `reviseBest`). */
+  revisedBest: z.boolean(),
   /** The round ran on the escalated model. */
   escalated: z.boolean(),
   /** Output fields this round kept from the candidate it revised (`iterate.reuse`) instead of writing them again. */

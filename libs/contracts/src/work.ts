@@ -144,14 +144,11 @@ export const VerifyRequested = defineEvent(
     output: z.string(),
     messages: z.array(ChatMessage),
     gates: z.array(Gate),
-    /** Superseded by `policy.acceptAt` when `policy` is given. */
-    acceptAt: z.number().min(0).max(1),
-    /** The round of the iteration loop this candidate is (1 = first generation). Default 1. */
-    iteration: z.number().int().positive().optional(),
-    /** Absent: `acceptAt` with the built-in loop settings and no escalation. */
-    policy: VerifyPolicy.optional(),
-    /** The earlier rounds of this loop, oldest first; absent: none. */
-    history: z.array(VerifyRound).optional(),
+    /** The round of the iteration loop this candidate is (1 = first generation). */
+    iteration: z.number().int().positive(),
+    policy: VerifyPolicy,
+    /** The earlier rounds of this loop, oldest first. */
+    history: z.array(VerifyRound),
     /** The model that wrote the candidate. */
     model: z.string().optional(),
     /** JSON Schema of the step's output, for the `schema` gate. */
@@ -166,8 +163,8 @@ export const VerifyRequested = defineEvent(
     replay: ReplayJob.optional(),
     /** The judge prompt the run pinned (category `judge`); absent: the built-in `trellis.judge` version 1. Its parameters apply to the judge's request. */
     judgeTemplate: PinnedTemplate.optional(),
-    /** The feedback prompt the run pinned (category `orchestration`); absent: the built-in `trellis.feedback` version 1. */
-    feedbackTemplate: PinnedTemplate.optional(),
+    /** The feedback prompt the run pinned (category `orchestration`). */
+    feedbackTemplate: PinnedTemplate,
     /** The step's `iterate.reuse`: output fields the next round keeps unless a violation or the feedback names them. */
     reuse: z.array(OutputField).optional(),
   }),

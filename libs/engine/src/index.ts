@@ -27,11 +27,10 @@ export { requestHash, callsToRecord, matchRecordedCall, replayMissReason } from 
 export { diffRuns, jsonChanges } from './replay/run-diff';
 export { textDiff, conversationText } from './replay/text-diff';
 
-export { evaluateGates, evaluateDeterministicGate, isDeterministicGate, combineGates, type GateResult } from './verify/gates';
-export { decideVerdict } from './verify/verdict';
+export { evaluateDeterministicGate, isDeterministicGate, combineGates, type GateResult } from './verify/gates';
 export { checkAcceptance, type Acceptance } from './verify/acceptance';
 export { buildFeedback, feedbackVariables, type FeedbackArgs } from './verify/feedback';
-export { resolveVerifyPolicy, legacyPolicy } from './verify/policy';
+export { resolveVerifyPolicy } from './verify/policy';
 export { decideRound, bestOf, type RoundInput, type LoopDecision, type NextRoundPrompt } from './verify/loop';
 export { nextStrongerModel } from './verify/escalation';
 export { MAX_REGEX_INPUT_CHARS } from './verify/regex-safety';

@@ -1,6 +1,6 @@
 import { headers as createHeaders } from '@nats-io/transport-node';
 import type { JetStreamClient, JsMsg, PubAck } from '@nats-io/jetstream';
-import { Namespace, subjects, type CloudEventEnvelope } from '@trellis/contracts';
+import { messageIds, Namespace, subjects, type CloudEventEnvelope } from '@trellis/contracts';
 import { DeadLetterHeaders, headerValue } from './headers';
 
 /** What `onDeadLetter` learns about a message the consumer gave up on. */
@@ -40,11 +40,10 @@ export async function publishDeadLetter(
     if (key.toLowerCase().startsWith('nats-')) continue;
     for (const value of msg.headers?.values(key) ?? []) h.append(key, value);
   }
-  const origin = `${msg.info.stream}:${msg.info.streamSequence}`;
   h.set(DeadLetterHeaders.reason, headerValue(args.reason));
   h.set(DeadLetterHeaders.subject, msg.subject);
   h.set(DeadLetterHeaders.consumer, args.consumer);
   h.set(DeadLetterHeaders.deliveries, String(msg.info.deliveryCount));
-  h.set(DeadLetterHeaders.origin, origin);
-  return js.publish(subjects(ns).deadLetter(msg.subject), msg.data, { msgID: `dlq:${args.consumer}:${origin}`, headers: h });
+  h.set(DeadLetterHeaders.origin, `${msg.info.stream}:${msg.info.streamSequence}`);
+  return js.publish(subjects(ns).deadLetter(msg.subject), msg.data, { msgID: messageIds.deadLetter(args.consumer, msg.info.stream, msg.info.streamSequence), headers: h });
 }

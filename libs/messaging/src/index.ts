@@ -13,7 +13,7 @@ export { ConsumerRunner, startConsumer } from './consumer-runner';
 export type { ConsumerOptions, ConsumerHandle, MessageContext, MessageHandler, AroundHandler } from './consumer-options';
 export { namespaceOfSubject, type DeadLetterInfo } from './dead-letter';
 export { DeadLetterHeaders, CLOUDEVENTS_CONTENT_TYPE, traceHeaders } from './headers';
-export { OutboxRelay, type OutboxRow, type OutboxStore, type OutboxRelayOptions } from './outbox-relay';
+export { OutboxRelay, type OutboxStore, type OutboxRelayOptions } from './outbox-relay';
 export { serveRpc, type RpcEndpoint, type RpcHandler, type RpcRequestContext } from './rpc-server';
 export { RpcClient, type RpcCallOptions } from './rpc-client';
 export { RpcFailure, RpcCallError } from './rpc-errors';

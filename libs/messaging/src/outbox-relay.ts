@@ -1,20 +1,11 @@
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { OutboxRow } from '@trellis/contracts';
 import { logger } from '@trellis/telemetry';
 import { EventPublisher } from './event-publisher';
 import { Wakeup } from './wakeup';
 
-/** A message written to the outbox in the same transaction as the state change it announces. */
-export interface OutboxRow {
-  /** Becomes the `Nats-Msg-Id`: the event id, so a republish is dropped by the stream's dedupe window. */
-  id: string;
-  subject: string;
-  body: Uint8Array | string;
-  headers?: Record<string, string>;
-}
-
 /**
- * The relay's view of an outbox table (the Postgres store lives with the service that owns
- * the table). `claim` must hand a row to one relay at a time (a lease, `skip locked`), and
+ * The relay's view of an outbox table (`PgOutboxStore`, libs/persistence). `claim` must hand a row to one relay at a time (a lease, `skip locked`), and
  * give a row back once its lease lapses, so a relay that dies mid-batch delays its rows but
  * never loses them.
  */

@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { z } from 'zod';
-import { defineEvent, subjects } from '@trellis/contracts';
-import { OutboxRelay, deleteNamespace, encodeEvent, provisionStreams, type NatsConnection, type OutboxRow, type OutboxStore } from '@trellis/messaging';
+import { defineEvent, subjects, type OutboxRow } from '@trellis/contracts';
+import { OutboxRelay, deleteNamespace, encodeEvent, provisionStreams, type NatsConnection, type OutboxStore } from '@trellis/messaging';
 import { allMessages, connect, quietLogs, testNamespace, token, waitFor } from './nats-test-kit';
 
 const Noted = defineEvent('run', 'noted', z.object({ runId: z.string(), n: z.number() }));
@@ -152,7 +152,7 @@ describe('OutboxRelay', () => {
     extraNamespaces.push(later);
     const store = new MemoryOutbox();
     const event = encodeEvent(Noted, { runId: 'r', n: 1 }, { id: `late-${token()}`, source: 'trellis/planner' });
-    store.add({ id: event.id, subject: subjects(later).event('run', 'noted', 'r'), body: event.body });
+    store.add({ id: event.id, subject: subjects(later).event('run', 'noted', 'r'), body: event.text });
     let claims = 0;
     const counting: OutboxStore = {
       claim: async (limit) => {
@@ -206,7 +206,7 @@ describe('OutboxRelay', () => {
     extraNamespaces.push(later);
     const store = new MemoryOutbox();
     const event = encodeEvent(Noted, { runId: 'r', n: 1 }, { id: `direct-${token()}`, source: 'trellis/planner' });
-    const lost = { id: event.id, subject: subjects(later).event('run', 'noted', 'r'), body: event.body };
+    const lost = { id: event.id, subject: subjects(later).event('run', 'noted', 'r'), body: event.text };
     store.add(lost);
     await store.claim(10); // leased from birth to this relay
     const r = relay(store, { pollIntervalMs: 60_000, kickClaims: false, publishTimeoutMs: 500 });

@@ -1,14 +1,5 @@
-import { defineEntity, p } from '@mikro-orm/postgresql';
-import { Database, Migration, PgOutboxStore, enqueueOutbox, OutboxMessageSchema, outboxTableSql, uuidv7 } from '@trellis/persistence';
+import { Database, Migration, PgOutboxStore, outboxTableSql, uuidv7 } from '@trellis/persistence';
 import { createTestDatabase, waitFor } from '@trellis/testing';
-
-const NoteSchema = defineEntity({
-  name: 'Note',
-  tableName: 'note',
-  properties: { id: p.string().primary(), text: p.text() },
-});
-class Note extends NoteSchema.class {}
-NoteSchema.setClass(Note);
 
 class InitialNotes extends Migration {
   override up() {
@@ -21,7 +12,10 @@ describe('Database', () => {
   let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
   let sut: Database;
   const open = () =>
-    Database.open({ url: testDb.url, schema: 'notes', entities: [NoteSchema, OutboxMessageSchema], migrations: [{ name: 'InitialNotes', class: InitialNotes }] });
+    // No entities: the notes and the outbox are written in SQL, as the services do.
+    Database.open({ url: testDb.url, schema: 'notes', entities: [], migrations: [{ name: 'InitialNotes', class: InitialNotes }] });
+  const note = (id: string, text: string) => `insert into "notes"."note" ("id", "text") values ('${id}', '${text}')`;
+  const row = (subject: string, body = '{}', headers?: Record<string, string>) => ({ id: uuidv7(), subject, body, ...(headers ? { headers } : {}) });
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
@@ -40,29 +34,23 @@ describe('Database', () => {
   });
 
   it('commits a state change and its outbox message together, or neither', async () => {
-    const em = sut.fork();
-    await em.transactional(async (tx) => {
-      tx.create(Note, { id: 'n1', text: 'kept' });
-      enqueueOutbox(tx, { id: uuidv7(), subject: 'trellis.x.events.note.created.n1', body: '{}' });
-    });
+    await sut.sqlAtomic([note('n1', 'kept')], [row('trellis.x.events.note.created.n1')]);
+    await expect(sut.sqlAtomic([note('n2', 'lost'), 'select 1/0'], [row('trellis.x.events.note.created.n2')])).rejects.toThrow('division by zero');
     await expect(
-      sut.fork().transactional(async (tx) => {
-        tx.create(Note, { id: 'n2', text: 'lost' });
-        enqueueOutbox(tx, { id: uuidv7(), subject: 'trellis.x.events.note.created.n2', body: '{}' });
+      sut.sqlTransaction([], async (tx) => {
+        tx.write(note('n3', 'lost'));
+        tx.outbox(row('trellis.x.events.note.created.n3'));
         throw new Error('abort');
       }),
     ).rejects.toThrow('abort');
     const store = new PgOutboxStore(sut);
     const claimed = await store.claim(10);
     expect(claimed.map((r) => r.subject)).toEqual(['trellis.x.events.note.created.n1']);
-    expect(await sut.fork().count(Note)).toBe(1);
+    expect((await sut.sqlQuery(['select count(*)::int as n from "notes"."note"']))[0]!.rows[0]!.n).toBe(1);
   });
 
   it('hands a claimed outbox row to one relay at a time and forgets it once published', async () => {
-    const em = sut.fork();
-    await em.transactional(async (tx) => {
-      for (let i = 0; i < 5; i++) enqueueOutbox(tx, { id: uuidv7(), subject: `s.${i}`, body: String(i) });
-    });
+    await sut.sqlAtomic([], Array.from({ length: 5 }, (_, i) => row(`s.${i}`, String(i))));
     const a = new PgOutboxStore(sut);
     const b = new PgOutboxStore(sut);
     const [first, second] = await Promise.all([a.claim(3), b.claim(3)]);
@@ -74,7 +62,7 @@ describe('Database', () => {
     expect(left[0]?.n).toBe(1); // the row claimed by the previous test, still leased
   });
 
-  it('hands each committed transaction\'s outbox rows to the commit watcher, leased to it, and none of a rolled-back one', async () => {
+  it("hands each committed transaction's outbox rows to the commit watcher, leased to it, and none of a failed one", async () => {
     // A database of its own: the watcher changes how every later row of it is written.
     const watched = await open();
     const store = new PgOutboxStore(watched);
@@ -82,20 +70,14 @@ describe('Database', () => {
     const committed: string[][] = [];
     const stop = store.watchCommits((rows) => committed.push(rows.map((r) => r.subject)), 60_000);
     try {
-      await watched.fork().transactional(async (tx) => {
-        tx.create(Note, { id: 'w1', text: 'kept' });
-        enqueueOutbox(tx, { id: uuidv7(), subject: 'w.1', body: '1', headers: { traceparent: 't' } });
-        enqueueOutbox(tx, { id: uuidv7(), subject: 'w.2', body: '2' });
+      await watched.sqlTransaction([], async (tx) => {
+        tx.write(note('w1', 'kept'));
+        tx.outbox(row('w.1', '1', { traceparent: 't' }));
+        tx.outbox(row('w.2', '2'));
+        await tx.commit();
       });
-      await expect(
-        watched.fork().transactional(async (tx) => {
-          enqueueOutbox(tx, { id: uuidv7(), subject: 'w.lost', body: '' });
-          throw new Error('abort');
-        }),
-      ).rejects.toThrow('abort');
-      const em = watched.fork();
-      enqueueOutbox(em, { id: uuidv7(), subject: 'w.3', body: '3' });
-      await em.flush();
+      await expect(watched.sqlAtomic(['select 1/0'], [row('w.lost', '')])).rejects.toThrow('division by zero');
+      await watched.sqlAtomic([], [row('w.3', '3')]);
       expect(committed).toEqual([['w.1', 'w.2'], ['w.3']]);
       // Born leased: no other relay's claim takes them while this one publishes.
       expect(await store.claim(100)).toEqual([]);

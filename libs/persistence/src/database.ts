@@ -5,7 +5,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { logger } from '@trellis/telemetry';
 import { Client, Pool, type QueryResult } from 'pg';
 import { inSqlTransaction, sqlAtomic, type SqlTransaction } from './sql-transaction';
-import type { OutboxRow } from './outbox-row';
+import type { OutboxRow } from '@trellis/contracts';
 
 export type { EntityManager } from '@mikro-orm/postgresql';
 export { Migration } from '@mikro-orm/migrations';

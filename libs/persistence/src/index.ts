@@ -1,6 +1,6 @@
 export * from './database';
 export * from './ensure-database';
-export * from './outbox';
+export { PgOutboxStore, outboxTableSql } from './pg-outbox-store';
 export * from './ids';
 export { isUnstorable, sqlLiteral, sqlTable, SqlTransaction, type SqlKind } from './sql-transaction';
 export { GroupCommit } from './group-commit';

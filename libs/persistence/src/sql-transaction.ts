@@ -1,6 +1,6 @@
 import { escapeLiteral, type PoolClient, type QueryResult } from 'pg';
-import { commitWatchers } from './outbox-commits';
-import type { OutboxRow } from './outbox-row';
+import { commitWatchers } from './outbox-commit-watcher';
+import type { OutboxRow } from '@trellis/contracts';
 
 /**
  * How a value is written as an SQL literal. `json` is for `jsonb` columns; `ordered-json` for
@@ -49,7 +49,7 @@ export function sqlTable(schema: string, table: string): string {
  *
  * Outbox rows go into the same commit. When a relay watches this database's commits
  * (ADR 0007), they are born leased to this process, by the database clock, and handed to it
- * right after the commit, exactly as rows enqueued through the ORM are.
+ * right after the commit.
  */
 export class SqlTransaction {
   private readonly statements: string[] = [];

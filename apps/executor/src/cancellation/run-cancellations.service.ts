@@ -24,7 +24,7 @@ export interface RunScope {
  * ignores anyway.
  */
 @Injectable()
-export class RunCancellations implements OnApplicationBootstrap, OnApplicationShutdown {
+export class RunCancellationsService implements OnApplicationBootstrap, OnApplicationShutdown {
   /** Run id → its jobs in flight, each with when it was dispatched (its event's time). */
   private readonly inFlight = new Map<string, Map<AbortController, number>>();
   /** Run id → when it ended (the event's time, epoch ms). */

@@ -4,11 +4,11 @@ import { matchRecordedCall, renderMessages, renderPrompt, RenderError } from '@t
 import { LlmError, planStructuredOutput, ProviderRegistry, rejectsResponseFormat, type ChatResult, type ResponseFormat, type StructuredOutputPlan } from '@trellis/llm';
 import { logger } from '@trellis/telemetry';
 import { EXECUTOR_CONFIG, type ExecutorConfig } from '../config';
-import { RateLimiter, type LimitRequest } from '../rate-limits/rate-limiter.service';
+import { ProviderRateLimiter, type LimitRequest } from '../rate-limits/provider-rate-limiter';
 import { ProgressReporter } from '../steps/progress-reporter';
 import { recordedAnswer } from '../steps/recorded-answer';
 import { StepError } from '../steps/step.errors';
-import { StepEvents, type GeneratedResult } from '../steps/step-events.publisher';
+import { StepEventsPublisher, type GeneratedResult } from '../steps/step-events.publisher';
 import { renderLeaves } from '../steps/render-leaves';
 import { jsonRequest, parseJsonOutput } from './structured-output';
 
@@ -49,8 +49,8 @@ export class ModelStepService {
   constructor(
     @Inject(EXECUTOR_CONFIG) private readonly config: ExecutorConfig,
     private readonly providers: ProviderRegistry,
-    private readonly limiter: RateLimiter,
-    private readonly events: StepEvents,
+    private readonly limiter: ProviderRateLimiter,
+    private readonly events: StepEventsPublisher,
   ) {}
 
   async run(job: StepReady, delivery: number, signal: AbortSignal): Promise<GeneratedResult> {

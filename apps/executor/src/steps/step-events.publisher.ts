@@ -13,7 +13,7 @@ export type GeneratedResult = Omit<z.input<typeof StepGenerated.data>, 'runId' |
  * the planner, and a superseded attempt's result never counts.
  */
 @Injectable()
-export class StepEvents {
+export class StepEventsPublisher {
   private readonly subjects;
 
   constructor(

@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { RetryPolicy, StepReady } from '@trellis/contracts';
 import { RetryableError, type MessageContext } from '@trellis/messaging';
-import { RunCancellations } from '../cancellation/run-cancellations.service';
+import { RunCancellationsService } from '../cancellation/run-cancellations.service';
 import { EXECUTOR_CONFIG, type ExecutorConfig } from '../config';
 import { ModelStepService } from '../models/model-step.service';
 import { ToolStepService } from '../tools/tool-step.service';
 import { decideRetry } from './retry-decision';
 import { StepError } from './step.errors';
-import { StepEvents } from './step-events.publisher';
+import { StepEventsPublisher } from './step-events.publisher';
 
 /**
  * Runs one try of one step attempt (a model call or a tool) and decides what its outcome
@@ -20,10 +20,10 @@ import { StepEvents } from './step-events.publisher';
 export class StepRunner {
   constructor(
     @Inject(EXECUTOR_CONFIG) private readonly config: ExecutorConfig,
-    private readonly cancellations: RunCancellations,
+    private readonly cancellations: RunCancellationsService,
     private readonly models: ModelStepService,
     private readonly tools: ToolStepService,
-    private readonly events: StepEvents,
+    private readonly events: StepEventsPublisher,
   ) {}
 
   async run(job: StepReady, ctx: Pick<MessageContext, 'signal' | 'deliveryCount' | 'event'>): Promise<void> {

@@ -1,7 +1,7 @@
 import { Controller, Get, Injectable, Query, Req, UseGuards, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { ListAuditQuery, type AuditList } from '@trellis/contracts';
 import { AdminGuard, ADMIN_ACTOR, type AdminRequest } from '../http/admin.guard';
-import { ApiKeyGuard, bearerToken, type AuthenticatedRequest } from '../http/auth.guard';
+import { ApiKeyGuard, bearerToken, type AuthenticatedRequest } from '../http/api-key.guard';
 import { GatewayError } from '../http/gateway.errors';
 import { AuditRepository } from './audit.repository';
 

@@ -1,7 +1,7 @@
 import { GUARDS_METADATA } from '@nestjs/common/constants';
 import { declaredRoutes } from '../../test/declared-routes';
 import { AdminGuard } from '../http/admin.guard';
-import { ApiKeyGuard } from '../http/auth.guard';
+import { ApiKeyGuard } from '../http/api-key.guard';
 import { GATEWAY_CONTROLLERS } from '../gateway.module';
 import { AUDIT_METADATA, type AuditSpec } from './audited';
 

@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { CreateExperimentBody, ListExperimentsQuery, PromoteExperimentBody, RegistryRpc } from '@trellis/contracts';
 import { RpcClient } from '@trellis/messaging';
 import { Audited, field, resourceOf } from '../audit/audited';
-import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
+import { ApiKeyGuard, type AuthenticatedRequest } from '../http/api-key.guard';
 import { AdminToken } from '../templates/admin-token';
 
 /**

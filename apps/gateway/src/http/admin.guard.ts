@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
-import { bearerToken } from './auth.guard';
+import { bearerToken } from './api-key.guard';
 import { GatewayError } from './gateway.errors';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();

@@ -1,4 +1,5 @@
 import { Migration, outboxTableSql } from '@trellis/persistence';
+import { GatewayNoOutbox } from './no-outbox.migration';
 import { GatewayAudit } from './audit.migration';
 import { GatewayProjectAdmission } from './project-admission.migration';
 import { GatewayRecording } from './recording.migration';
@@ -40,4 +41,5 @@ export const GATEWAY_MIGRATIONS = [
   { name: 'GatewayAudit', class: GatewayAudit },
   { name: 'GatewayProjectAdmission', class: GatewayProjectAdmission },
   { name: 'GatewayRecording', class: GatewayRecording },
+  { name: 'GatewayNoOutbox', class: GatewayNoOutbox },
 ];

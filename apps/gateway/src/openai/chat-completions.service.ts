@@ -14,10 +14,10 @@ import { RpcCallError, RpcClient } from '@trellis/messaging';
 import { logger } from '@trellis/telemetry';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { GatewayError } from '../http/gateway.errors';
-import { SseStream } from '../http/sse';
+import { SseStream } from '../http/sse-stream';
 import type { Principal } from '../projects/project.service';
 import { RunEventFeed } from '../runs/run-event-feed';
-import { RunStarter } from '../runs/run-starter.service';
+import { RunStarterService } from '../runs/run-starter.service';
 import { answerStep, conversationInputs } from './chat-mapping';
 import { openAiErrorBody } from './openai-error.filter';
 import { detectUtilityTask } from './utility-tasks';
@@ -31,7 +31,7 @@ export class ChatCompletionsService {
 
   constructor(
     private readonly rpc: RpcClient,
-    private readonly starter: RunStarter,
+    private readonly starter: RunStarterService,
     private readonly feed: RunEventFeed,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}

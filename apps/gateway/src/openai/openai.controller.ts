@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UseFilters, Use
 import type { FastifyReply } from 'fastify';
 import { ChatCompletionRequest } from '@trellis/contracts';
 import { Audited, field, resourceOf } from '../audit/audited';
-import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
+import { ApiKeyGuard, type AuthenticatedRequest } from '../http/api-key.guard';
 import { ChatCompletionsService } from './chat-completions.service';
 import { OpenAiErrorFilter } from './openai-error.filter';
 

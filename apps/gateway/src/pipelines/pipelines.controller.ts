@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, UseGuards } f
 import { PipelineVersion, PlannerRpc } from '@trellis/contracts';
 import { RpcClient } from '@trellis/messaging';
 import { Audited, field, NotAudited, resourceOf } from '../audit/audited';
-import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
+import { ApiKeyGuard, type AuthenticatedRequest } from '../http/api-key.guard';
 import { pipelineQuery, specSource } from '../http/spec-body';
 
 @Controller('v1/pipelines')

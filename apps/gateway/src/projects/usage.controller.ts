@@ -1,7 +1,7 @@
 import { Controller, Get, Req, UseGuards } from '@nestjs/common';
 import { PlannerRpc } from '@trellis/contracts';
 import { RpcClient } from '@trellis/messaging';
-import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
+import { ApiKeyGuard, type AuthenticatedRequest } from '../http/api-key.guard';
 
 /** What the key's project used today against its budgets, and its runs running and queued. */
 @Controller('v1/usage')

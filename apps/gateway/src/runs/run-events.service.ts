@@ -5,7 +5,7 @@ import { RpcClient } from '@trellis/messaging';
 import { logger } from '@trellis/telemetry';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { GatewayError } from '../http/gateway.errors';
-import { SseStream } from '../http/sse';
+import { SseStream } from '../http/sse-stream';
 import { RunEventFeed } from './run-event-feed';
 
 /**

@@ -14,7 +14,7 @@ import { IdempotencyRepository } from './idempotency.repository';
  * new run, admitted the same way.
  */
 @Injectable()
-export class RunStarter {
+export class RunStarterService {
   constructor(
     private readonly rpc: RpcClient,
     private readonly idempotency: IdempotencyRepository,

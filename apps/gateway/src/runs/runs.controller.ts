@@ -4,18 +4,18 @@ import { CreateRunBody, IdempotencyKey, ListRunsQuery, PlannerRpc, ReplayRunBody
 import { diffRuns } from '@trellis/engine';
 import { RpcClient } from '@trellis/messaging';
 import { Audited, field, resourceOf } from '../audit/audited';
-import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
+import { ApiKeyGuard, type AuthenticatedRequest } from '../http/api-key.guard';
 import { overrideAlignment } from '../http/spec-body';
 import { ProductsService } from './products.service';
 import { RunEventsService } from './run-events.service';
-import { RunStarter } from './run-starter.service';
+import { RunStarterService } from './run-starter.service';
 
 @Controller('v1/runs')
 @UseGuards(ApiKeyGuard)
 export class RunsController {
   constructor(
     private readonly rpc: RpcClient,
-    private readonly starter: RunStarter,
+    private readonly starter: RunStarterService,
     private readonly events: RunEventsService,
     private readonly products: ProductsService,
   ) {}

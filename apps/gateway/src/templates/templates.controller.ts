@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { CreateTemplateBody, ListTemplatesQuery, MoveLabelBody, RegistryRpc, RenderTemplateBody, TemplateQuery } from '@trellis/contracts';
 import { RpcClient } from '@trellis/messaging';
 import { Audited, field, NotAudited, resourceOf } from '../audit/audited';
-import { ApiKeyGuard, type AuthenticatedRequest } from '../http/auth.guard';
+import { ApiKeyGuard, type AuthenticatedRequest } from '../http/api-key.guard';
 import { GatewayError } from '../http/gateway.errors';
 import { AdminToken } from './admin-token';
 

@@ -10,7 +10,7 @@ import { RunStore, type RunWrite } from '../runs/run-store';
 import type { StoredCall } from '../runs/step-call-table';
 import { snapshotsOf } from '../runs/run-table';
 import { FairDispatch } from './fair-dispatch';
-import { ProjectSettingsService } from './project-settings';
+import { ProjectSettingsService } from './project-settings.service';
 
 /** A new run waiting for its batch, and the recorded calls it starts with (a replay's carried-over steps'). */
 interface Arrival {

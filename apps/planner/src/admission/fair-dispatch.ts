@@ -6,7 +6,7 @@ import { NATS } from '@trellis/runtime';
 import { logger } from '@trellis/telemetry';
 import { PLANNER_CONFIG, type PlannerConfig } from '../config';
 import { FairQueue, type HeldStep } from './fair-queue';
-import { ProjectSettingsService } from './project-settings';
+import { ProjectSettingsService } from './project-settings.service';
 
 /** Releases held steps: the planner applies a `release` input to each run (RunService). */
 export type Releaser = (runId: string, stepIds: string[]) => Promise<void>;

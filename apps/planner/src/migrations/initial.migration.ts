@@ -11,6 +11,7 @@ import { PlannerAdmission } from './admission.migration';
 import { PlannerRunList } from './run-list.migration';
 import { PlannerOrchestration } from './orchestration.migration';
 import { PlannerReplay } from './replay.migration';
+import { PlannerRevisedBest } from './revised-best.migration';
 
 export class PlannerInitial extends Migration {
   override name = 'PlannerInitial';
@@ -78,4 +79,5 @@ export const PLANNER_MIGRATIONS = [
   { name: 'PlannerAdmission', class: PlannerAdmission },
   { name: 'PlannerOrchestration', class: PlannerOrchestration },
   { name: 'PlannerReplay', class: PlannerReplay },
+  { name: 'PlannerRevisedBest', class: PlannerRevisedBest },
 ];

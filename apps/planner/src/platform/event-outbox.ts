@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { subjects, type Subjects } from '@trellis/contracts';
+import { subjects, type OutboxRow, type Subjects } from '@trellis/contracts';
 import type { Outgoing } from '@trellis/engine';
 import { encodeBuilt, OutboxRelay, traceHeaders } from '@trellis/messaging';
-import type { OutboxRow } from '@trellis/persistence';
 import { PLANNER_CONFIG, type PlannerConfig } from '../config';
 
 const SOURCE = 'trellis/planner';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { RecordedCall } from '@trellis/contracts';
+import type { OutboxRow, RecordedCall } from '@trellis/contracts';
 import type { RunRecord, RunSnapshot, StepRecord } from '@trellis/engine';
-import { Database, type OutboxRow, type SqlResult } from '@trellis/persistence';
+import { Database, type SqlResult } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
 import { runOf, RunSql, snapshotsOf, type RunListQuery } from './run-table';
 import { callOf, StepCallSql, type StoredCall } from './step-call-table';

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DEFAULT_PRIORITY, type Issue, type ProjectBudget, type ProjectUsage, type RunView, type SpecSource, type StepFailed, type StepGenerated, type StepVerified } from '@trellis/contracts';
+import { DEFAULT_PRIORITY, type Issue, type OutboxRow, type ProjectBudget, type ProjectUsage, type RunView, type SpecSource, type StepFailed, type StepGenerated, type StepVerified } from '@trellis/contracts';
 import { callsToRecord, concurrencyGroup, decideRunChange, estimatedWaitMs, newRunSnapshot, resolveInputs, type CompiledPipeline, type DecideOptions, type NewRun, type RunInput, type RunSnapshot } from '@trellis/engine';
 import { NonRetryableError, RetryableError } from '@trellis/messaging';
-import { Database, GroupCommit, isUnstorable, uuidv7, type OutboxRow } from '@trellis/persistence';
+import { Database, GroupCommit, isUnstorable, uuidv7 } from '@trellis/persistence';
 import { logger } from '@trellis/telemetry';
 import { AdmissionService } from '../admission/admission.service';
 import { FairDispatch } from '../admission/fair-dispatch';
-import { ProjectSettingsService, type ProjectSettings } from '../admission/project-settings';
+import { ProjectSettingsService, type ProjectSettings } from '../admission/project-settings.service';
 import { PLANNER_CONFIG, type PlannerConfig } from '../config';
 import { CompiledPipelines, type PlannedPipeline } from '../pipelines/compiled-pipelines';
 import { PipelineAnalysisService } from '../pipelines/pipeline-analysis.service';

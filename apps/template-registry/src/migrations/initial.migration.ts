@@ -1,4 +1,5 @@
 import { Migration, outboxTableSql } from '@trellis/persistence';
+import { RegistryNoOutbox } from './no-outbox.migration';
 import { RegistryRunProject } from './run-project.migration';
 import { RegistryStrategyExperiments } from './strategy-experiments.migration';
 
@@ -99,4 +100,5 @@ export const REGISTRY_MIGRATIONS = [
   { name: 'RegistryInitial', class: RegistryInitial },
   { name: 'RegistryRunProject', class: RegistryRunProject },
   { name: 'RegistryStrategyExperiments', class: RegistryStrategyExperiments },
+  { name: 'RegistryNoOutbox', class: RegistryNoOutbox },
 ];

@@ -59,7 +59,7 @@ export class JudgeGate {
   private recorded(replay: ReplayJob, job: Pick<VerifyRequested, 'stepId' | 'iteration'>, request: ModelCallRequest): ChatResult | undefined {
     const found = matchRecordedCall(replay, request);
     if (found) return { content: found.answer.output, model: found.answer.model, usage: found.answer.usage, finishReason: found.answer.finishReason };
-    if (replay.mode === 'recorded') throw new ReplayMissError(replayMissReason(replay, request, { stepId: job.stepId, iteration: job.iteration ?? 1 }));
+    if (replay.mode === 'recorded') throw new ReplayMissError(replayMissReason(replay, request, { stepId: job.stepId, iteration: job.iteration }));
     return undefined;
   }
 
@@ -101,7 +101,7 @@ export class JudgeGate {
   /** The judge's conversation; a template that cannot be rendered fails the step (it would fail on every delivery). */
   private messages(gate: JudgeGateSpec, job: VerifyRequested): ChatMessage[] {
     try {
-      return judgeMessages(judgeVariables(gate, job.messages, job.output, job.iteration ?? 1), job.judgeTemplate?.body);
+      return judgeMessages(judgeVariables(gate, job.messages, job.output, job.iteration), job.judgeTemplate?.body);
     } catch (err) {
       if (!(err instanceof RenderError)) throw err;
       const which = job.judgeTemplate ? `judge template ${job.judgeTemplate.name} v${job.judgeTemplate.version}` : 'the judge template';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { StepFailed, StepVerified, subjects, type FailureInfo, type Gate, type GateOutcome, type JudgeCall, type TokenUsage, type VerifyRequested } from '@trellis/contracts';
-import { combineGates, decideRound, evaluateDeterministicGate, legacyPolicy, planReuse, RenderError, type LoopDecision } from '@trellis/engine';
+import { messageIds, StepFailed, StepVerified, subjects, type FailureInfo, type Gate, type GateOutcome, type JudgeCall, type TokenUsage, type VerifyRequested } from '@trellis/contracts';
+import { combineGates, decideRound, evaluateDeterministicGate, planReuse, RenderError, type LoopDecision } from '@trellis/engine';
 import { EventPublisher, NonRetryableError } from '@trellis/messaging';
 import { logger } from '@trellis/telemetry';
 import { VERIFIER_CONFIG, type VerifierConfig } from '../config';
@@ -30,7 +30,7 @@ export class VerificationService {
 
   async verify(job: VerifyRequested, signal?: AbortSignal): Promise<void> {
     const startedAt = performance.now();
-    const iteration = job.iteration ?? 1;
+    const { iteration } = job;
     // Judges run side by side; outcomes keep the gates' order.
     let evaluated: Array<{ outcome: GateOutcome; call?: JudgeCall }>;
     try {
@@ -66,7 +66,7 @@ export class VerificationService {
         iteration,
         reason: decision.reason,
         best: decision.best,
-        examplesReused: decision.examplesReused,
+        reviseBest: decision.reviseBest,
         gates: outcomes,
         durationMs: Math.round(performance.now() - startedAt),
         ...(decision.stop ? { stop: decision.stop } : {}),
@@ -76,7 +76,7 @@ export class VerificationService {
         ...(judgeUsage ? { judgeUsage } : {}),
         ...(calls.length ? { calls } : {}),
       },
-      { subject: this.subjects.event('step', 'verified', job.runId), id: `step-verified.${job.runId}.${job.stepId}.${job.attempt}` },
+      { subject: this.subjects.event('step', 'verified', job.runId), id: messageIds.stepVerified(job.runId, job.stepId, job.attempt) },
     );
   }
 
@@ -89,7 +89,7 @@ export class VerificationService {
     await this.publisher.publish(
       StepFailed,
       { runId: job.runId, stepId: job.stepId, attempt: job.attempt, error },
-      { subject: this.subjects.event('step', 'failed', job.runId), id: `step-failed.${job.runId}.${job.stepId}.${job.attempt}.verify` },
+      { subject: this.subjects.event('step', 'failed', job.runId), id: messageIds.verificationFailed(job.runId, job.stepId, job.attempt) },
     );
   }
 
@@ -101,11 +101,11 @@ export class VerificationService {
   private decide(job: VerifyRequested, round: Parameters<typeof decideRound>[2] & { reuse: ReturnType<typeof planReuse> }): LoopDecision {
     const { reuse, ...input } = round;
     try {
-      return decideRound(job.policy ?? legacyPolicy(job.acceptAt), job.history ?? [], input, job.escalateTo, { feedbackTemplate: job.feedbackTemplate?.body, reuse });
+      return decideRound(job.policy, job.history, input, job.escalateTo, { feedbackTemplate: job.feedbackTemplate.body, reuse });
     } catch (err) {
       if (!(err instanceof RenderError)) throw err;
-      const which = job.feedbackTemplate ? `feedback template ${job.feedbackTemplate.name} v${job.feedbackTemplate.version}` : 'the feedback template';
-      throw new NonRetryableError(`${which} cannot be rendered: ${err.message}`, { code: 'feedback_template_error', cause: err });
+      const { name, version } = job.feedbackTemplate;
+      throw new NonRetryableError(`feedback template ${name} v${version} cannot be rendered: ${err.message}`, { code: 'feedback_template_error', cause: err });
     }
   }
 

@@ -83,7 +83,7 @@ describe('recordedCallOf', () => {
   };
 
   it('records the exact request (the event\'s messages with its model, parameters and response format) and the answer, in its round', () => {
-    const iterations = [{ iteration: 1, attempt: 1, model: 'm', feedbackUsed: false, examplesReused: false, escalated: false, dispatchedAt: '' }, { iteration: 2, attempt: 2, model: 'm', feedbackUsed: true, examplesReused: false, escalated: false, dispatchedAt: '' }];
+    const iterations = [{ iteration: 1, attempt: 1, model: 'm', feedbackUsed: false, revisedBest: false, escalated: false, dispatchedAt: '' }, { iteration: 2, attempt: 2, model: 'm', feedbackUsed: true, revisedBest: false, escalated: false, dispatchedAt: '' }];
     expect(recordedCallOf({ iterations }, e)).toEqual({
       stepId: 'b',
       attempt: 2,

@@ -82,7 +82,7 @@ export function advanceRun(pipeline: CompiledPipeline, state: RunState, event: R
       } else if (roundsExhausted(pipeline.steps[event.stepId]!, event)) {
         t.fail(event.stepId, {
           code: 'attempts_exhausted',
-          message: `step "${event.stepId}" was not accepted after ${event.iteration ?? event.attempt} rounds (last verdict: ${event.verdict})`,
+          message: `step "${event.stepId}" was not accepted after ${event.iteration} rounds (last verdict: ${event.verdict})`,
           retryable: false,
         });
       } else t.dispatch(event.stepId);

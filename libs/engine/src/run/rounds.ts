@@ -18,7 +18,8 @@ export interface IterationRecord {
   attempt: number;
   model: string;
   feedbackUsed: boolean;
-  examplesReused: boolean;
+  /** This round revises the best earlier candidate, not the previous round's (the previous verdict's `reviseBest`). */
+  revisedBest: boolean;
   escalated: boolean;
   dispatchedAt: string;
   output?: string;
@@ -66,7 +67,7 @@ export interface Round {
 export function startRound(records: readonly IterationRecord[], attempt: number, model: string, now: Date): Round {
   const last = records.at(-1);
   if (!last || (last.verdict !== 'retry' && last.verdict !== 'escalate')) {
-    const round: IterationRecord = { iteration: 1, attempt, model, feedbackUsed: false, examplesReused: false, escalated: false, dispatchedAt: now.toISOString() };
+    const round: IterationRecord = { iteration: 1, attempt, model, feedbackUsed: false, revisedBest: false, escalated: false, dispatchedAt: now.toISOString() };
     return { records: [round], round };
   }
   const escalated = last.verdict === 'escalate' && last.escalateTo !== undefined;
@@ -78,7 +79,7 @@ export function startRound(records: readonly IterationRecord[], attempt: number,
     attempt,
     model: escalated ? last.escalateTo! : model,
     feedbackUsed: last.feedback !== undefined,
-    examplesReused: basis !== last,
+    revisedBest: basis !== last,
     escalated,
     dispatchedAt: now.toISOString(),
     ...reuse,
@@ -143,7 +144,7 @@ export function recordVerified(records: readonly IterationRecord[], e: StepVerif
           ...(e.feedback !== undefined ? { feedback: e.feedback } : {}),
           ...(e.escalateTo ? { escalateTo: e.escalateTo } : {}),
           ...(e.best ? { best: e.best } : {}),
-          ...(e.examplesReused !== undefined ? { reviseBest: e.examplesReused } : {}),
+          ...(e.reviseBest !== undefined ? { reviseBest: e.reviseBest } : {}),
           ...(e.reusedFields?.length ? { nextReuse: e.reusedFields } : {}),
           ...(e.judgeUsage ? { judgeUsage: e.judgeUsage } : {}),
           ...(e.durationMs !== undefined ? { verificationMs: e.durationMs } : {}),

@@ -224,7 +224,7 @@ describe('decideRunChange: the verification loop', () => {
 
     run.apply(generated('draft', 2, 'v2'));
     expect(run.verifyJob('draft').history).toEqual([{ iteration: 1, attempt: 1, score: 0.6, critical: false, model: 'm', escalated: false }]);
-    run.apply(verified('draft', 2, 'escalate', 0.5, { feedback: 'still vague', escalateTo: 'strong', stop: 'max_iterations', best: { iteration: 1, attempt: 1, score: 0.6 }, examplesReused: true }));
+    run.apply(verified('draft', 2, 'escalate', 0.5, { feedback: 'still vague', escalateTo: 'strong', stop: 'max_iterations', best: { iteration: 1, attempt: 1, score: 0.6 }, reviseBest: true }));
     // The escalation round revises the best candidate so far (round 1's), on the stronger model.
     expect(run.job('draft')).toMatchObject({ attempt: 3, iteration: 3, model: 'strong', previousOutput: 'v1', feedback: 'still vague' });
     expect(run.step('draft').iterations.map((r) => [r.iteration, r.model, r.escalated])).toEqual([

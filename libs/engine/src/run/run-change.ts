@@ -493,7 +493,6 @@ class Draft {
       output: step.output ?? '',
       messages: step.messages ?? [],
       gates: verify.gates,
-      acceptAt: verify.acceptAt,
       iteration: round?.iteration ?? 1,
       policy: verify.policy,
       history: historyOf(step.iterations, step.attempt),

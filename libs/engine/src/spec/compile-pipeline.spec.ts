@@ -90,7 +90,6 @@ describe('compilePipeline: a valid pipeline', () => {
     expect(pipeline.steps.draft?.params).toEqual({ maxTokens: 2000 });
     expect(pipeline.steps.draft?.verify).toEqual({
       gates: ['json', { contains: 'Summary' }],
-      acceptAt: 0.5,
       policy: { maxIterations: 3, improvementThreshold: 0.05, acceptAt: 0.5, categoryMin: 0.75, escalate: false },
       feedbackTemplate: 'trellis.feedback',
     });
@@ -117,7 +116,6 @@ describe('compilePipeline: a valid pipeline', () => {
     );
     expect(compiled.steps.a?.model).toBe('gpt-4.1-mini');
     expect(compiled.steps.a?.verify).toMatchObject({
-      acceptAt: 0.9,
       policy: { maxIterations: 2, acceptAt: 0.9, categoryMin: 0.6, escalate: true },
       judgeModel: 'sim-judge',
       escalateTo: 'gpt-4.1',

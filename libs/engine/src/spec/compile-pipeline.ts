@@ -130,7 +130,6 @@ function layOut(spec: PipelineSpec, graph: DependencyGraph, ordering: Dependency
       const judgeModel = spec.defaults.verify?.judge_model;
       compiled.verify = {
         gates: step.verify.gates,
-        acceptAt: policy.acceptAt,
         policy,
         ...(judgeModel !== undefined ? { judgeModel } : {}),
         ...(escalateTo !== undefined ? { escalateTo } : {}),

@@ -58,7 +58,6 @@ export interface CompiledStep {
    */
   verify?: {
     gates: Gate[];
-    acceptAt: number;
     policy: VerifyPolicy;
     judgeModel?: string;
     escalateTo?: string;

@@ -38,7 +38,7 @@ describe('applyStrategy', () => {
 
   it("sets a policy's fields on every gated step and in the defaults, keeping the rest", () => {
     const compiled = compile(applyStrategy(base.spec, { kind: 'policy', policy: { max: 5, accept_at: 0.9 } }));
-    expect(compiled.steps.b?.verify).toMatchObject({ acceptAt: 0.9, policy: { maxIterations: 5, acceptAt: 0.9 }, reuse: ['k'] });
+    expect(compiled.steps.b?.verify).toMatchObject({ policy: { maxIterations: 5, acceptAt: 0.9 }, reuse: ['k'] });
     expect(compiled.steps.c?.verify?.policy).toMatchObject({ maxIterations: 5, acceptAt: 0.9 });
     expect(compiled.steps.a?.verify).toBeUndefined();
     expect(compiled.spec.defaults.verify?.iterate).toEqual({ max: 5, accept_at: 0.9 });

@@ -22,25 +22,6 @@ export function isDeterministicGate(gate: Gate): boolean {
   return gate !== 'schema' && !(typeof gate === 'object' && 'judge' in gate);
 }
 
-/**
- * Scores an output against the deterministic gates; `schema` and `judge` gates are left out
- * (see `isDeterministicGate`). Every gate scores 0 or 1 except `length`, which scores by
- * distance (see `scoreLength`). Never throws: a gate that cannot be evaluated (an invalid or
- * unsafe regex) is a critical violation.
- */
-export function evaluateGates(output: string, gates: readonly Gate[]): GateResult {
-  const scores = gates.filter(isDeterministicGate).map((gate) => evaluateGate(output, gate as DeterministicGate));
-  const byKind = new Map<GateKind, number[]>();
-  for (const { kind, score } of scores) byKind.set(kind, [...(byKind.get(kind) ?? []), score]);
-  const categories: Record<string, number> = {};
-  for (const [kind, values] of byKind) categories[kind] = mean(values);
-  return {
-    score: scores.length === 0 ? 1 : mean(scores.map((s) => s.score)),
-    categories,
-    violations: scores.flatMap((s) => (s.violation ? [s.violation] : [])),
-  };
-}
-
 type DeterministicGate = Exclude<Gate, 'schema' | { judge: unknown }>;
 
 /** One deterministic gate's outcome, in the event's terms; undefined for `schema` and `judge`. */

@@ -14,7 +14,7 @@ const critical: Violation = { rule: 'not_contains', severity: 'critical', messag
 describe('decideRound: the iteration loop stop rules', () => {
   it('accepts in round 1 when score, categories and violations all pass', () => {
     const d = decideRound(policy, [], round(1, result(0.9, { accuracy: 0.9, clarity: 0.8 })));
-    expect(d).toMatchObject({ verdict: 'accept', stop: 'accepted', blockers: [], best: { iteration: 1, attempt: 1, score: 0.9 }, examplesReused: false });
+    expect(d).toMatchObject({ verdict: 'accept', stop: 'accepted', blockers: [], best: { iteration: 1, attempt: 1, score: 0.9 }, reviseBest: false });
     expect(d.feedback).toBeUndefined();
   });
 
@@ -33,11 +33,11 @@ describe('decideRound: the iteration loop stop rules', () => {
 
   it('stops early when a round improves by less than the threshold, and keeps the best', () => {
     const d = decideRound(policy, [past(1, 0.62)], round(2, result(0.6)));
-    expect(d).toMatchObject({ verdict: 'reject', stop: 'stagnated', best: { iteration: 1, attempt: 1, score: 0.62 }, examplesReused: true });
+    expect(d).toMatchObject({ verdict: 'reject', stop: 'stagnated', best: { iteration: 1, attempt: 1, score: 0.62 }, reviseBest: true });
     expect(d.reason).toMatch(/^round 2 improved the score by -0\.02 over round 1, less than 0\.05/);
 
     const slight = decideRound(policy, [past(1, 0.6)], round(2, result(0.64)));
-    expect(slight).toMatchObject({ verdict: 'reject', stop: 'stagnated', best: { iteration: 2, score: 0.64 }, examplesReused: false });
+    expect(slight).toMatchObject({ verdict: 'reject', stop: 'stagnated', best: { iteration: 2, score: 0.64 }, reviseBest: false });
   });
 
   it('goes on when the improvement reaches the threshold exactly', () => {
@@ -97,7 +97,7 @@ describe('decideRound: the iteration loop stop rules', () => {
   it('ranks a candidate without critical violations above a higher-scoring one with', () => {
     const d = decideRound(policy, [past(1, 0.9, { critical: true }), past(2, 0.5)], round(3, result(0.95, {}, [critical])));
     expect(d.best).toEqual({ iteration: 2, attempt: 2, score: 0.5 });
-    expect(d.examplesReused).toBe(true);
+    expect(d.reviseBest).toBe(true);
   });
 
   it('ignores history rounds that are not earlier than this one', () => {

@@ -31,7 +31,7 @@ export interface LoopDecision {
    */
   best: CandidateRef;
   /** The next round revises `best`, an earlier candidate, because this one did not improve on it. */
-  examplesReused: boolean;
+  reviseBest: boolean;
   /** retry / escalate: what the next round must fix. */
   feedback?: string;
   /** escalate: the model of the extra round. */
@@ -75,12 +75,12 @@ export function decideRound(policy: VerifyPolicy, history: readonly VerifyRound[
       reason: `accepted in round ${round.iteration} with score ${fmt(round.result.score)}`,
       blockers: [],
       best: refOf(current),
-      examplesReused: false,
+      reviseBest: false,
     };
   }
 
   const best = bestOf([...earlier, current]);
-  const base = { blockers: acceptance.blockers, best: refOf(best), examplesReused: best.attempt !== round.attempt };
+  const base = { blockers: acceptance.blockers, best: refOf(best), reviseBest: best.attempt !== round.attempt };
   const blocked = acceptance.blockers.join('; ');
   if (round.escalated || earlier.some((h) => h.escalated)) {
     return { ...base, verdict: 'reject', stop: 'escalation_failed', reason: `the escalation round was not accepted either: ${blocked}` };

@@ -16,7 +16,3 @@ export function resolveVerifyPolicy(step: { iterate?: IterateSpec; escalate?: bo
   };
 }
 
-/** The policy of a job that carries none (queued by a planner that predates the loop): its `acceptAt`, built-ins otherwise. */
-export function legacyPolicy(acceptAt: number): VerifyPolicy {
-  return { ...resolveVerifyPolicy({ iterate: { accept_at: acceptAt } }), escalate: false };
-}

@@ -34,7 +34,7 @@ const MAX_ERRORS = 5;
  * any distributed limiter without a central clock.
  */
 @Injectable()
-export class RateLimiter {
+export class ProviderRateLimiter {
   private kv: Promise<KV> | undefined;
   private readonly queues = new Map<string, KeyQueue>();
   private readonly log = logger('executor.rate-limits');

@@ -2,7 +2,7 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import type { FastifyRequest } from 'fastify';
 import { ProjectService, type Principal } from '../projects/project.service';
 import { GatewayError } from './gateway.errors';
-import { RequestRateLimiter } from './rate-limiter';
+import { RequestRateLimiter } from './request-rate-limiter';
 
 export interface AuthenticatedRequest extends FastifyRequest {
   project: string;

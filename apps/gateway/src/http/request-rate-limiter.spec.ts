@@ -1,4 +1,4 @@
-import { takeToken, type Bucket } from './rate-limiter';
+import { takeToken, type Bucket } from './request-rate-limiter';
 
 describe('takeToken', () => {
   it('lets a key burst its per-minute allowance, then refills one request every 60/limit seconds', () => {

@@ -1,29 +1,14 @@
-import { defineEntity, p, type EntityManager } from '@mikro-orm/postgresql';
-import type { Database } from './database';
-import { commitWatchers, OutboxCommitWatcher } from './outbox-commits';
-import type { OutboxRow } from './outbox-row';
+import type { OutboxRow } from '@trellis/contracts';
 import { logger } from '@trellis/telemetry';
+import type { Database } from './database';
+import { commitWatchers, OutboxCommitWatcher } from './outbox-commit-watcher';
 
 /**
- * A message waiting to leave through the outbox: written in the same transaction as the
- * state change it announces, published by the relay with `Nats-Msg-Id` = id.
+ * The DDL of the outbox table, for the initial migration of a service that publishes through
+ * it: a message waiting to leave, written in the same transaction as the state change it
+ * announces (`SqlTransaction.outbox`, `Database.sqlAtomic`), published by the relay with
+ * `Nats-Msg-Id` = id.
  */
-export const OutboxMessageSchema = defineEntity({
-  name: 'OutboxMessage',
-  tableName: 'outbox',
-  properties: {
-    id: p.string().primary(),
-    subject: p.string(),
-    body: p.text(),
-    headers: p.json<Record<string, string>>().nullable(),
-    createdAt: p.datetime().onCreate(() => new Date()),
-    claimedUntil: p.datetime().nullable(),
-  },
-});
-export class OutboxMessage extends OutboxMessageSchema.class {}
-OutboxMessageSchema.setClass(OutboxMessage);
-
-/** The DDL of the outbox table, for the owning service's initial migration. */
 export function outboxTableSql(schema: string): string {
   return `create table "${schema}"."outbox" (
     "id" varchar(255) not null primary key,
@@ -34,23 +19,6 @@ export function outboxTableSql(schema: string): string {
     "claimed_until" timestamptz null
   );`;
 }
-
-/** Queues a message in the caller's unit of work; it commits (or not) with the state change. */
-export function enqueueOutbox(em: EntityManager, message: { id: string; subject: string; body: string; headers?: Record<string, string> }): void {
-  // Where the relay publishes this process's commits itself (ADR 0007), the row is born
-  // leased to it: no poll of another relay publishes it meanwhile, and if this process dies
-  // first, the lease lapses and any relay does.
-  const watcher = commitWatchers.get(em.config);
-  const row = { id: message.id, subject: message.subject, body: message.body, ...(message.headers ? { headers: message.headers } : {}) };
-  const leased = watcher?.track(em, row) ?? false;
-  em.create(
-    OutboxMessage,
-    { id: message.id, subject: message.subject, body: message.body, headers: message.headers ?? null, claimedUntil: leased ? new Date(Date.now() + watcher!.birthLeaseMs) : null },
-    { persist: true },
-  );
-}
-
-export type { OutboxRow } from './outbox-row';
 
 /**
  * The relay's view of the outbox (structurally the messaging lib's `OutboxStore`). A claim is
@@ -132,10 +100,9 @@ export class PgOutboxStore {
   watchCommits(onCommitted: (rows: OutboxRow[]) => void, birthLeaseMs = 5_000): () => void {
     const watcher = new OutboxCommitWatcher(onCommitted, birthLeaseMs);
     this.watcher = watcher;
-    this.db.orm.em.getEventManager().registerSubscriber(watcher);
     commitWatchers.set(this.db.orm.config, watcher);
     return () => {
-      // MikroORM cannot unregister a subscriber: silence it, and lease no more rows.
+      // A transaction already under way may still find it: silence it, and lease no more rows.
       watcher.stop();
       if (commitWatchers.get(this.db.orm.config) === watcher) commitWatchers.delete(this.db.orm.config);
     };
