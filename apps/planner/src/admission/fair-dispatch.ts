@@ -26,8 +26,13 @@ interface PoolState {
   sentSince: number;
   /** Steps of the pool whose results this planner committed since the last read: each freed a slot. */
   finishedSince: number;
+  /** How many steps the queue may hold (waiting and being worked on), set at each read. */
+  bound: number;
   lastUsed: number;
 }
+
+/** The most a pool's bound grows to while its executors keep up (a sanity cap, far above any pool's slots). */
+const MAX_BOUND = 100_000;
 
 /**
  * Weighted-fair dispatch across projects (ADR 0014). A pool's executors pull its work queue in
@@ -89,7 +94,7 @@ export class FairDispatch implements OnApplicationShutdown {
     const p = this.pools.get(pool);
     if (!p) {
       // First use: start watching the pool; until its queue is read, do not hold.
-      this.pools.set(pool, { pending: 0, working: 0, sentSince: 0, finishedSince: 0, lastUsed: Date.now() });
+      this.pools.set(pool, this.newPool());
       this.ensurePolling();
       return false;
     }
@@ -116,7 +121,7 @@ export class FairDispatch implements OnApplicationShutdown {
     let queue = this.queues.get(pool);
     if (!queue) this.queues.set(pool, (queue = new FairQueue()));
     for (const step of steps) queue.add({ ...step, seq: this.seq++ });
-    if (!this.pools.has(pool)) this.pools.set(pool, { pending: 0, working: 0, sentSince: 0, finishedSince: 0, lastUsed: Date.now() });
+    if (!this.pools.has(pool)) this.pools.set(pool, this.newPool());
     this.ensurePolling();
   }
 
@@ -142,7 +147,25 @@ export class FairDispatch implements OnApplicationShutdown {
    */
   private room(p: PoolState): number {
     const waiting = Math.max(0, p.pending + p.sentSince - p.finishedSince);
-    return Math.max(this.minBacklog, 2 * p.working) - waiting;
+    return p.bound - waiting;
+  }
+
+  /**
+   * The bound after a read. A queue with messages not pulled means every executor slot is busy:
+   * `working` is then the pool's capacity, and the bound twice that. An empty queue while steps
+   * are held means the executors could take more than they were given — `working` then counts
+   * only what the bound let through, and twice it would keep the pool as starved as it is (at
+   * fast model calls, most of a step's cycle is spent in the planner, not at the executor) — so
+   * the bound doubles instead, until the queue stays non-empty.
+   */
+  private nextBound(bound: number, read: { pending: number; working: number }, held: number): number {
+    const saturated = Math.max(this.minBacklog, 2 * read.working);
+    if (read.pending > 0 || held === 0) return saturated;
+    return Math.min(MAX_BOUND, Math.max(saturated, 2 * bound));
+  }
+
+  private newPool(): PoolState {
+    return { pending: 0, working: 0, sentSince: 0, finishedSince: 0, bound: this.minBacklog, lastUsed: Date.now() };
   }
 
   private ensurePolling(): void {
@@ -164,7 +187,7 @@ export class FairDispatch implements OnApplicationShutdown {
           continue;
         }
         const read = await this.readQueue(pool);
-        Object.assign(p, read, { sentSince: 0, finishedSince: 0 });
+        Object.assign(p, read, { sentSince: 0, finishedSince: 0, bound: this.nextBound(p.bound, read, held) });
         if (held) await this.release(pool, p);
       }
       if (!this.pools.size) this.onApplicationShutdown();
