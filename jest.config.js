@@ -16,6 +16,12 @@ const swc = [
     module: { type: 'commonjs', ignoreDynamic: true },
   },
 ];
+// Where PostgreSQL and NATS come from (the environment, local services or containers) is decided
+// once per run, for the projects that use them (libs/testing/src/test-services.ts).
+const services = {
+  globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
+  globalTeardown: '<rootDir>/libs/testing/src/global-teardown.ts',
+};
 const common = {
   transform: { '^.+\\.ts$': swc },
   moduleFileExtensions: ['ts', 'js', 'json'],
@@ -26,9 +32,9 @@ const common = {
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/{apps,libs}/**/*.int-spec.ts'], slowTestThreshold: 30 },
-    { ...common, displayName: 'system', testMatch: ['<rootDir>/tests/**/*.e2e-spec.ts'], testPathIgnorePatterns: ['<rootDir>/tests/console/'], slowTestThreshold: 120 },
-    { ...common, displayName: 'browser', testMatch: ['<rootDir>/tests/console/**/*.e2e-spec.ts'], slowTestThreshold: 120 },
+    { ...common, ...services, displayName: 'integration', testMatch: ['<rootDir>/{apps,libs}/**/*.int-spec.ts'], slowTestThreshold: 30 },
+    { ...common, ...services, displayName: 'system', testMatch: ['<rootDir>/tests/**/*.e2e-spec.ts'], testPathIgnorePatterns: ['<rootDir>/tests/console/'], slowTestThreshold: 120 },
+    { ...common, ...services, displayName: 'browser', testMatch: ['<rootDir>/tests/console/**/*.e2e-spec.ts'], slowTestThreshold: 120 },
   ],
   // Two cores: two test files at a time; each file owns its database and NATS namespace.
   maxWorkers: 2,

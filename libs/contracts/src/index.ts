@@ -13,3 +13,4 @@ export * from './tools';
 export * from './openai';
 export * from './json-schema';
 export { messageIds } from './message-ids';
+export { TrellisError, DomainError, RETRYABLE_ERROR_CODES, backoffDelay, exponentialDelays, type TrellisErrorOptions, type BackoffPolicy } from './failure';

@@ -1,10 +1,13 @@
-/**
- * The failure taxonomy a message handler speaks (STYLE.md, "Errors decide retries"). The
- * consumer runner alone turns it into ack / nak(delay) / term + dead-letter; a handler never
- * touches the message. Domain errors may extend these classes to carry their own codes.
+import { TrellisError } from '@trellis/contracts';
+
+/*
+ * Presets of the one failure taxonomy (TrellisError, libs/contracts) for message handlers, as
+ * inngest's RetryAfterError / NonRetriableError: the consumer runner reads only `retryable`
+ * and `retryAfterMs` of any TrellisError, these merely set them. It alone turns them into
+ * ack / nak(delay) / term + dead-letter; a handler never touches the message.
  */
 
-/** Options shared by both error classes. */
+/** Options shared by both presets. */
 export interface HandlerErrorOptions {
   /** A stable, machine-readable code (`rate_limited`, `template_not_found`, …) for logs and dead letters. */
   code?: string;
@@ -15,18 +18,12 @@ export interface HandlerErrorOptions {
 /**
  * The work may succeed if tried again: the message is redelivered after `retryAfterMs` when
  * given (e.g. a provider's `Retry-After`), else after the consumer's backoff for this
- * delivery; past the delivery limit it is dead-lettered. Any error that is not a
- * {@link NonRetryableError} is treated the same way.
+ * delivery; past the delivery limit it is dead-lettered. Any error that is not a TrellisError
+ * is treated the same way.
  */
-export class RetryableError extends Error {
-  readonly code: string;
-  readonly retryAfterMs: number | undefined;
-
+export class RetryableError extends TrellisError {
   constructor(message: string, options: HandlerErrorOptions & { retryAfterMs?: number } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'RetryableError';
-    this.code = options.code ?? 'retryable';
-    this.retryAfterMs = options.retryAfterMs;
+    super(options.code ?? 'retryable', message, { retryable: true, retryAfterMs: options.retryAfterMs, cause: options.cause });
   }
 }
 
@@ -34,12 +31,8 @@ export class RetryableError extends Error {
  * Retrying cannot help (the input is wrong, the thing it refers to is gone): the message is
  * dead-lettered at once with this error's code and message as the reason.
  */
-export class NonRetryableError extends Error {
-  readonly code: string;
-
+export class NonRetryableError extends TrellisError {
   constructor(message: string, options: HandlerErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'NonRetryableError';
-    this.code = options.code ?? 'non_retryable';
+    super(options.code ?? 'non_retryable', message, { retryable: false, cause: options.cause });
   }
 }

@@ -8,7 +8,7 @@ export { provisionStreams, ensureConsumer, deleteNamespace, streamConfigs, type 
 export { encodeEvent, encodeBuilt, decodeEvent, type EncodeEventOptions, type EncodedEvent, type DecodedEvent, type UndecodableEvent } from './event-encoding';
 export { EventPublisher, type PublishEventOptions, type PublishRawOptions } from './event-publisher';
 export { RetryableError, NonRetryableError, type HandlerErrorOptions } from './errors';
-export { settleFailure, backoffDelay, DEFAULT_BACKOFF_MS, DEFAULT_MAX_DELIVER, type RetryPolicy, type FailureSettlement } from './retry-policy';
+export { settleFailure, DEFAULT_BACKOFF_MS, DEFAULT_MAX_DELIVER, type RetryPolicy, type FailureSettlement } from './retry-policy';
 export { ConsumerRunner, startConsumer } from './consumer-runner';
 export type { ConsumerOptions, ConsumerHandle, MessageContext, MessageHandler, AroundHandler } from './consumer-options';
 export { namespaceOfSubject, type DeadLetterInfo } from './dead-letter';

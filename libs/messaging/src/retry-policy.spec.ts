@@ -1,3 +1,4 @@
+import { DomainError, TrellisError } from '@trellis/contracts';
 import { NonRetryableError, RetryableError } from './errors';
 import { backoffDelay, settleFailure } from './retry-policy';
 
@@ -10,6 +11,12 @@ describe('settleFailure', () => {
       action: 'dead-letter',
       reason: 'not_found: template gone',
     });
+  });
+
+  it('reads any error of the taxonomy by its retryable flag and retry-after, not its class', () => {
+    expect(settleFailure(new DomainError('not_found', 'run gone'), 1, policy)).toEqual({ action: 'dead-letter', reason: 'not_found: run gone' });
+    expect(settleFailure(new DomainError('unavailable', 'registry away'), 1, policy, noJitter)).toEqual({ action: 'nak', delayMs: 1_000 });
+    expect(settleFailure(new TrellisError('llm.rate_limited', 'slow down', { retryable: true, retryAfterMs: 700 }), 1, policy)).toEqual({ action: 'nak', delayMs: 700 });
   });
 
   it('naks any other error with the backoff for the delivery', () => {

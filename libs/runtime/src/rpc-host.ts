@@ -1,23 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ErrorCode, Issue, RpcMethod } from '@trellis/contracts';
+import { DomainError, type RpcMethod } from '@trellis/contracts';
 import { RpcFailure, serveRpc, type NatsConnection } from '@trellis/messaging';
 import type { z } from 'zod';
 import { MESSAGING_OPTIONS, NATS, type MessagingOptions } from './tokens';
-
-/**
- * A service's domain error: a code from the shared set and, for bad input, every issue
- * found. `RpcHost` turns it into an RPC reply; the gateway alone maps codes to HTTP.
- */
-export class DomainError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly issues?: Issue[],
-  ) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
 
 /**
  * Serves a service's request/reply methods: the request is parsed against the method's

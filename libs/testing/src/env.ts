@@ -1,14 +1,15 @@
 import { hermeticEnv } from '@trellis/devstack';
 import { configureLogger } from '@trellis/telemetry';
+import { LOCAL_DATABASE_URL, LOCAL_NATS_URL } from './test-services';
 
 /**
  * Where the test harness finds PostgreSQL and NATS: `DATABASE_URL` / `NATS_URL`, else the
- * local services on their default ports. (Testcontainers would be the fallback where a
- * Docker engine exists; the machines this project runs on have local services instead.)
+ * local services on their default ports. Jest's global setup (./global-setup.ts) sets both
+ * URLs before any test file loads when it started containers for the run.
  */
 export const testEnv = {
-  databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-  natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+  databaseUrl: process.env.DATABASE_URL ?? LOCAL_DATABASE_URL,
+  natsUrl: process.env.NATS_URL ?? LOCAL_NATS_URL,
   /** The nats-server binary fault tests start their own servers with. */
   natsServerBin: process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server',
   /** The services' log level in system tests (`warn` keeps test output to what failed). */

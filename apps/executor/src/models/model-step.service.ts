@@ -60,7 +60,7 @@ export class ModelStepService {
     try {
       answered = await this.answer(job, this.messages(job), json, delivery, signal);
     } catch (err) {
-      if (err instanceof LlmError) throw new StepError(err.toFailureInfo(), err.retryable ? err.retryAfterMs : undefined);
+      if (err instanceof LlmError) throw StepError.of(err);
       throw err;
     }
     const { call, result, replayed } = answered;

@@ -54,12 +54,13 @@ export class StepRunner {
 
   private async failed(job: StepReady, delivery: number, err: unknown): Promise<void> {
     const failure = err instanceof StepError ? err : StepError.retryable('executor.unexpected', err instanceof Error ? err.message : String(err));
-    if (!failure.info.retryable) return this.events.failed(job, failure.info);
+    if (!failure.retryable) return this.events.failed(job, failure.toFailureInfo());
     const decision = decideRetry(this.policyOf(job), delivery, failure.retryAfterMs);
     if (!decision.retry) {
-      return this.events.failed(job, { ...failure.info, message: `gave up after ${delivery} tries: ${failure.info.message}` });
+      return this.events.failed(job, { ...failure.toFailureInfo(), message: `gave up after ${delivery} tries: ${failure.message}` });
     }
-    throw new RetryableError(failure.message, { code: failure.info.code, retryAfterMs: decision.delayMs, cause: err });
+    // The delay is decided: the consumer runner naks with it exactly.
+    throw new RetryableError(failure.message, { code: failure.code, retryAfterMs: decision.delayMs, cause: err });
   }
 
   private policyOf(job: StepReady): RetryPolicy {

@@ -63,7 +63,7 @@ export class ToolStepService {
       return await Promise.race([Promise.resolve().then(() => definition.run(input, { signal })), aborted]);
     } catch (err) {
       if (deadline?.aborted) throw StepError.retryable('tool.timeout', `tool "${definition.name}" took longer than the step's timeout`);
-      if (err instanceof ToolError) throw new StepError({ code: `tool.${err.code}`, message: err.message, retryable: err.retryable });
+      if (err instanceof ToolError) throw StepError.of(err);
       // A custom tool's own error: its message, and another try may help (bounded by the retry policy).
       throw StepError.retryable('tool.failed', `tool "${definition.name}" failed: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -46,7 +46,7 @@ export class AuditInterceptor implements NestInterceptor {
         action: spec.action,
         resource: resource === undefined ? null : resource.slice(0, MAX_RESOURCE),
         outcome: failure ? ('error' as const) : ('success' as const),
-        status: failure ? (failure.status ?? STATUS[failure.code] ?? 500) : reply.statusCode,
+        status: failure ? (failure.status ?? STATUS[failure.code]) : reply.statusCode,
         error: failure ? failure.code.slice(0, 64) : null,
       };
       try {

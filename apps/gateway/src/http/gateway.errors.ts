@@ -1,4 +1,4 @@
-import type { Issue } from '@trellis/contracts';
+import { TrellisError, type Issue } from '@trellis/contracts';
 
 export type GatewayErrorCode =
   | 'unauthenticated'
@@ -12,15 +12,19 @@ export type GatewayErrorCode =
   | 'budget_exhausted';
 
 /** Errors the gateway itself raises (before or instead of asking another service). */
-export class GatewayError extends Error {
+export class GatewayError extends TrellisError<GatewayErrorCode> {
   constructor(
-    readonly code: GatewayErrorCode,
+    code: GatewayErrorCode,
     message: string,
-    readonly issues?: Issue[],
+    issues?: Issue[],
     /** Seconds after which the request may succeed (429): the `Retry-After` header. */
-    readonly retryAfterSeconds?: number,
+    retryAfterSeconds?: number,
   ) {
-    super(message);
-    this.name = 'GatewayError';
+    super(code, message, { issues, retryable: retryAfterSeconds !== undefined, ...(retryAfterSeconds === undefined ? {} : { retryAfterMs: retryAfterSeconds * 1000 }) });
+  }
+
+  /** Seconds after which the request may succeed, when the gateway knows (429). */
+  get retryAfterSeconds(): number | undefined {
+    return this.retryAfterMs === undefined ? undefined : Math.ceil(this.retryAfterMs / 1000);
   }
 }

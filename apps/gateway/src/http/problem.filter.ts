@@ -1,13 +1,16 @@
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Issue, Problem } from '@trellis/contracts';
+import type { ErrorCode, Issue, Problem } from '@trellis/contracts';
 import { RpcCallError } from '@trellis/messaging';
 import { logger } from '@trellis/telemetry';
 import { ZodError } from 'zod';
-import { GatewayError } from './gateway.errors';
+import { GatewayError, type GatewayErrorCode } from './gateway.errors';
 
-/** The one place where error codes become HTTP statuses. */
-export const STATUS: Record<string, number> = {
+/** Every code a problem may carry: the services' (over RPC) and the gateway's own. */
+export type ProblemCode = ErrorCode | GatewayErrorCode;
+
+/** The one place where error codes become HTTP statuses; a code left out does not compile. */
+export const STATUS = {
   invalid_argument: 400,
   unauthenticated: 401,
   not_found: 404,
@@ -22,9 +25,9 @@ export const STATUS: Record<string, number> = {
   resource_exhausted: 429,
   unavailable: 503,
   internal: 500,
-};
+} as const satisfies Record<ProblemCode, number>;
 
-const TITLE: Record<string, string> = {
+const TITLE = {
   invalid_argument: 'Invalid request',
   unauthenticated: 'Unauthenticated',
   not_found: 'Not found',
@@ -38,7 +41,7 @@ const TITLE: Record<string, string> = {
   resource_exhausted: 'Limit reached',
   unavailable: 'Service unavailable',
   internal: 'Internal error',
-};
+} as const satisfies Record<ProblemCode, string>;
 
 /** RFC 9457 problem details for every error on the REST API, with every validation issue listed. */
 @Catch()
@@ -49,11 +52,11 @@ export class ProblemFilter implements ExceptionFilter {
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { code, detail, issues, status: explicit } = classifyError(error);
-    const status = explicit ?? STATUS[code] ?? 500;
+    const status = explicit ?? STATUS[code];
     if (status >= 500) this.log.error({ err: error, url: request.url }, 'request failed');
     const problem: Problem = {
       type: `urn:trellis:problem:${code}`,
-      title: TITLE[code] ?? 'Error',
+      title: TITLE[code],
       status,
       detail,
       code,
@@ -86,7 +89,7 @@ export function retryAfterSeconds(error: unknown): number | undefined {
 }
 
 /** An error's code, detail, issues and (when it says) status: shared with the OpenAI-shaped filter. */
-export function classifyError(error: unknown): { code: string; detail: string; issues?: Issue[]; status?: number } {
+export function classifyError(error: unknown): { code: ProblemCode; detail: string; issues?: Issue[]; status?: number } {
   if (error instanceof GatewayError || error instanceof RpcCallError) {
     return { code: error.code, detail: error.message, ...(error.issues ? { issues: error.issues } : {}) };
   }
@@ -99,7 +102,7 @@ export function classifyError(error: unknown): { code: string; detail: string; i
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
-    const code = Object.entries(STATUS).find(([, s]) => s === status)?.[0] ?? (status >= 500 ? 'internal' : 'invalid_argument');
+    const code = (Object.keys(STATUS) as ProblemCode[]).find((c) => STATUS[c] === status) ?? (status >= 500 ? 'internal' : 'invalid_argument');
     return { code, detail: error.message, status };
   }
   const fastifyCode = (error as { code?: string; statusCode?: number })?.code;

@@ -13,7 +13,7 @@ export function openAiErrorBody(error: unknown): { status: number; body: OpenAiE
     return { status: 500, body: { error: { message: error.message, type: 'server_error', param: null, code: 'run_failed' } } };
   }
   const { code, detail, issues, status: explicit } = classifyError(error);
-  const status = explicit ?? STATUS[code] ?? 500;
+  const status = explicit ?? STATUS[code];
   const param = issues?.[0]?.path.length ? issues[0].path.join('.') : null;
   const message = issues?.length ? `${detail}: ${issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}` : detail;
   const type = TYPE[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error');

@@ -1,3 +1,4 @@
+import { TrellisError } from '@trellis/contracts';
 import { NonRetryableError, RetryableError } from '@trellis/messaging';
 
 /**
@@ -11,6 +12,8 @@ export class JudgeRetryableError extends RetryableError {}
 export class JudgeFailedError extends NonRetryableError {}
 
 /** A replayed job's judge asked what the source run's recording does not have (`recorded` mode): the step fails with `replay_miss` and the difference. */
-export class ReplayMissError extends Error {
-  override readonly name = 'ReplayMissError';
+export class ReplayMissError extends TrellisError {
+  constructor(message: string) {
+    super('replay_miss', message, { retryable: false });
+  }
 }

@@ -36,7 +36,7 @@ export class VerificationService {
     try {
       evaluated = await Promise.all(job.gates.map((gate, index) => this.evaluate(gate, index, job, signal)));
     } catch (err) {
-      if (err instanceof ReplayMissError) return this.failWith(job, { code: 'replay_miss', message: err.message, retryable: false });
+      if (err instanceof ReplayMissError) return this.failWith(job, err.toFailureInfo());
       throw err;
     }
     const outcomes = evaluated.map((e) => e.outcome);

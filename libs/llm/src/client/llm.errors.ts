@@ -1,4 +1,4 @@
-import type { FailureInfo } from '@trellis/contracts';
+import { TrellisError, type FailureInfo } from '@trellis/contracts';
 import {
   APIConnectionError,
   APIConnectionTimeoutError,
@@ -50,30 +50,23 @@ export interface LlmErrorOptions {
 }
 
 /** The one error a model call throws; the SDK's error is kept as `cause`. */
-export class LlmError extends Error {
-  readonly code: LlmErrorCode;
-  readonly retryable: boolean;
+export class LlmError extends TrellisError<LlmErrorCode> {
   /** HTTP status, when the provider answered at all. */
   readonly status?: number;
-  /** The delay the provider asked for (`retry-after-ms` or `Retry-After`), when it did. */
-  readonly retryAfterMs?: number;
   readonly providerCode?: string;
   readonly requestId?: string;
 
+  /** `retryAfterMs`: the delay the provider asked for (`retry-after-ms` or `Retry-After`), when it did. */
   constructor(message: string, options: LlmErrorOptions) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'LlmError';
-    this.code = options.code;
-    this.retryable = options.retryable;
+    super(options.code, message, { retryable: options.retryable, retryAfterMs: options.retryAfterMs, cause: options.cause });
     if (options.status !== undefined) this.status = options.status;
-    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
     if (options.providerCode !== undefined) this.providerCode = options.providerCode;
     if (options.requestId !== undefined) this.requestId = options.requestId;
   }
 
   /** The failure as a run records it (`llm.<code>`). */
-  toFailureInfo(): FailureInfo {
-    return { code: `llm.${this.code}`, message: this.message, retryable: this.retryable };
+  override toFailureInfo(): FailureInfo {
+    return { ...super.toFailureInfo(), code: `llm.${this.code}` };
   }
 }
 

@@ -1,0 +1,4 @@
+import { stopTestServices } from './global-setup';
+
+/** Jest's global teardown (a default export: jest calls the module's default function). */
+export default stopTestServices;
