@@ -37,7 +37,7 @@ export interface OnEventOptions<Config = never> {
 export type HandlerExtras =
   | { readonly kind: 'event'; readonly contract: EventContract; readonly options: OnEventOptions<unknown> }
   | { readonly kind: 'rpc'; readonly method: RpcMethod }
-  | { readonly kind: 'dead-letter'; readonly durable: string };
+  | { readonly kind: 'dead-letter' };
 
 /** Nest patterns of the handlers; the transport finds a handler's contract in its extras. */
 export const patterns = {
@@ -81,10 +81,8 @@ export function OnEvent<Config = never>(contract: EventContract, options: OnEven
  * `DeadLetterInfo`.
  */
 export function OnDeadLetter(...durables: string[]): MethodDecorator {
-  return applyDecorators(
-    ...durables.map((durable) => EventPattern<string>(patterns.deadLetter(durable), { kind: 'dead-letter', durable } satisfies HandlerExtras)),
-    passErrors,
-  );
+  // One EventPattern with every pattern: a second EventPattern on a method replaces the first's.
+  return applyDecorators(EventPattern<string[]>(durables.map(patterns.deadLetter), { kind: 'dead-letter' } satisfies HandlerExtras), passErrors);
 }
 
 /**
