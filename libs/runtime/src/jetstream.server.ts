@@ -24,7 +24,7 @@ import {
 import { logger } from '@trellis/telemetry';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { HealthChecks } from './health';
-import { patterns, type ConsumerSettings, type HandlerExtras } from './message-handlers';
+import { patterns, type ConsumerSettings, type HandlerExtras } from './handler-metadata';
 import { DomainError } from './domain-error';
 import { MESSAGING_OPTIONS, NATS, type MessagingOptions } from './tokens';
 
