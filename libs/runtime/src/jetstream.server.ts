@@ -69,6 +69,16 @@ export class JetStreamServer extends Server implements CustomTransportStrategy, 
   private async start(): Promise<void> {
     const handlers = [...this.messageHandlers.values()];
     const extrasOf = (h: NestHandler) => h.extras as HandlerExtras | undefined;
+    // A dead-letter hook naming no consumer would never run: a typo must stop the start.
+    const consumed = new Set(
+      handlers.flatMap((h) => {
+        const extras = extrasOf(h);
+        return extras?.kind === 'event' ? [patterns.deadLetter(extras.options.durable)] : [];
+      }),
+    );
+    for (const [pattern, h] of this.messageHandlers) {
+      if (extrasOf(h)?.kind === 'dead-letter' && !consumed.has(pattern)) throw new Error(`${pattern}: no @OnEvent consumer has this durable`);
+    }
     for (const handler of handlers) {
       const extras = extrasOf(handler);
       if (extras?.kind === 'event') await this.consume(extras, handler);
