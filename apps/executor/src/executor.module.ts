@@ -48,8 +48,8 @@ export class ExecutorModule {
         ModelStepService,
         ToolStepService,
         StepRunner,
-        StepWorkHandler,
       ],
+      controllers: [StepWorkHandler],
     };
   }
 }

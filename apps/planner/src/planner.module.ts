@@ -56,12 +56,10 @@ export class PlannerModule {
         TemplatePins,
         RunService,
         ReplayService,
-        StepResultHandler,
-        ProductsHandler,
-        AdmissionHandler,
         RunRetention,
-        PlannerRpcServer,
       ],
+      // Message handlers and RPC methods, served by the JetStream transport.
+      controllers: [StepResultHandler, ProductsHandler, AdmissionHandler, PlannerRpcServer],
     };
   }
 }

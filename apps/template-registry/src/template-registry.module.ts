@@ -40,10 +40,10 @@ export class TemplateRegistryModule {
         ExperimentRepository,
         ExperimentService,
         PipelineClient,
-        ExperimentResultsHandler,
         TemplateSeeder,
-        RegistryRpcServer,
       ],
+      // Message handlers and RPC methods, served by the JetStream transport.
+      controllers: [ExperimentResultsHandler, RegistryRpcServer],
     };
   }
 }

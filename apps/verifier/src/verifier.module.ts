@@ -30,8 +30,8 @@ export class VerifierModule {
         JudgeGate,
         SchemaGate,
         VerificationService,
-        VerifyWorkHandler,
       ],
+      controllers: [VerifyWorkHandler],
     };
   }
 }

@@ -17,9 +17,6 @@ export interface MessageContext {
 /** A message handler: resolve to ack; throw a `RetryableError` / `NonRetryableError` (or anything) to fail. */
 export type MessageHandler<T> = (data: T, ctx: MessageContext) => Promise<void>;
 
-/** Runs a unit of work in a scope: the app forks its MikroORM EntityManager here. */
-export type AroundHandler = <T>(fn: () => Promise<T>) => Promise<T>;
-
 /** Options of `ConsumerRunner` / `startConsumer`. Give `contract` or `contracts`, not both. */
 export interface ConsumerOptions<C extends EventContract = EventContract> {
   nc: NatsConnection;
@@ -48,8 +45,7 @@ export interface ConsumerOptions<C extends EventContract = EventContract> {
   maxDeliver?: number;
   /** Redelivery delay by delivery count, ±20% jitter. Default [1000, 5000, 15000, 30000]. */
   backoffMs?: readonly number[];
-  around?: AroundHandler;
-  /** Called (inside `around`) after a message was dead-lettered, e.g. to mark the step failed. If it throws, the message is redelivered and dead-lettered again. */
+  /** Called after a message was dead-lettered, e.g. to mark the step failed. If it throws, the message is redelivered and dead-lettered again. */
   onDeadLetter?: (info: DeadLetterInfo) => Promise<void>;
   /** For logs and span names. Default the durable name. */
   name?: string;

@@ -2,7 +2,7 @@ import { jetstream, type Consumer, type ConsumerMessages, type JetStreamClient, 
 import { SpanStatusCode } from '@opentelemetry/api';
 import type { EventContract } from '@trellis/contracts';
 import { SpanKind, extractTraceContext, logger, withSpan, type Logger, type Span } from '@trellis/telemetry';
-import type { AroundHandler, ConsumerHandle, ConsumerOptions, MessageContext } from './consumer-options';
+import type { ConsumerHandle, ConsumerOptions, MessageContext } from './consumer-options';
 import { publishDeadLetter, type DeadLetterInfo } from './dead-letter';
 import { decodeEvent } from './event-encoding';
 import { headerCarrier, headersToRecord } from './headers';
@@ -22,8 +22,8 @@ type Settlement = 'ack' | 'term' | { nak: number };
  * The one consumer runner (STYLE.md, "A message handler"). For each message of a durable
  * pull consumer it: acks at once a message whose subject the app's `skip` names; decodes
  * JSON, envelope and data (a body that does not fit is dead-lettered at once); opens a
- * CONSUMER span whose parent is the message's `traceparent`; runs the handler inside
- * `around`, sending in-progress acks every ackWait/3 while it runs; then acks, naks with
+ * CONSUMER span whose parent is the message's `traceparent`; runs the handler, sending
+ * in-progress acks every ackWait/3 while it runs; then acks, naks with
  * the backoff (or the error's `retryAfterMs`), or dead-letters and terms (a
  * `NonRetryableError`, or past `maxDeliver`). A handler error never escapes.
  *
@@ -38,7 +38,6 @@ export class ConsumerRunner<C extends EventContract = EventContract> implements 
   private readonly contracts: ReadonlyMap<string, C>;
   private readonly concurrency: number;
   private readonly policy: RetryPolicy;
-  private readonly around: AroundHandler;
   private readonly pullExpiresMs: number;
   private heartbeatMs: number;
   private ackWaitMs: number;
@@ -86,7 +85,6 @@ export class ConsumerRunner<C extends EventContract = EventContract> implements 
     this.name = options.name ?? options.durable;
     this.concurrency = Math.max(1, options.concurrency ?? 16);
     this.policy = { maxDeliver: Math.max(1, options.maxDeliver ?? DEFAULT_MAX_DELIVER), backoffMs: options.backoffMs ?? DEFAULT_BACKOFF_MS };
-    this.around = options.around ?? ((fn) => fn());
     this.pullExpiresMs = Math.max(1_000, options.pullExpiresMs ?? 30_000);
     this.ackWaitMs = options.ackWaitMs ?? 30_000;
     this.heartbeatMs = heartbeatInterval(this.ackWaitMs);
@@ -336,7 +334,7 @@ export class ConsumerRunner<C extends EventContract = EventContract> implements 
           headers: headersToRecord(msg.headers),
         };
         try {
-          await this.around(() => this.options.handler(decoded.data, ctx));
+          await this.options.handler(decoded.data, ctx);
         } catch (err) {
           span.recordException(err instanceof Error ? err : new Error(String(err)));
           markFailed(span, describeError(err));
@@ -367,7 +365,7 @@ export class ConsumerRunner<C extends EventContract = EventContract> implements 
       const onDeadLetter = this.options.onDeadLetter;
       if (onDeadLetter) {
         const info: DeadLetterInfo = { subject: msg.subject, reason, deliveryCount: msg.info.deliveryCount, ...extra };
-        await this.around(() => onDeadLetter(info));
+        await onDeadLetter(info);
       }
       // No reason argument to term(): NATS 2.9 only understands a bare +TERM.
       this.settle(job, 'term');

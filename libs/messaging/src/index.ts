@@ -10,7 +10,7 @@ export { EventPublisher, type PublishEventOptions, type PublishRawOptions } from
 export { RetryableError, NonRetryableError, type HandlerErrorOptions } from './errors';
 export { settleFailure, DEFAULT_BACKOFF_MS, DEFAULT_MAX_DELIVER, type RetryPolicy, type FailureSettlement } from './retry-policy';
 export { ConsumerRunner, startConsumer } from './consumer-runner';
-export type { ConsumerOptions, ConsumerHandle, MessageContext, MessageHandler, AroundHandler } from './consumer-options';
+export type { ConsumerOptions, ConsumerHandle, MessageContext, MessageHandler } from './consumer-options';
 export { namespaceOfSubject, type DeadLetterInfo } from './dead-letter';
 export { DeadLetterHeaders, CLOUDEVENTS_CONTENT_TYPE, traceHeaders } from './headers';
 export { OutboxRelay, type OutboxStore, type OutboxRelayOptions } from './outbox-relay';

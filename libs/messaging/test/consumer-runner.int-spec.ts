@@ -362,30 +362,4 @@ describe('ConsumerRunner', () => {
     expect(redelivered).toEqual([2]);
     await waitFor(async () => (await consumerState(q.durable)).num_ack_pending === 0, { what: 'the ack' });
   });
-
-  it('runs the handler inside `around`', async () => {
-    const q = await queue();
-    const scopes: string[] = [];
-    let inScope = false;
-    await start({
-      durable: q.durable,
-      contract: Job,
-      around: async (fn) => {
-        scopes.push('enter');
-        inScope = true;
-        try {
-          return await fn();
-        } finally {
-          inScope = false;
-          scopes.push('exit');
-        }
-      },
-      handler: async () => void scopes.push(inScope ? 'handler in scope' : 'handler outside scope'),
-    });
-
-    await publisher.publish(Job, { n: 1 }, { subject: q.subject });
-
-    await waitFor(() => scopes.length === 3, { what: 'the handler' });
-    expect(scopes).toEqual(['enter', 'handler in scope', 'exit']);
-  });
 });

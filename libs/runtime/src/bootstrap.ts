@@ -3,6 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DynamicModule, Type } from '@nestjs/common';
 import { configureLogger, logger, shutdownTelemetry, startTelemetry } from '@trellis/telemetry';
+import type { MicroserviceOptions } from '@nestjs/microservices';
+import { JetStreamServer } from './jetstream.server';
 import { NestPinoLogger } from './nest-logger';
 
 export interface BootstrapOptions {
@@ -19,8 +21,9 @@ export interface BootstrapOptions {
 
 /**
  * Starts one service: telemetry first (so every later span has a provider), then Nest on
- * Fastify, shutdown hooks for SIGTERM/SIGINT (consumers drain, then connections close), and
- * one log line with the listening address that process supervisors and tests wait for.
+ * Fastify, its message handlers on the JetStream transport, shutdown hooks for SIGTERM/SIGINT
+ * (consumers drain, then connections close), and one log line with the listening address
+ * that process supervisors and tests wait for.
  */
 export async function bootstrapService(options: BootstrapOptions): Promise<NestFastifyApplication> {
   startTelemetry(options.service, process.env);
@@ -32,11 +35,26 @@ export async function bootstrapService(options: BootstrapOptions): Promise<NestF
   });
   await options.configure?.(app);
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // The service's message handlers (`@OnEvent`, `@OnRpc` in its controllers), hosted by the
+  // JetStream transport once every module is initialised, and before HTTP answers readiness.
+  const transport = messageTransport(app);
+  if (transport) app.connectMicroservice<MicroserviceOptions>({ strategy: transport }, { inheritAppConfig: true });
+  await app.init();
+  await app.startAllMicroservices();
   await app.listen(options.port ?? 0, options.host);
   const url = await app.getUrl();
   logger().info({ url: url.replace('[::1]', '127.0.0.1') }, `${options.service} ready`);
   process.once('beforeExit', () => void shutdownTelemetry());
   return app;
+}
+
+/** The JetStream transport of a service that has NATS (every one today). */
+function messageTransport(app: NestFastifyApplication): JetStreamServer | undefined {
+  try {
+    return app.get(JetStreamServer);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

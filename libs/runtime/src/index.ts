@@ -6,4 +6,5 @@ export * from './runtime.module';
 export * from './tokens';
 export * from './messaging.module';
 export * from './database.module';
-export * from './rpc-host';
+export * from './jetstream.server';
+export * from './message-handlers';

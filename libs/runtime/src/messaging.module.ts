@@ -1,69 +1,10 @@
-import {
-  Global,
-  Inject,
-  Injectable,
-  Module,
-  type BeforeApplicationShutdown,
-  type DynamicModule,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
-import {
-  connectNats,
-  drainNats,
-  ensureConsumer,
-  EventPublisher,
-  provisionStreams,
-  RpcClient,
-  startConsumer,
-  type ConsumerHandle,
-  type ConsumerOptions,
-  type NatsConnection,
-} from '@trellis/messaging';
-import { subjects, type EventContract } from '@trellis/contracts';
+import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { connectNats, drainNats, EventPublisher, provisionStreams, RpcClient, type NatsConnection } from '@trellis/messaging';
 import { logger } from '@trellis/telemetry';
 import { HealthChecks } from './health';
+import { JetStreamServer } from './jetstream.server';
 import { MESSAGING_OPTIONS, NATS, type MessagingOptions } from './tokens';
-import { RpcHost } from './rpc-host';
 import { RuntimeModule } from './runtime.module';
-
-export interface ConsumerSpec<C extends EventContract> extends Omit<ConsumerOptions<C>, 'nc' | 'stream' | 'durable'> {
-  stream: 'events' | 'work';
-  durable: string;
-  filterSubject: string;
-}
-
-/**
- * Starts the service's durable consumers and stops them first on shutdown: no new pulls,
- * in-flight handlers get the grace period, the rest is handed back to the queue.
- */
-@Injectable()
-export class ConsumerHost implements BeforeApplicationShutdown {
-  private readonly running: ConsumerHandle[] = [];
-
-  constructor(
-    @Inject(NATS) private readonly nc: NatsConnection,
-    @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
-    private readonly health: HealthChecks,
-  ) {}
-
-  async start<C extends EventContract>(spec: ConsumerSpec<C>): Promise<void> {
-    const stream = subjects(this.options.namespace).streams[spec.stream];
-    await ensureConsumer(this.nc, {
-      stream,
-      durable: spec.durable,
-      filterSubject: spec.filterSubject,
-      ackWaitMs: spec.ackWaitMs ?? 30_000,
-      maxAckPending: Math.max(1024, (spec.concurrency ?? 16) * 4),
-    });
-    const { filterSubject: _filter, stream: _stream, ...rest } = spec;
-    this.running.push(startConsumer({ ...rest, nc: this.nc, stream, durable: spec.durable } as ConsumerOptions<C>));
-  }
-
-  async beforeApplicationShutdown(): Promise<void> {
-    this.health.markDraining();
-    await Promise.all(this.running.map((c) => c.stop({ graceMs: this.options.shutdownGraceMs })));
-  }
-}
 
 @Injectable()
 class NatsLifecycle implements OnApplicationShutdown {
@@ -75,12 +16,16 @@ class NatsLifecycle implements OnApplicationShutdown {
 
 /**
  * NATS for a service: one connection (streams provisioned idempotently at start), the RPC
- * client, the event publisher and the consumer host, all closed in order on shutdown.
+ * client, the event publisher and the JetStream transport hosting the service's `@OnEvent` /
+ * `@OnRpc` handlers, all closed in order on shutdown (handlers drain first, NATS last).
  */
 @Global()
 @Module({})
 export class MessagingModule {
-  /** NATS, health and readiness for one service, from the variables every service reads. */
+  /**
+   * NATS, health and readiness for one service, from the variables every service reads. The
+   * whole config is kept for the consumer settings that `@OnEvent` derives from it.
+   */
   static forService(
     service: string,
     config: { NATS_URL: string[]; TRELLIS_NAMESPACE: string; SHUTDOWN_GRACE_MS: number; NATS_STREAM_REPLICAS: number; TRELLIS_EVENTS_MAX_AGE_MS: number },
@@ -92,6 +37,7 @@ export class MessagingModule {
       namespace: config.TRELLIS_NAMESPACE,
       shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
       streams: { replicas: config.NATS_STREAM_REPLICAS, eventsMaxAgeMs: config.TRELLIS_EVENTS_MAX_AGE_MS },
+      config,
       ...extra,
     });
   }
@@ -118,11 +64,10 @@ export class MessagingModule {
           useFactory: (nc: NatsConnection) => new RpcClient(nc, options.namespace, { timeoutMs: options.rpcTimeoutMs ?? 10_000 }),
         },
         { provide: EventPublisher, inject: [NATS], useFactory: (nc: NatsConnection) => new EventPublisher(nc, { source: `trellis/${options.service}` }) },
-        ConsumerHost,
-        RpcHost,
+        JetStreamServer,
         NatsLifecycle,
       ],
-      exports: [NATS, MESSAGING_OPTIONS, RpcClient, EventPublisher, ConsumerHost, RpcHost],
+      exports: [NATS, MESSAGING_OPTIONS, RpcClient, EventPublisher, JetStreamServer],
     };
   }
 }

@@ -14,4 +14,6 @@ export interface MessagingOptions {
   rpcTimeoutMs?: number;
   /** Stream settings: replicas, events retention. */
   streams?: ProvisionOptions;
+  /** The service's parsed config: what `@OnEvent`'s `settings` functions receive. */
+  config?: unknown;
 }

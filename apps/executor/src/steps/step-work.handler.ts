@@ -1,7 +1,9 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { StepReady, subjects } from '@trellis/contracts';
-import { ConsumerHost } from '@trellis/runtime';
-import { EXECUTOR_CONFIG, type ExecutorConfig } from '../config';
+import { Controller } from '@nestjs/common';
+import { Ctx, Payload } from '@nestjs/microservices';
+import { StepReady } from '@trellis/contracts';
+import type { DeadLetterInfo, MessageContext } from '@trellis/messaging';
+import { OnDeadLetter, OnEvent } from '@trellis/runtime';
+import type { ExecutorConfig } from '../config';
 import { StepRunner } from './step-runner.service';
 
 /**
@@ -13,35 +15,31 @@ const QUEUE_MAX_DELIVER = 25;
 
 /**
  * Pulls `step.ready` jobs from each configured pool's work queue (`work.step.<pool>`, one
- * durable consumer per pool, shared by every replica), at most EXECUTOR_CONCURRENCY at a
- * time. A job that exhausts the queue's deliveries is reported failed, with the last error as
- * the reason, so the run fails cleanly instead of waiting forever.
+ * durable consumer per pool, `executor-<pool>`, shared by every replica), at most
+ * EXECUTOR_CONCURRENCY at a time. A job that exhausts the queue's deliveries is reported
+ * failed, with the last error as the reason, so the run fails cleanly instead of waiting forever.
  */
-@Injectable()
-export class StepWorkHandler implements OnApplicationBootstrap {
-  constructor(
-    @Inject(EXECUTOR_CONFIG) private readonly config: ExecutorConfig,
-    private readonly consumers: ConsumerHost,
-    private readonly runner: StepRunner,
-  ) {}
+@Controller()
+export class StepWorkHandler {
+  constructor(private readonly runner: StepRunner) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    const s = subjects(this.config.TRELLIS_NAMESPACE);
-    for (const pool of this.config.EXECUTOR_POOLS) {
-      await this.consumers.start({
-        stream: 'work',
-        durable: `executor-${pool}`,
-        filterSubject: s.stepWork(pool),
-        contract: StepReady,
-        concurrency: this.config.EXECUTOR_CONCURRENCY,
-        maxDeliver: Math.max(QUEUE_MAX_DELIVER, this.config.EXECUTOR_MAX_DELIVER),
-        ackWaitMs: this.config.EXECUTOR_ACK_WAIT_MS,
-        handler: (job, ctx) => this.runner.run(job, ctx),
-        onDeadLetter: async ({ data, reason }) => {
-          const job = StepReady.data.safeParse(data);
-          if (job.success) await this.runner.fail(job.data, 'delivery_limit', reason);
-        },
-      });
-    }
+  @OnEvent(StepReady, {
+    stream: 'work',
+    durable: 'executor',
+    settings: (c: ExecutorConfig) => ({
+      pools: c.EXECUTOR_POOLS,
+      concurrency: c.EXECUTOR_CONCURRENCY,
+      maxDeliver: Math.max(QUEUE_MAX_DELIVER, c.EXECUTOR_MAX_DELIVER),
+      ackWaitMs: c.EXECUTOR_ACK_WAIT_MS,
+    }),
+  })
+  run(@Payload() job: StepReady, @Ctx() ctx: MessageContext) {
+    return this.runner.run(job, ctx);
+  }
+
+  @OnDeadLetter('executor')
+  async deadLettered(@Payload() { data, reason }: DeadLetterInfo) {
+    const job = StepReady.data.safeParse(data);
+    if (job.success) await this.runner.fail(job.data, 'delivery_limit', reason);
   }
 }

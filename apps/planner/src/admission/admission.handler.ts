@@ -1,8 +1,8 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { AdmissionRequested, subjects } from '@trellis/contracts';
-import { ConsumerHost } from '@trellis/runtime';
+import { Controller, type OnApplicationBootstrap } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { AdmissionRequested } from '@trellis/contracts';
+import { OnEvent } from '@trellis/runtime';
 import { logger } from '@trellis/telemetry';
-import { PLANNER_CONFIG, type PlannerConfig } from '../config';
 import { RunService } from '../runs/run.service';
 import { AdmissionService } from './admission.service';
 
@@ -12,28 +12,21 @@ import { AdmissionService } from './admission.service';
  * recounts under the project's lock, so a repeated job starts nothing twice. On start, a pass
  * for every project with queued runs.
  */
-@Injectable()
+@Controller()
 export class AdmissionHandler implements OnApplicationBootstrap {
   private readonly log = logger('admission');
 
   constructor(
-    @Inject(PLANNER_CONFIG) private readonly config: PlannerConfig,
-    private readonly consumers: ConsumerHost,
     private readonly runs: RunService,
     private readonly admission: AdmissionService,
   ) {}
 
+  @OnEvent(AdmissionRequested, { stream: 'work', durable: 'planner-admission', settings: { concurrency: 16, maxDeliver: 1000, backoffMs: [1_000, 5_000, 15_000, 30_000, 60_000] } })
+  async admit(@Payload() { project }: AdmissionRequested): Promise<void> {
+    await this.runs.admit(project);
+  }
+
   async onApplicationBootstrap(): Promise<void> {
-    await this.consumers.start({
-      stream: 'work',
-      durable: 'planner-admission',
-      filterSubject: subjects(this.config.TRELLIS_NAMESPACE).admissionWork,
-      contract: AdmissionRequested,
-      concurrency: 16,
-      maxDeliver: 1000,
-      backoffMs: [1_000, 5_000, 15_000, 30_000, 60_000],
-      handler: ({ project }) => this.runs.admit(project).then(() => undefined),
-    });
     // Runs queued before this planner started: whatever freed their slots meanwhile, a pass now.
     for (const project of await this.admission.queuedProjects()) {
       await this.runs.admit(project).catch((err: unknown) => this.log.warn({ err, project }, 'admission pass at start failed; the next run that ends asks again'));

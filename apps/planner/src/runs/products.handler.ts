@@ -1,9 +1,9 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { ProductsRequested, subjects } from '@trellis/contracts';
+import { Controller } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { ProductsRequested } from '@trellis/contracts';
 import { buildProducts } from '@trellis/engine';
-import { ConsumerHost } from '@trellis/runtime';
+import { OnEvent } from '@trellis/runtime';
 import { logger } from '@trellis/telemetry';
-import { PLANNER_CONFIG, type PlannerConfig } from '../config';
 import { ProductStore } from './product-store';
 import { RunService } from './run.service';
 
@@ -13,32 +13,22 @@ import { RunService } from './run.service';
  * end with them. Idempotent: a redelivered job writes the same files again and the run,
  * already ended, ignores the second ending.
  */
-@Injectable()
-export class ProductsHandler implements OnApplicationBootstrap {
+@Controller()
+export class ProductsHandler {
   private readonly log = logger('products');
 
   constructor(
-    @Inject(PLANNER_CONFIG) private readonly config: PlannerConfig,
-    private readonly consumers: ConsumerHost,
     private readonly runs: RunService,
     private readonly products: ProductStore,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.consumers.start({
-      stream: 'work',
-      durable: 'planner-products',
-      filterSubject: subjects(this.config.TRELLIS_NAMESPACE).productsWork,
-      contract: ProductsRequested,
-      concurrency: 16,
-      // The object store away (a NATS outage) is worth waiting for: back off to a minute, for hours.
-      maxDeliver: 1000,
-      backoffMs: [1_000, 5_000, 15_000, 30_000, 60_000],
-      handler: ({ runId }) => this.write(runId),
-    });
-  }
-
-  private async write(runId: string): Promise<void> {
+  @OnEvent(ProductsRequested, {
+    stream: 'work',
+    durable: 'planner-products',
+    // The object store away (a NATS outage) is worth waiting for: back off to a minute, for hours.
+    settings: { concurrency: 16, maxDeliver: 1000, backoffMs: [1_000, 5_000, 15_000, 30_000, 60_000] },
+  })
+  async write(@Payload() { runId }: ProductsRequested): Promise<void> {
     const found = await this.runs.snapshot(runId);
     if (!found || found.snapshot.run.status !== 'running') return;
     const files = buildProducts(found.planned.compiled, found.snapshot);

@@ -1,8 +1,9 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { ExperimentOutcome, subjects } from '@trellis/contracts';
+import { Controller } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { ExperimentOutcome } from '@trellis/contracts';
 import { Database } from '@trellis/persistence';
-import { ConsumerHost } from '@trellis/runtime';
-import { REGISTRY_CONFIG, type RegistryConfig } from '../config';
+import { OnEvent } from '@trellis/runtime';
+import type { RegistryConfig } from '../config';
 import { ExperimentRepository } from './experiment.repository';
 
 /**
@@ -12,27 +13,15 @@ import { ExperimentRepository } from './experiment.repository';
  * to the variant recorded for its run at resolve time, with idempotent upserts (a verdict
  * only replaces one of an earlier or equal attempt), so redelivery is harmless.
  */
-@Injectable()
-export class ExperimentResultsHandler implements OnApplicationBootstrap {
+@Controller()
+export class ExperimentResultsHandler {
   constructor(
-    @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
-    private readonly consumers: ConsumerHost,
     private readonly db: Database,
     private readonly experiments: ExperimentRepository,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.consumers.start({
-      stream: 'work',
-      durable: 'registry-experiment-outcomes',
-      filterSubject: subjects(this.config.TRELLIS_NAMESPACE).experimentWork,
-      contract: ExperimentOutcome,
-      concurrency: this.config.REGISTRY_CONCURRENCY,
-      handler: (outcome) => this.record(outcome),
-    });
-  }
-
-  private async record({ runId, steps, run }: ExperimentOutcome): Promise<void> {
+  @OnEvent(ExperimentOutcome, { stream: 'work', durable: 'registry-experiment-outcomes', settings: (c: RegistryConfig) => ({ concurrency: c.REGISTRY_CONCURRENCY }) })
+  async record(@Payload() { runId, steps, run }: ExperimentOutcome): Promise<void> {
     await this.db.fork().transactional(async (em) => {
       for (const s of steps) {
         if (s.verdict !== undefined && s.score !== undefined) await this.experiments.recordVerified(em, { runId, stepId: s.stepId, attempt: s.attempt, verdict: s.verdict, score: s.score });

@@ -1,38 +1,80 @@
-import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { RegistryRpc, type RpcMethod } from '@trellis/contracts';
-import { RpcHost } from '@trellis/runtime';
-import type { z } from 'zod';
+import { Controller } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { RegistryRpc } from '@trellis/contracts';
+import { OnRpc, type RpcRequest } from '@trellis/runtime';
 import { ExperimentService } from '../experiments/experiment.service';
 import { TemplateResolver } from '../templates/template-resolver.service';
 import { TemplateService } from '../templates/template.service';
 
-/** The registry's request/reply surface: parse (done by serveRpc), call one service method, return. */
-@Injectable()
-export class RegistryRpcServer implements OnApplicationBootstrap {
+/**
+ * The registry's request/reply surface: parse (done by the transport against the method's
+ * contract), call one service method, return. `ping` is served after every other method.
+ */
+@Controller()
+export class RegistryRpcServer {
   constructor(
-    private readonly rpc: RpcHost,
     private readonly resolver: TemplateResolver,
     private readonly templates: TemplateService,
     private readonly experiments: ExperimentService,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.serve(RegistryRpc.resolveTemplates, (r) => this.resolver.resolve(r));
-    this.serve(RegistryRpc.renderTemplate, (r) => this.resolver.render(r));
-    this.serve(RegistryRpc.createTemplate, (r) => this.templates.create(r));
-    this.serve(RegistryRpc.listTemplates, (r) => this.templates.list(r.project, r.category));
-    this.serve(RegistryRpc.getTemplate, (r) => this.templates.lookup(r.project, r.name, r.feature));
-    this.serve(RegistryRpc.moveLabel, (r) => this.templates.moveLabel(r));
-    this.serve(RegistryRpc.createExperiment, (r) => this.experiments.create(r));
-    this.serve(RegistryRpc.getExperiment, (r) => this.experiments.get(r.project, r.id));
-    this.serve(RegistryRpc.listExperiments, (r) => this.experiments.list(r.project, r));
-    this.serve(RegistryRpc.updateExperiment, (r) => this.experiments.setStatus(r));
-    this.serve(RegistryRpc.promoteExperiment, (r) => this.experiments.promote(r));
-    // Last: an answer to ping means every method above is served.
-    this.serve(RegistryRpc.ping, () => Promise.resolve({}));
+  @OnRpc(RegistryRpc.resolveTemplates)
+  resolveTemplates(@Payload() r: RpcRequest<typeof RegistryRpc.resolveTemplates>) {
+    return this.resolver.resolve(r);
   }
 
-  private serve<M extends RpcMethod>(method: M, handler: (request: z.infer<M['request']>) => Promise<z.input<M['response']>>): void {
-    this.rpc.serve(method, handler);
+  @OnRpc(RegistryRpc.renderTemplate)
+  renderTemplate(@Payload() r: RpcRequest<typeof RegistryRpc.renderTemplate>) {
+    return this.resolver.render(r);
+  }
+
+  @OnRpc(RegistryRpc.createTemplate)
+  createTemplate(@Payload() r: RpcRequest<typeof RegistryRpc.createTemplate>) {
+    return this.templates.create(r);
+  }
+
+  @OnRpc(RegistryRpc.listTemplates)
+  listTemplates(@Payload() r: RpcRequest<typeof RegistryRpc.listTemplates>) {
+    return this.templates.list(r.project, r.category);
+  }
+
+  @OnRpc(RegistryRpc.getTemplate)
+  getTemplate(@Payload() r: RpcRequest<typeof RegistryRpc.getTemplate>) {
+    return this.templates.lookup(r.project, r.name, r.feature);
+  }
+
+  @OnRpc(RegistryRpc.moveLabel)
+  moveLabel(@Payload() r: RpcRequest<typeof RegistryRpc.moveLabel>) {
+    return this.templates.moveLabel(r);
+  }
+
+  @OnRpc(RegistryRpc.createExperiment)
+  createExperiment(@Payload() r: RpcRequest<typeof RegistryRpc.createExperiment>) {
+    return this.experiments.create(r);
+  }
+
+  @OnRpc(RegistryRpc.getExperiment)
+  getExperiment(@Payload() r: RpcRequest<typeof RegistryRpc.getExperiment>) {
+    return this.experiments.get(r.project, r.id);
+  }
+
+  @OnRpc(RegistryRpc.listExperiments)
+  listExperiments(@Payload() r: RpcRequest<typeof RegistryRpc.listExperiments>) {
+    return this.experiments.list(r.project, r);
+  }
+
+  @OnRpc(RegistryRpc.updateExperiment)
+  updateExperiment(@Payload() r: RpcRequest<typeof RegistryRpc.updateExperiment>) {
+    return this.experiments.setStatus(r);
+  }
+
+  @OnRpc(RegistryRpc.promoteExperiment)
+  promoteExperiment(@Payload() r: RpcRequest<typeof RegistryRpc.promoteExperiment>) {
+    return this.experiments.promote(r);
+  }
+
+  @OnRpc(RegistryRpc.ping)
+  ping() {
+    return {};
   }
 }

@@ -1,7 +1,9 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { subjects, VerifyRequested } from '@trellis/contracts';
-import { ConsumerHost } from '@trellis/runtime';
-import { VERIFIER_CONFIG, type VerifierConfig } from '../config';
+import { Controller } from '@nestjs/common';
+import { Ctx, Payload } from '@nestjs/microservices';
+import { VerifyRequested } from '@trellis/contracts';
+import type { DeadLetterInfo, MessageContext } from '@trellis/messaging';
+import { OnDeadLetter, OnEvent } from '@trellis/runtime';
+import type { VerifierConfig } from '../config';
 import { VerificationService } from './verification.service';
 
 /**
@@ -9,27 +11,22 @@ import { VerificationService } from './verification.service';
  * gates, and publishes `step.verified`. A judge failure is retried with backoff; past
  * `VERIFIER_MAX_DELIVER` deliveries the job is dead-lettered and its step fails (`step.failed`).
  */
-@Injectable()
-export class VerifyWorkHandler implements OnApplicationBootstrap {
-  constructor(
-    @Inject(VERIFIER_CONFIG) private readonly config: VerifierConfig,
-    private readonly consumers: ConsumerHost,
-    private readonly verification: VerificationService,
-  ) {}
+@Controller()
+export class VerifyWorkHandler {
+  constructor(private readonly verification: VerificationService) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.consumers.start({
-      stream: 'work',
-      durable: 'verifier-verify',
-      filterSubject: subjects(this.config.TRELLIS_NAMESPACE).verifyWork,
-      contract: VerifyRequested,
-      concurrency: this.config.VERIFIER_CONCURRENCY,
-      maxDeliver: this.config.VERIFIER_MAX_DELIVER,
-      handler: (job, ctx) => this.verification.verify(job, ctx.signal),
-      onDeadLetter: async ({ data, reason }) => {
-        const job = VerifyRequested.data.safeParse(data);
-        if (job.success) await this.verification.fail(job.data, reason);
-      },
-    });
+  @OnEvent(VerifyRequested, {
+    stream: 'work',
+    durable: 'verifier-verify',
+    settings: (c: VerifierConfig) => ({ concurrency: c.VERIFIER_CONCURRENCY, maxDeliver: c.VERIFIER_MAX_DELIVER }),
+  })
+  verify(@Payload() job: VerifyRequested, @Ctx() ctx: MessageContext) {
+    return this.verification.verify(job, ctx.signal);
+  }
+
+  @OnDeadLetter('verifier-verify')
+  async deadLettered(@Payload() { data, reason }: DeadLetterInfo) {
+    const job = VerifyRequested.data.safeParse(data);
+    if (job.success) await this.verification.fail(job.data, reason);
   }
 }
