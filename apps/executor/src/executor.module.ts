@@ -6,7 +6,7 @@ import { EXECUTOR_CONFIG, type ExecutorConfig } from './config';
 import { ModelStepService } from './models/model-step.service';
 import { ProviderRateLimiter } from './rate-limits/provider-rate-limiter';
 import { StepEventsPublisher } from './steps/step-events.publisher';
-import { StepRunner } from './steps/step-runner.service';
+import { StepRunnerService } from './steps/step-runner.service';
 import { StepWorkHandler } from './steps/step-work.handler';
 import { AddressPolicy } from './tools/address-policy';
 import { httpTool } from './tools/http.tool';
@@ -47,7 +47,7 @@ export class ExecutorModule {
         StepEventsPublisher,
         ModelStepService,
         ToolStepService,
-        StepRunner,
+        StepRunnerService,
       ],
       controllers: [StepWorkHandler],
     };

@@ -9,7 +9,7 @@ import { REGISTRY_MIGRATIONS } from './migrations/initial.migration';
 import { RegistryRpcServer } from './platform/registry-rpc.server';
 import { RegistryGeneration } from './templates/registry-generation';
 import { RunPinRepository } from './templates/run-pin.repository';
-import { TemplateResolver } from './templates/template-resolver.service';
+import { TemplateResolverService } from './templates/template-resolver.service';
 import { TemplateSeeder } from './templates/template-seeder';
 import { TemplateRepository } from './templates/template.repository';
 import { TemplateService } from './templates/template.service';
@@ -36,7 +36,7 @@ export class TemplateRegistryModule {
         TemplateRepository,
         RunPinRepository,
         TemplateService,
-        TemplateResolver,
+        TemplateResolverService,
         ExperimentRepository,
         ExperimentService,
         PipelineClient,

@@ -17,7 +17,7 @@ import { StepEventsPublisher } from './step-events.publisher';
  * A job whose run ended cancelled or failed is acked without a result, its call aborted.
  */
 @Injectable()
-export class StepRunner {
+export class StepRunnerService {
   constructor(
     @Inject(EXECUTOR_CONFIG) private readonly config: ExecutorConfig,
     private readonly cancellations: RunCancellationsService,

@@ -4,7 +4,7 @@ import { StepReady } from '@trellis/contracts';
 import type { DeadLetterInfo, MessageContext } from '@trellis/messaging';
 import { OnDeadLetter, OnEvent } from '@trellis/runtime';
 import type { ExecutorConfig } from '../config';
-import { StepRunner } from './step-runner.service';
+import { StepRunnerService } from './step-runner.service';
 
 /**
  * The queue's own delivery limit, above any step's retry policy (at most 20 tries): the
@@ -21,7 +21,7 @@ const QUEUE_MAX_DELIVER = 25;
  */
 @Controller()
 export class StepWorkHandler {
-  constructor(private readonly runner: StepRunner) {}
+  constructor(private readonly runner: StepRunnerService) {}
 
   @OnEvent(StepReady, {
     stream: 'work',

@@ -3,7 +3,7 @@ import { Payload } from '@nestjs/microservices';
 import { RegistryRpc } from '@trellis/contracts';
 import { OnRpc, type RpcRequest } from '@trellis/runtime';
 import { ExperimentService } from '../experiments/experiment.service';
-import { TemplateResolver } from '../templates/template-resolver.service';
+import { TemplateResolverService } from '../templates/template-resolver.service';
 import { TemplateService } from '../templates/template.service';
 
 /**
@@ -13,7 +13,7 @@ import { TemplateService } from '../templates/template.service';
 @Controller()
 export class RegistryRpcServer {
   constructor(
-    private readonly resolver: TemplateResolver,
+    private readonly resolver: TemplateResolverService,
     private readonly templates: TemplateService,
     private readonly experiments: ExperimentService,
   ) {}

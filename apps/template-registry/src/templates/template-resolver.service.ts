@@ -31,7 +31,7 @@ interface Choice {
  * recorded, and asking again for that run answers the same variant.
  */
 @Injectable()
-export class TemplateResolver {
+export class TemplateResolverService {
   constructor(
     private readonly db: Database,
     private readonly templates: TemplateRepository,
