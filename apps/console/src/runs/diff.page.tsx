@@ -174,22 +174,17 @@ function StepChanges({ step }: { step: StepDiff }) {
       </h2>
       {(step.error.a || step.error.b) && (
         <dl className="facts">
-          {step.error.a && (
-            <>
-              <dt>Error in A</dt>
-              <dd>
-                {step.error.a.message} <code>({step.error.a.code})</code>
-              </dd>
-            </>
-          )}
-          {step.error.b && (
-            <>
-              <dt>Error in B</dt>
-              <dd>
-                {step.error.b.message} <code>({step.error.b.code})</code>
-              </dd>
-            </>
-          )}
+          {(['a', 'b'] as const).map((side) => {
+            const error = step.error[side];
+            return error ? (
+              <div key={side} className="contents">
+                <dt>Error in {side.toUpperCase()}</dt>
+                <dd>
+                  {error.message} <code>({error.code})</code>
+                </dd>
+              </div>
+            ) : null;
+          })}
         </dl>
       )}
       <h3>Prompt</h3>
