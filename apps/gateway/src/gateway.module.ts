@@ -1,4 +1,3 @@
-import { UsageController } from './projects/usage.controller';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { DatabaseModule, MessagingModule, RuntimeModule } from '@trellis/runtime';
@@ -12,14 +11,17 @@ import { ProblemFilter } from './http/problem.filter';
 import { RequestRateLimiter } from './http/request-rate-limiter';
 import { GATEWAY_MIGRATIONS } from './migrations/initial.migration';
 import { ExperimentsController } from './experiments/experiments.controller';
+import { DocumentedHealthController } from './health/health-routes';
 import { UpstreamReadiness } from './health/upstream-readiness';
 import { ChatCompletionsService } from './openai/chat-completions.service';
 import { OpenAiController } from './openai/openai.controller';
 import { OpenApiController } from './openapi/openapi.controller';
+import { OPENAPI_DOCUMENT, openApiDocument } from './openapi/openapi.document';
 import { PipelinesController } from './pipelines/pipelines.controller';
 import { ProjectRepository } from './projects/project.repository';
 import { ProjectService } from './projects/project.service';
 import { ProjectsController } from './projects/projects.controller';
+import { UsageController } from './projects/usage.controller';
 import { IdempotencyRepository } from './runs/idempotency.repository';
 import { ProductsService } from './runs/products.service';
 import { RunEventFeed } from './runs/run-event-feed';
@@ -29,18 +31,24 @@ import { RunsController } from './runs/runs.controller';
 import { AdminToken } from './templates/admin-token';
 import { TemplatesController } from './templates/templates.controller';
 
-/** Every controller of the gateway; generated-docs.spec.ts checks each route is documented, audited-routes.spec.ts that each non-GET one is audited. */
+/**
+ * Every controller of the gateway, in the order docs/openapi.json lists their routes;
+ * audited-routes.spec.ts checks that each non-GET route is audited.
+ */
 export const GATEWAY_CONTROLLERS = [
   ProjectsController,
+  UsageController,
   PipelinesController,
   RunsController,
+  OpenAiController,
+  AuditController,
+  OpenApiController,
   TemplatesController,
   ExperimentsController,
-  AuditController,
-  UsageController,
-  OpenAiController,
-  OpenApiController,
 ];
+
+/** Every controller whose routes the gateway serves, RuntimeModule's health routes included: the OpenAPI document's routes. */
+export const SERVED_CONTROLLERS = [...GATEWAY_CONTROLLERS, DocumentedHealthController];
 
 @Module({})
 export class GatewayModule {
@@ -61,6 +69,7 @@ export class GatewayModule {
       controllers: GATEWAY_CONTROLLERS,
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
+        { provide: OPENAPI_DOCUMENT, useFactory: () => openApiDocument(SERVED_CONTROLLERS) },
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
         ApiKeyGuard,

@@ -3,6 +3,7 @@ import { ListAuditQuery, type AuditList } from '@trellis/contracts';
 import { AdminGuard, ADMIN_ACTOR, type AdminRequest } from '../http/admin.guard';
 import { ApiKeyGuard, bearerToken, type AuthenticatedRequest } from '../http/api-key.guard';
 import { GatewayError } from '../http/gateway.errors';
+import { ApiRoute } from '../openapi/api-route';
 import { AuditRepository } from './audit.repository';
 
 /** The admin token, or else an API key (with its rate limit): the audit trail answers both. */
@@ -30,8 +31,15 @@ export class AdminOrApiKeyGuard implements CanActivate {
 export class AuditController {
   constructor(private readonly audit: AuditRepository) {}
 
-  /** A key reads its own project's records; the admin token reads every project's, or one with `project`. */
   @Get()
+  @ApiRoute({
+    tag: 'audit',
+    summary: 'The audit trail: who did what, when, and how it ended',
+    description:
+      "Every state-changing call, newest first: the actor (the API key's id, or `admin`), the project, the action, the resource (`<kind>/<id>`) and the outcome (HTTP status, and the problem's code on failure). A key reads its own project's records; the admin token reads every project's, or one with `project`. Filters combine; `resource` also matches what is under it (`templates/x` finds `templates/x/labels/production`). Next page: `before` = the `next` of this one. No key material, prompt, input or body is ever recorded.",
+    query: ListAuditQuery,
+    responses: { 200: { description: 'a page of records', schema: 'AuditList' } },
+  })
   async list(@Req() req: AuthenticatedRequest & AdminRequest, @Query() query: unknown): Promise<AuditList> {
     const { project, ...filters } = ListAuditQuery.parse(query ?? {});
     const admin = req.actor === ADMIN_ACTOR;

@@ -1,14 +1,14 @@
 import { GUARDS_METADATA } from '@nestjs/common/constants';
-import { declaredRoutes } from '../../test/declared-routes';
 import { AdminGuard } from '../http/admin.guard';
 import { ApiKeyGuard } from '../http/api-key.guard';
 import { GATEWAY_CONTROLLERS } from '../gateway.module';
+import { declaredRoutes, type DeclaredRoute } from '../openapi/declared-routes';
 import { AUDIT_METADATA, type AuditSpec } from './audited';
 
 const specOf = (handler: unknown) => Reflect.getMetadata(AUDIT_METADATA, handler as object) as AuditSpec | undefined;
 
 describe('audited routes', () => {
-  const routes = declaredRoutes();
+  const routes = declaredRoutes(GATEWAY_CONTROLLERS);
 
   it('finds the routes it checks', () => {
     expect(routes.filter((r) => r.method !== 'GET').length).toBeGreaterThan(10);
@@ -24,16 +24,16 @@ describe('audited routes', () => {
   });
 
   it('audits only routes behind an API key or the admin token, so every record has an actor', () => {
-    const guardsOf = (handler: unknown) => {
-      const controller = GATEWAY_CONTROLLERS.find((c) => Object.values(Object.getOwnPropertyDescriptors(c.prototype)).some((d) => d.value === handler));
-      return [...((Reflect.getMetadata(GUARDS_METADATA, controller!) as unknown[]) ?? []), ...((Reflect.getMetadata(GUARDS_METADATA, handler as object) as unknown[]) ?? [])];
-    };
+    const guardsOf = (route: DeclaredRoute) => [
+      ...((Reflect.getMetadata(GUARDS_METADATA, route.controller) as unknown[]) ?? []),
+      ...((Reflect.getMetadata(GUARDS_METADATA, route.handler) as unknown[]) ?? []),
+    ];
     const unguarded = routes
       .filter((r) => {
         const spec = specOf(r.handler);
         return spec !== undefined && 'action' in spec;
       })
-      .filter((r) => !guardsOf(r.handler).some((g) => g === ApiKeyGuard || g === AdminGuard))
+      .filter((r) => !guardsOf(r).some((g) => g === ApiKeyGuard || g === AdminGuard))
       .map((r) => `${r.method} ${r.path}`);
     expect(unguarded).toEqual([]);
   });

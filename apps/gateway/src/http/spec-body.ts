@@ -21,6 +21,10 @@ export function specSource(body: unknown): SpecSource {
   ]);
 }
 
+/** The alignment check as the API documents it: the same on registration, validation and inline runs. */
+export const ALIGNMENT_CHECK_DOC =
+  "With `orchestrator.check_alignment`, a pipeline whose architecture the orchestrator model finds not to serve its intention is refused (409, with the model's feedback) unless `override_alignment=true`.";
+
 /** `?override_alignment=true`, read the same way on every route that checks a spec's alignment. */
 export function overrideAlignment(query: unknown): boolean {
   return OverrideAlignmentQuery.parse(query ?? {}).override_alignment === 'true';

@@ -1,7 +1,24 @@
+import type { Type } from '@nestjs/common';
+import { GUARDS_METADATA } from '@nestjs/common/constants';
 import { z } from 'zod';
-import { ROUTES, SCHEMAS, type RouteDoc } from './routes';
+import { AdminOrApiKeyGuard } from '../audit/audit.controller';
+import { AdminGuard } from '../http/admin.guard';
+import { ApiKeyGuard } from '../http/api-key.guard';
+import { apiRouteOf, type ApiRouteDoc } from './api-route';
+import { declaredRoutes, type DeclaredRoute } from './declared-routes';
+import { SCHEMAS } from './schemas';
+
+/** Nest's injection token of the document OpenApiController serves (built by GatewayModule from its controllers). */
+export const OPENAPI_DOCUMENT = 'trellis:openapi-document';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/** What each guard asks of a caller, as OpenAPI security requirements (any one of them). */
+const SECURITY = new Map<unknown, Array<Record<string, []>>>([
+  [ApiKeyGuard, [{ apiKey: [] }]],
+  [AdminGuard, [{ adminToken: [] }]],
+  [AdminOrApiKeyGuard, [{ apiKey: [] }, { adminToken: [] }]],
+]);
 
 /** A zod schema as OpenAPI 3.1 (JSON Schema 2020-12), references to named schemas kept. */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
@@ -9,11 +26,22 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, u
   return rest;
 }
 
-function operation(route: RouteDoc) {
-  const errorSchema = route.openAiErrors ? 'OpenAiError' : 'Problem';
-  const errorType = route.openAiErrors ? 'application/json' : 'application/problem+json';
+/** The route's security, from the guards on its controller and on itself: none for a public route. */
+function security(route: DeclaredRoute): Array<Record<string, []>> {
+  const guards = [...((Reflect.getMetadata(GUARDS_METADATA, route.controller) as unknown[]) ?? []), ...((Reflect.getMetadata(GUARDS_METADATA, route.handler) as unknown[]) ?? [])];
+  return guards.flatMap((guard) => {
+    const requirements = SECURITY.get(guard);
+    if (!requirements) throw new Error(`${route.method} ${route.path}: no security scheme for the guard ${String((guard as { name?: string }).name ?? guard)}`);
+    return requirements;
+  });
+}
+
+function operation(route: DeclaredRoute, doc: ApiRouteDoc) {
+  const requirements = security(route);
+  const errorSchema = doc.openAiErrors ? 'OpenAiError' : 'Problem';
+  const errorType = doc.openAiErrors ? 'application/json' : 'application/problem+json';
   const errors: Record<number, string> =
-    route.auth === 'none'
+    requirements.length === 0
       ? {}
       : {
           400: 'invalid request: every problem listed',
@@ -24,7 +52,7 @@ function operation(route: RouteDoc) {
           503: 'a service behind the gateway did not answer (starting, restarting or down); see Retry-After',
         };
   const responses: Record<string, unknown> = {};
-  for (const [status, r] of Object.entries(route.responses)) {
+  for (const [status, r] of Object.entries(doc.responses)) {
     responses[status] = {
       description: r.description,
       ...(r.schema ? { content: { [r.contentType ?? 'application/json']: { schema: ref(r.schema) } } } : r.contentType ? { content: { [r.contentType]: {} } } : {}),
@@ -33,24 +61,25 @@ function operation(route: RouteDoc) {
   for (const [status, description] of Object.entries(errors)) responses[status] ??= { description, content: { [errorType]: { schema: ref(errorSchema) } } };
 
   const parameters = [
-    ...(route.params ?? []).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
-    ...(route.headers ?? []).map((h) => ({ name: h.name, in: 'header', required: false, description: h.description, schema: { type: 'string' } })),
-    ...queryParameters(route.query),
+    ...[...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+    ...(doc.headers ?? []).map((h) => ({ name: h.name, in: 'header', required: false, description: h.description, schema: { type: 'string' } })),
+    ...queryParameters(doc.query),
   ];
+  const method = route.method.toLowerCase();
   return {
-    operationId: `${route.method}${route.path.replace(/[{}]/g, '').replace(/[^a-zA-Z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
-    tags: [route.tag],
-    summary: route.summary,
-    ...(route.description ? { description: route.description } : {}),
-    security: { none: [], apiKey: [{ apiKey: [] }], admin: [{ adminToken: [] }], apiKeyOrAdmin: [{ apiKey: [] }, { adminToken: [] }] }[route.auth],
+    operationId: `${method}${route.path.replace(/[{}]/g, '').replace(/[^a-zA-Z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+    tags: [doc.tag],
+    summary: doc.summary,
+    ...(doc.description ? { description: doc.description } : {}),
+    security: requirements,
     ...(parameters.length ? { parameters } : {}),
-    ...(route.body
+    ...(doc.body
       ? {
           requestBody: {
             required: true,
             content: {
-              'application/json': { schema: ref(route.body.name) },
-              ...(route.body.yaml ? { 'application/yaml': { schema: { type: 'string', description: 'the pipeline as YAML' } } } : {}),
+              'application/json': { schema: ref(doc.body.schema) },
+              ...(doc.body.yaml ? { 'application/yaml': { schema: { type: 'string', description: 'the pipeline as YAML' } } } : {}),
             },
           },
         }
@@ -65,10 +94,20 @@ function queryParameters(query: z.ZodType | undefined) {
   return Object.entries(schema.properties ?? {}).map(([name, s]) => ({ name, in: 'query', required: schema.required?.includes(name) ?? false, schema: s }));
 }
 
-/** The gateway's OpenAPI 3.1 document, from the route table and the zod contracts. */
-export function openApiDocument(routes: RouteDoc[] = ROUTES) {
+/**
+ * The gateway's OpenAPI 3.1 document, from the routes the controllers declare (in their order),
+ * each one's `@ApiRoute`, its guards and the zod contracts. A route without `@ApiRoute` is an
+ * error: every route served is documented.
+ */
+export function openApiDocument(controllers: readonly Type[]) {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of routes) (paths[route.path] ??= {})[route.method] = operation(route);
+  const tags = new Set<string>();
+  for (const route of declaredRoutes(controllers)) {
+    const doc = apiRouteOf(route.handler);
+    if (!doc) throw new Error(`${route.method} ${route.path} (${route.controller.name}) has no @ApiRoute: document it`);
+    tags.add(doc.tag);
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route, doc);
+  }
   return {
     openapi: '3.1.0',
     info: {
@@ -78,7 +117,7 @@ export function openApiDocument(routes: RouteDoc[] = ROUTES) {
         'REST, SSE and an OpenAI-compatible API over Trellis pipelines. Every key belongs to one project and sees only its data. Errors are RFC 9457 problem+json, except on the OpenAI-compatible routes.',
     },
     servers: [{ url: '/' }],
-    tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name })),
+    tags: [...tags].map((name) => ({ name })),
     paths,
     components: {
       securitySchemes: {
@@ -91,6 +130,6 @@ export function openApiDocument(routes: RouteDoc[] = ROUTES) {
 }
 
 /** The document as committed in docs/openapi.json. */
-export function openApiJson(): string {
-  return `${JSON.stringify(openApiDocument(), null, 2)}\n`;
+export function openApiJson(controllers: readonly Type[]): string {
+  return `${JSON.stringify(openApiDocument(controllers), null, 2)}\n`;
 }

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { asyncApiYaml } from './asyncapi.document';
+import { SERVED_CONTROLLERS } from '../gateway.module';
 import { openApiJson } from './openapi.document';
 
 /**
@@ -9,6 +10,6 @@ import { openApiJson } from './openapi.document';
  */
 const root = resolve(process.argv[2] ?? process.cwd());
 writeFileSync(resolve(root, 'docs/asyncapi.yaml'), asyncApiYaml());
-writeFileSync(resolve(root, 'docs/openapi.json'), openApiJson());
+writeFileSync(resolve(root, 'docs/openapi.json'), openApiJson(SERVED_CONTROLLERS));
 process.stdout.write(`wrote docs/asyncapi.yaml and docs/openapi.json under ${root}\n`);
 

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards 
 import { CreateApiKeyBody, CreateProjectBody, PlannerRpc, UpdateProjectBody } from '@trellis/contracts';
 import { RpcClient } from '@trellis/messaging';
 import { Audited, field, resourceOf } from '../audit/audited';
+import { ApiRoute } from '../openapi/api-route';
 import { AdminGuard } from '../http/admin.guard';
 import { ProjectService } from './project.service';
 
@@ -16,23 +17,34 @@ export class ProjectsController {
 
   @Post()
   @HttpCode(201)
+  @ApiRoute({
+    tag: 'projects',
+    summary: 'Create a project',
+    description: 'With `Authorization: Bearer <TRELLIS_ADMIN_TOKEN>`; 404 when the gateway has no admin token.',
+    body: { schema: 'CreateProjectBody' },
+    responses: { 201: { description: 'created', schema: 'ProjectView' } },
+  })
   @Audited('project.create', ({ body, result }) => resourceOf('projects', field(result, 'id') ?? field(body, 'id')))
   create(@Body() body: unknown) {
     return this.projects.createProject(CreateProjectBody.parse(body ?? {}));
   }
 
-  /** A project's settings, and its usage today against its budgets. */
   @Get(':id')
+  @ApiRoute({ tag: 'projects', summary: "A project's settings and its usage today", responses: { 200: { description: 'the project, with `usage`', schema: 'ProjectWithUsage' } } })
   async get(@Param('id') id: string) {
     const [project, usage] = await Promise.all([this.projects.getProject(id), this.rpc.call(PlannerRpc.usage, { project: id })]);
     return { ...project, usage };
   }
 
-  /**
-   * Changes a project's settings (admission, weight, budgets, recording); null returns one to its
-   * default. Runs started from now on record (or not) as the project says.
-   */
   @Patch(':id')
+  @ApiRoute({
+    tag: 'projects',
+    summary: "Change a project's settings: admission, weight, budgets, recording",
+    description:
+      'Fields given change; `null` returns one to its default. `maxRunningRuns`: runs running at once (more are queued); `weight`: its share of busy executors (fair dispatch); `maxTokensPerDay`, `maxCostPerDay`: budgets per UTC day; `recording: false` stops recording the calls of its runs started from then on (which then cannot be replayed from their answers).',
+    body: { schema: 'UpdateProjectBody' },
+    responses: { 200: { description: 'the project', schema: 'ProjectView' } },
+  })
   @Audited('project.update', ({ params }) => resourceOf('projects', params['id']))
   async update(@Param('id') id: string, @Body() body: unknown) {
     const project = await this.projects.updateProject(id, UpdateProjectBody.parse(body ?? {}));
@@ -42,21 +54,29 @@ export class ProjectsController {
     return project;
   }
 
-  /** The answer holds the key itself: the only time it is shown. */
   @Post(':id/keys')
   @HttpCode(201)
+  @ApiRoute({
+    tag: 'projects',
+    summary: 'Create an API key of the project',
+    description: 'The answer holds the key: the only time it is shown. Only its SHA-256 is stored.',
+    body: { schema: 'CreateApiKeyBody' },
+    responses: { 201: { description: 'created', schema: 'CreatedApiKey' } },
+  })
   @Audited('key.create', ({ result }) => resourceOf('keys', field(result, 'id')))
   createKey(@Param('id') id: string, @Body() body: unknown) {
     return this.projects.createKey(id, CreateApiKeyBody.parse(body ?? {}));
   }
 
   @Get(':id/keys')
+  @ApiRoute({ tag: 'projects', summary: "List the project's keys (prefixes only)", responses: { 200: { description: 'the keys', schema: 'ApiKeyList' } } })
   listKeys(@Param('id') id: string) {
     return this.projects.listKeys(id);
   }
 
   @Delete(':id/keys/:keyId')
   @HttpCode(204)
+  @ApiRoute({ tag: 'projects', summary: 'Revoke a key', responses: { 204: { description: 'revoked' } } })
   @Audited('key.revoke', ({ params }) => resourceOf('keys', params['keyId']))
   async revokeKey(@Param('id') id: string, @Param('keyId') keyId: string): Promise<void> {
     await this.projects.revokeKey(id, keyId);

@@ -6,6 +6,12 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 /** The header that carries `TRELLIS_ADMIN_TOKEN` beside the API key, for protected labels and global templates. */
 export const ADMIN_TOKEN_HEADER = 'x-trellis-admin-token';
 
+/** The header as the OpenAPI document describes it, on the routes where the registry may ask for it. */
+export const ADMIN_TOKEN_HEADER_DOC = {
+  name: ADMIN_TOKEN_HEADER,
+  description: 'TRELLIS_ADMIN_TOKEN: needed for protected labels (production), the global level, and starting or promoting experiments',
+};
+
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**
