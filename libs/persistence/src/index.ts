@@ -1,5 +1,5 @@
-// The public surface of @trellis/persistence: PostgreSQL pools and databases, the outbox store,
-// SQL transactions with group commit, and id generation.
+// The public surface of @trellis/persistence: PostgreSQL databases and their migrations, creating and
+// dropping them, the outbox store, SQL literals with group commit, and uuidv7 ids.
 
 export { Migration, Database } from './database';
 export type { EntityManager, DatabaseOptions } from './database';

@@ -1,5 +1,6 @@
 // The public surface of @trellis/runtime: what every service's Nest app shares: env parsing,
-// bootstrap, health, the messaging and database modules and the JetStream transport.
+// bootstrap, health checks, the messaging and database modules, and the handler decorators
+// (OnEvent, OnDeadLetter, OnRpc) of its JetStream transport.
 
 export { parseEnv, CommonEnv, DatabaseEnv } from './env';
 export { HealthChecks } from './health';
