@@ -3,7 +3,8 @@
 // (OnEvent, OnDeadLetter, OnRpc) of its JetStream transport.
 
 export { parseEnv, CommonEnv, DatabaseEnv } from './env';
-export { HealthChecks } from './health';
+// HealthController: for the gateway, which describes the health routes in its OpenAPI document.
+export { HealthChecks, HealthController } from './health';
 export { bootstrapService, runService } from './bootstrap';
 export { RuntimeModule } from './runtime.module';
 export { NATS } from './tokens';
