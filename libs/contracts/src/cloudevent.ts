@@ -35,7 +35,3 @@ export function defineEvent<T extends z.ZodType>(entity: string, change: string,
 }
 
 export type EventData<C extends EventContract> = z.infer<C['data']>;
-
-export interface CloudEvent<T = unknown> extends Omit<CloudEventEnvelope, 'data'> {
-  data: T;
-}

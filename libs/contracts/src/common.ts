@@ -6,7 +6,6 @@ export const RunIdPrefix = z
   .string()
   .regex(/^[0-9a-fA-F-]{4,36}$/, 'a run id or its first characters: at least 4 hex digits and dashes')
   .transform((s) => s.toLowerCase());
-export const ProjectId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/);
 
 export const TokenUsage = z.object({
   inputTokens: z.number().int().nonnegative(),

@@ -1,16 +1,55 @@
-export * from './subjects';
-export * from './cloudevent';
+// The public surface of @trellis/contracts: what services exchange, as data (STYLE.md, principle 3):
+// subjects, the CloudEvent envelope, zod schemas of events, work items, RPC and HTTP bodies,
+// and the failure taxonomy. Depends on zod alone; the console imports it in the browser too.
+// Named exports of what other libs and apps import, nothing else.
+
+export { Namespace, DEFAULT_POOL, subjects } from './subjects';
+export type { Subjects } from './subjects';
+export { CloudEventEnvelope, defineEvent } from './cloudevent';
+export type { EventContract, EventData } from './cloudevent';
 export type { OutboxRow } from './outbox-row';
-export * from './common';
-export * from './pipeline-spec';
-export * from './replay';
-export * from './work';
-export * from './events';
-export * from './templates';
-export * from './rpc';
-export * from './http';
-export * from './tools';
-export * from './openai';
-export * from './json-schema';
+export { TokenUsage, RunStatus, DEFAULT_PRIORITY, StepStatus, FailureInfo, ChatMessage } from './common';
+export {
+  InputType, InputSpec, JudgeGateSpec, Gate, VERIFY_DEFAULTS, IterateSpec, IteratePolicySpec, VerifyDefaults,
+  Selection, StepSpec, PipelineSpec,
+} from './pipeline-spec';
+export {
+  ReplayMode, ModelCallRequest, CallRequest, CallAnswer, RecordedCall, JudgeCall, ReplayCall, ReplayJob,
+  RunSource, ReplayOverrides, TextDiff, JsonChange, StepDifference, StepDiff, RunDiff,
+} from './replay';
+export {
+  StepOutputSpec, RetryPolicy, StepReady, VerifyPolicy, PinnedTemplate, VerifyRound, VerifyRequested,
+  ProductsRequested, ExperimentOutcome, AdmissionRequested,
+} from './work';
+export {
+  RunStarted, RunQueued, StepDispatched, StepProgress, StructuredOutputRequest, StepGenerated, StepFailed,
+  Violation, StopReason, GateOutcome, CandidateRef, StepVerified, StepCompleted, RunResumed, RunCompleted,
+  EVENT_CONTRACTS,
+} from './events';
+export {
+  TemplateCategory, TemplateLevel, LabelName, TemplateBody, ModelParameters, CreateTemplateBody,
+  MoveLabelBody, RenderTemplateBody, TemplateQuery, ListTemplatesQuery, TemplateVersionView, TemplateSummary,
+  CreatedTemplateVersion, TemplateLookup, LabelView, RenderedTemplate, ExperimentStatus, ExperimentKind,
+  CreateExperimentBody, PromoteExperimentBody, ListExperimentsQuery, VariantView, VariantResults,
+  VariantComparison, ExperimentView, ExperimentSummary,
+} from './templates';
+export {
+  ErrorCode, Issue, RpcError, rpcReply, SpecSource, PlanView, PipelineAnalysis, PipelineView, PipelineSummary,
+  StrategyVariant, StrategyPin, IterationView, StepView, ProductView, ProjectBudget, ProjectUsage, RunView,
+  RunSummary, PlannerRpc, ResolvedTemplate, TemplateRef, RegistryRpc, RunExport,
+} from './rpc';
+export type { RpcReply, RpcMethod } from './rpc';
+export {
+  PROCESS_ID_HEADER, CreateRunBody, ReplayRunBody, ListRunsQuery, Problem, CreateProjectBody,
+  UpdateProjectBody, ProjectView, CreateApiKeyBody, ApiKeyView, CreatedApiKey, IdempotencyKey,
+  PipelineVersion, OverrideAlignmentQuery, PipelineQuery, AuditAction, AuditRecord, ListAuditQuery, AuditList,
+} from './http';
+export { ToolDefinitionShape } from './tools';
+export type { ToolDefinition } from './tools';
+export {
+  ChatCompletionMessage, ChatCompletionRequest, CompletionUsage, ChatCompletion, ChatCompletionChunk,
+  ModelObject, ModelList, OpenAiError,
+} from './openai';
+export { pipelineJsonSchema } from './json-schema';
 export { messageIds } from './message-ids';
-export { TrellisError, DomainError, RETRYABLE_ERROR_CODES, backoffDelay, exponentialDelays, type TrellisErrorOptions, type BackoffPolicy } from './failure';
+export { TrellisError, DomainError, backoffDelay, exponentialDelays } from './failure';

@@ -293,5 +293,3 @@ export const PipelineSpec = z.strictObject({
     .refine((steps) => Object.keys(steps).length > 0, 'a pipeline needs at least one step'),
 });
 export type PipelineSpec = z.infer<typeof PipelineSpec>;
-/** The spec as a user writes it, before defaults. */
-export type PipelineSpecInput = z.input<typeof PipelineSpec>;

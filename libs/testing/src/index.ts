@@ -1,12 +1,19 @@
-export * from './env';
-export * from './isolation';
-export * from './wait-for';
-export * from './api-client';
-export * from './test-platform';
-export * from './nats-server';
-export * from './tcp-proxy';
-export * from './stream-messages';
-export * from './model-calls';
-export * from './rpc-error';
-export * from './run-process';
-export { CHROMIUM_MISSING, startBrowser, type TestBrowser } from './browser';
+// The public surface of @trellis/testing: helpers for integration and system tests: isolated
+// namespaces, the test platform, waiting on conditions, API and stream clients, process control.
+
+export { testEnv } from './env';
+export { uniqueToken, createTestDatabase, createTestNamespace } from './isolation';
+export { waitFor } from './wait-for';
+export { ApiClient } from './api-client';
+export type { ApiResponse } from './api-client';
+export { REPO_ROOT, startTestPlatform } from './test-platform';
+export type { TestPlatformOptions, TestPlatform } from './test-platform';
+export { NatsServerProcess, startNatsServer, startNatsCluster } from './nats-server';
+export type { NatsCluster } from './nats-server';
+export { streamMessages } from './stream-messages';
+export { modelCalls } from './model-calls';
+export { rpcError } from './rpc-error';
+export { runProcess } from './run-process';
+export type { ProcessResult } from './run-process';
+export { startBrowser } from './browser';
+export type { TestBrowser } from './browser';
