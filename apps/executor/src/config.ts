@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { PoolName } from '@trellis/contracts';
 import { loadProvidersFile, resolveProviders, type ProviderConfig, type ProvidersFile } from '@trellis/llm';
 import { CommonEnv, parseEnv } from '@trellis/runtime';
 
@@ -18,7 +19,7 @@ const ExecutorEnv = z.object({
     .string()
     .default('default')
     .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
-    .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'pool names are lower-case letters, digits, "-" and "_"')).min(1)),
+    .pipe(z.array(PoolName).min(1)),
   /** Steps in flight per replica: model calls wait on the network, not the CPU, so this is far above the core count. */
   EXECUTOR_CONCURRENCY: z.coerce.number().int().min(1).max(4096).default(64),
   /** Tries of a step attempt whose job carries no `retry` policy, before it is reported failed. */

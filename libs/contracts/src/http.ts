@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nameSchema } from './names';
 import { DEFAULT_PRIORITY, RunIdPrefix, RunPriority, RunStatus } from './common';
 import { ReplayMode, ReplayOverrides } from './replay';
 import { FeatureName } from './templates';
@@ -105,7 +106,7 @@ const ProjectSettingsFields = {
 };
 
 export const CreateProjectBody = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" and "_", at most 63 characters'),
+  id: nameSchema(),
   name: z.string().min(1).max(200).optional(),
   ...ProjectSettingsFields,
 });

@@ -1,16 +1,15 @@
 import { z } from 'zod';
+import { nameSchema } from './names';
 
 /**
  * A namespace isolates one environment (or one test file) on a shared NATS: every subject,
  * stream and durable consumer name carries it.
  */
-export const Namespace = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" and "_", at most 63 characters');
+export const Namespace = nameSchema();
 export type Namespace = z.infer<typeof Namespace>;
 
 /** Pool names become subject tokens: keep them to one token. */
-export const PoolName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" and "_"');
+export const PoolName = nameSchema();
 
 export const DEFAULT_POOL = 'default';
 

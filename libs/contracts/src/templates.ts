@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nameSchema } from './names';
 import { ChatMessage } from './common';
 import { IteratePolicySpec, PipelineName, Selection } from './pipeline-spec';
 
@@ -21,7 +22,7 @@ export const TemplateLevel = z.enum(['global', 'project', 'feature']);
 export type TemplateLevel = z.infer<typeof TemplateLevel>;
 
 /** A feature type inside a project (e.g. `support-chat`), the most specific level. */
-export const FeatureName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a feature is lower-case letters, digits, "-" and "_"');
+export const FeatureName = nameSchema('a feature is');
 
 /** `latest` is implicit (the newest version) and a number would read as a version. */
 export const LabelName = z
@@ -183,7 +184,7 @@ export type RenderedTemplate = z.infer<typeof RenderedTemplate>;
 export const ExperimentStatus = z.enum(['draft', 'running', 'stopped']);
 export type ExperimentStatus = z.infer<typeof ExperimentStatus>;
 
-export const VariantName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a variant name is lower-case letters, digits, "-" and "_"');
+export const VariantName = nameSchema('a variant name is');
 
 /**
  * What an experiment varies: a template's version (`template`), or a pipeline's strategy —

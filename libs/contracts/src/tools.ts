@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { nameSchema } from './names';
 
 /** A tool's name, as a step's `tool:` names it and as the executor's registry knows it. */
-export const ToolName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'tool names are lower-case letters, digits, "-" and "_"');
+export const ToolName = nameSchema('tool names are');
 
 /** What a tool's `run` receives besides its input. */
 export interface ToolContext {

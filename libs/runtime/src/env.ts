@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Namespace } from '@trellis/contracts';
 
 /**
  * Parses the environment once, before Nest starts. A bad value stops the service with a
@@ -20,7 +21,7 @@ export const CommonEnv = {
     .string()
     .default('nats://127.0.0.1:4222')
     .transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean)),
-  TRELLIS_NAMESPACE: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" and "_"').default('default'),
+  TRELLIS_NAMESPACE: Namespace.default('default'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Port of the service's HTTP endpoints (health and readiness; the gateway's API). 0 picks a free one. */
   PORT: port.optional(),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { nameSchema } from '@trellis/contracts';
 
 /** Requests and tokens per minute: a provider's or a model's published limits. */
 export const RateLimits = z.object({
@@ -44,7 +45,7 @@ export type ModelEntry = z.infer<typeof ModelEntry>;
 export const ProvidersFile = z
   .object({
     version: z.literal(1),
-    providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'provider names are lower-case letters, digits, "-" and "_"'), ProviderEntry).default({}),
+    providers: z.record(nameSchema('provider names are'), ProviderEntry).default({}),
     models: z.record(z.string().min(1), ModelEntry).default({}),
   })
   .strict()
