@@ -21,6 +21,10 @@ function respond(call: SimulatedCall): string | undefined {
         : { score: 0.9, categories: {}, violations: [], feedback: 'Good.' },
     );
   }
+  // A provider that refused response_format is asked for the analysis with the schema in the prompt.
+  if (!call.responseFormat && text.includes('The JSON must be valid against this JSON Schema') && text.includes('"intention"')) {
+    return JSON.stringify({ intention: 'Summarise invoices.', architecture: 'One step.', aligned: true, feedback: '' });
+  }
   if (formatName(call.responseFormat) === 'brief') {
     const asked = (call.responseFormat as { json_schema: { schema: { properties: Record<string, unknown> } } }).json_schema.schema.properties;
     return JSON.stringify('examples' in asked ? { title: 'A kettle', examples: ['boils in 90 s', 'runs on sunlight'] } : { title: 'The solar kettle that boils in 90 s' });
@@ -194,5 +198,21 @@ describe('orchestration templates, end to end', () => {
     ]);
     expect(step.iterations[0]!.outputTokensSaved).toBe(0);
     expect(step.iterations[1]!.outputTokensSaved).toBeGreaterThan(0);
+  });
+  it('asks an orchestrator model whose provider refuses response_format with the schema in the prompt', async () => {
+    ctx.simulator.configure({ noResponseFormat: ['gpt-4.1-mini'] });
+    try {
+      const spec = { version: 1, name: 'plainly-analysed', orchestrator: { model: 'gpt-4.1-mini' }, steps: { a: { prompt: 'Total the invoice lines.' } } };
+      const registered = await ctx.api.post('/v1/pipelines', spec);
+      expect(registered.status).toBe(201);
+      expect(registered.body.analysis).toMatchObject({ model: 'gpt-4.1-mini', intention: 'Summarise invoices.', aligned: true });
+      const calls = ctx.simulator.requests().filter((r) => r.model === 'gpt-4.1-mini' && JSON.stringify(r.messages).includes('Total the invoice lines.'));
+      expect(calls.map((r) => [r.status, formatName(r.responseFormat) ?? null])).toEqual([
+        [400, 'pipeline_analysis'],
+        [200, null],
+      ]);
+    } finally {
+      ctx.simulator.configure({ noResponseFormat: [] });
+    }
   });
 });

@@ -18,10 +18,14 @@ export function candidate(text: string, judge?: { score: number; categories?: Re
   return judge ? `${text} <<judge ${JSON.stringify({ categories: {}, violations: [], feedback: '', ...judge })}>>` : text;
 }
 
-/** Answers judge requests (`response_format.json_schema.name` = `judge_verdict`) from the candidate's `<<judge …>>` marker, or with raw text after `<<judge-raw …>>`. */
+/**
+ * Answers judge requests (`response_format.json_schema.name` = `judge_verdict`, or no
+ * `response_format` at all: a provider that refused it is asked with instructions) from the
+ * candidate's `<<judge …>>` marker, or with raw text after `<<judge-raw …>>`.
+ */
 export function judgeFromCandidate(call: SimulatedCall): string | undefined {
   const format = call.responseFormat as { json_schema?: { name?: string } } | null;
-  if (format?.json_schema?.name !== 'judge_verdict') return undefined;
+  if (format && format.json_schema?.name !== 'judge_verdict') return undefined;
   const text = call.messages.map((m) => m.content).join('\n');
   const raw = /<<judge-raw (.*?)>>/s.exec(text);
   if (raw) return raw[1];

@@ -40,6 +40,20 @@ describe('verifier: gates, judge and the iteration loop', () => {
     expect(request!.messages[1]!.content).toContain('<task>\nWrite a product brief.\n</task>');
   });
 
+  it('asks a judge whose provider refuses response_format with the schema in the prompt, at once and from then on', async () => {
+    sut.sim.configure({ noResponseFormat: ['sim-plain-judge'] });
+    const first = await sut.publishJob({ output: candidate('Plain judge one.', { score: 0.9, categories: { accuracy: 0.9, clarity: 0.9 } }), gates: [judge({ model: 'sim-plain-judge' })], policy });
+    expect(await sut.verdictFor(first)).toMatchObject({ verdict: 'accept', score: 0.9 });
+    const [refused, instructed] = sut.judgeRequestsFor('Plain judge one.');
+    expect(refused).toMatchObject({ status: 400, responseFormat: { type: 'json_schema' } });
+    expect(instructed).toMatchObject({ status: 200, responseFormat: null });
+    expect(instructed!.messages.at(-1)!.content).toContain('The JSON must be valid against this JSON Schema');
+    // The refusal is remembered: the next judge call goes straight to instructions.
+    const second = await sut.publishJob({ output: candidate('Plain judge two.', { score: 0.95, categories: { accuracy: 1, clarity: 0.9 } }), gates: [judge({ model: 'sim-plain-judge' })], policy });
+    expect(await sut.verdictFor(second)).toMatchObject({ verdict: 'accept', score: 0.95 });
+    expect(sut.judgeRequestsFor('Plain judge two.').map((r) => [r.status, r.responseFormat])).toEqual([[200, null]]);
+  });
+
   it('uses the gate\'s own judge model over the job\'s default', async () => {
     const job = await sut.publishJob({ output: candidate('Per-gate model.', { score: 1, categories: { accuracy: 1, clarity: 1 } }), gates: [judge({ model: 'gpt-4.1' })], policy, judgeModel: 'gpt-4o-mini' });
     await sut.verdictFor(job);

@@ -4,6 +4,8 @@
 export { LlmClient } from './client/llm-client';
 export type { ResponseFormat, ChatRequest, ChatResult } from './client/llm-client';
 export { LlmError, rejectsResponseFormat } from './client/llm.errors';
+export { chatJson, jsonRequests, withJsonInstructions } from './client/json-chat';
+export type { JsonShape } from './client/json-chat';
 export { resolveProviders, ProviderRegistry } from './client/provider-registry';
 export type { ProviderConfig } from './client/provider-registry';
 export { ProvidersFile, parseProvidersFile, loadProvidersFile } from './catalog/providers-file';

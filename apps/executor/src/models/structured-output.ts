@@ -1,5 +1,5 @@
 import type { ChatMessage, StepOutputSpec } from '@trellis/contracts';
-import type { ResponseFormat, StructuredOutputPlan } from '@trellis/llm';
+import { withJsonInstructions, type ResponseFormat, type StructuredOutputPlan } from '@trellis/llm';
 import { z } from 'zod';
 
 /** The answer of a JSON step, parsed; or why it is not acceptable (retryable: the model may do better). */
@@ -20,12 +20,8 @@ export function jsonRequest(
 ): { messages: ChatMessage[]; responseFormat?: ResponseFormat } {
   const { responseFormat } = plan;
   if (responseFormat?.type === 'json_schema') return { messages, responseFormat };
-  const parts = ['Answer with JSON only: no prose, no code fences.'];
-  if (spec.schema) parts.push(`The JSON must be valid against this JSON Schema:\n${JSON.stringify(spec.schema)}`);
-  if (spec.example !== undefined) parts.push(`For example:\n${JSON.stringify(spec.example)}`);
-  const last = messages[messages.length - 1]!;
   return {
-    messages: [...messages.slice(0, -1), { ...last, content: `${last.content}\n\n${parts.join('\n')}` }],
+    messages: withJsonInstructions(messages, { ...(spec.schema ? { schema: spec.schema } : {}), ...(spec.example !== undefined ? { example: spec.example } : {}) }),
     ...(responseFormat ? { responseFormat } : {}),
   };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { callParams, canonicalJson, effectiveParameters, ORCHESTRATION_TEMPLATES, renderMessages, RenderError, type CompiledPipeline } from '@trellis/engine';
-import { LlmError, ProviderRegistry } from '@trellis/llm';
+import { chatJson, LlmError, ProviderRegistry } from '@trellis/llm';
 import type { EntityManager } from '@trellis/persistence';
 import type { PipelineAnalysis } from '@trellis/contracts';
 import { z } from 'zod';
@@ -113,12 +113,12 @@ export class PipelineAnalysisService {
     }
     let content: string;
     try {
-      const result = await this.providers.clientFor(model).chat({
-        model,
-        messages: request.messages,
-        ...request.params,
-        responseFormat: { type: 'json_schema', name: 'pipeline_analysis', schema: ANSWER_SCHEMA },
-      });
+      // A provider that refuses `response_format` is asked with the schema in the prompt instead.
+      const { result } = await chatJson(
+        this.providers,
+        { model, messages: request.messages, ...request.params, responseFormat: { type: 'json_schema', name: 'pipeline_analysis', schema: ANSWER_SCHEMA } },
+        { schema: ANSWER_SCHEMA },
+      );
       content = result.content;
     } catch (err) {
       if (err instanceof LlmError) throw new PlannerError(err.retryable ? 'unavailable' : 'failed_precondition', `the orchestrator model ${model} could not analyse the pipeline: ${err.message}`);

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ChatMessage, GateOutcome, JudgeCall, JudgeGateSpec, ModelCallRequest, ReplayJob, VerifyRequested } from '@trellis/contracts';
 import { builtInTemplate, callParams, judgeMessages, judgeVariables, matchRecordedCall, ORCHESTRATION_TEMPLATES, RenderError, replayMissReason } from '@trellis/engine';
-import { LlmError, type ChatRequest, type ChatResult, type ProviderRegistry } from '@trellis/llm';
+import { chatJson, jsonRequests, LlmError, type ChatRequest, type ChatResult, type ProviderRegistry, type ResponseFormat } from '@trellis/llm';
 import { VERIFIER_CONFIG, type VerifierConfig } from '../config';
 import { JUDGE_SCHEMA_NAME, judgeResponseSchema, parseJudgeAnswer } from './judge-answer';
 import { JudgeFailedError, JudgeRetryableError, ReplayMissError } from './verification.errors';
@@ -37,15 +37,15 @@ export class JudgeGate {
     // The judge template version's parameters (its `model` was resolved into the job's judge model).
     const { model: _named, ...parameters } = job.judgeTemplate?.parameters ?? builtInTemplate(ORCHESTRATION_TEMPLATES.judge)!.parameters;
     const params = callParams(parameters);
-    const chat: ChatRequest = {
-      model,
-      messages: this.messages(gate, job),
-      ...params,
-      responseFormat: { type: 'json_schema', name: JUDGE_SCHEMA_NAME, schema: judgeResponseSchema(gate.categories), strict: true },
-    };
-    const request: ModelCallRequest = { kind: 'model', model, messages: chat.messages, params, responseFormat: { ...chat.responseFormat } };
-    const replayed = job.replay ? this.recorded(job.replay, job, request) : undefined;
-    const result = replayed ?? (await this.ask(chat, signal));
+    const schema = judgeResponseSchema(gate.categories);
+    // The structured-output mode; the same request with the schema in the prompt for a provider
+    // that refuses `response_format` (as a JSON step's, docs/providers.md).
+    const { structured, instructed } = jsonRequests(
+      { model, messages: this.messages(gate, job), ...params, responseFormat: { type: 'json_schema', name: JUDGE_SCHEMA_NAME, schema, strict: true } },
+      { schema },
+    );
+    const replayed = job.replay ? this.recorded(job.replay, job, [structured, instructed].map((c) => modelRequest(c, params))) : undefined;
+    const { result, request } = replayed ?? (await this.ask(structured, schema, params, signal));
     const call: JudgeCall = {
       call: `judge.${index}`,
       request,
@@ -55,19 +55,27 @@ export class JudgeGate {
     return { outcome: this.outcomeOf(gate, model, result), call };
   }
 
-  /** A replayed job's judge answer from the source's recording; a miss fails the step in `recorded` mode, and is asked live otherwise. */
-  private recorded(replay: ReplayJob, job: Pick<VerifyRequested, 'stepId' | 'iteration'>, request: ModelCallRequest): ChatResult | undefined {
-    const found = matchRecordedCall(replay, request);
-    if (found) return { content: found.answer.output, model: found.answer.model, usage: found.answer.usage, finishReason: found.answer.finishReason };
-    if (replay.mode === 'recorded') throw new ReplayMissError(replayMissReason(replay, request, { stepId: job.stepId, iteration: job.iteration }));
+  /**
+   * A replayed job's judge answer from the source's recording — asked for as the source asked it
+   * (with `response_format`, or with instructions if its provider refused it); a miss fails the
+   * step in `recorded` mode, and is asked live otherwise.
+   */
+  private recorded(replay: ReplayJob, job: Pick<VerifyRequested, 'stepId' | 'iteration'>, requests: ModelCallRequest[]): { result: ChatResult; request: ModelCallRequest } | undefined {
+    for (const request of requests) {
+      const found = matchRecordedCall(replay, request);
+      if (found) return { result: { content: found.answer.output, model: found.answer.model, usage: found.answer.usage, finishReason: found.answer.finishReason }, request };
+    }
+    if (replay.mode === 'recorded') throw new ReplayMissError(replayMissReason(replay, requests[0]!, { stepId: job.stepId, iteration: job.iteration }));
     return undefined;
   }
 
-  private async ask(chat: ChatRequest, signal?: AbortSignal): Promise<ChatResult> {
+  /** The judge model's answer, and the request as finally sent (see `chatJson`). */
+  private async ask(chat: ChatRequest & { responseFormat: ResponseFormat }, schema: Record<string, unknown>, params: ModelCallRequest['params'], signal?: AbortSignal): Promise<{ result: ChatResult; request: ModelCallRequest }> {
     const { model } = chat;
     if (!this.providers) throw new JudgeFailedError('a judge gate needs a model endpoint: set OPENAI_BASE_URL on the verifier', { code: 'judge_provider_missing' });
     try {
-      return await this.providers.clientFor(model).chat(chat, signal ? { signal } : {});
+      const { result, sent } = await chatJson(this.providers, chat, { schema }, signal ? { signal } : {});
+      return { result, request: modelRequest(sent, params) };
     } catch (err) {
       if (!(err instanceof LlmError)) throw err;
       const message = `judge ${model}: ${err.message}`;
@@ -108,4 +116,9 @@ export class JudgeGate {
       throw new JudgeFailedError(`${which} cannot be rendered: ${err.message}`, { code: 'judge_template_error', cause: err });
     }
   }
+}
+
+/** A judge request as the recording keeps it: the model, the conversation, the sampling parameters, `response_format` when asked for. */
+function modelRequest(chat: ChatRequest, params: ModelCallRequest['params']): ModelCallRequest {
+  return { kind: 'model', model: chat.model, messages: chat.messages, params, ...(chat.responseFormat ? { responseFormat: { ...chat.responseFormat } } : {}) };
 }
