@@ -28,11 +28,16 @@ interface PoolState {
   finishedSince: number;
   /** How many steps the queue may hold (waiting and being worked on), set at each read. */
   bound: number;
+  /** Steps let through since the last commit was counted: decided, not yet committed (a batch's). */
+  deciding: number;
   lastUsed: number;
 }
 
-/** The most a pool's bound grows to while its executors keep up (a sanity cap, far above any pool's slots). */
-const MAX_BOUND = 100_000;
+/** A read of a pool's consumer: messages not pulled yet, and pulled but not acknowledged. */
+interface QueueReading {
+  pending: number;
+  working: number;
+}
 
 /**
  * Weighted-fair dispatch across projects (ADR 0014). A pool's executors pull its work queue in
@@ -91,16 +96,20 @@ export class FairDispatch implements OnApplicationShutdown {
   /** Whether a step of `pool` that becomes ready now waits for a slot. */
   hold(pool: string): boolean {
     if (!this.enabled) return false;
-    const p = this.pools.get(pool);
+    let p = this.pools.get(pool);
     if (!p) {
-      // First use: start watching the pool; until its queue is read, do not hold.
-      this.pools.set(pool, this.newPool());
+      // First use: watch the pool; until its queue is read, the bound is the minimum (a burst
+      // arriving before the first read would otherwise all go to the queue, ahead of anyone).
+      p = this.newPool();
+      this.pools.set(pool, p);
       this.ensurePolling();
-      return false;
     }
     p.lastUsed = Date.now();
     if ((this.queues.get(pool)?.size ?? 0) > 0) return true;
-    return this.room(p) <= 0;
+    if (this.room(p) <= 0) return true;
+    // Counted at once: the steps of one batch are decided before any of them is committed.
+    p.deciding++;
+    return false;
   }
 
   /**
@@ -111,6 +120,7 @@ export class FairDispatch implements OnApplicationShutdown {
     const p = this.pools.get(pool);
     if (!p) return;
     p.sentSince += dispatched;
+    p.deciding = Math.max(0, p.deciding - dispatched);
     p.finishedSince += finished;
     if (finished > 0 && (this.queues.get(pool)?.size ?? 0) > 0) void this.releaseAll();
   }
@@ -146,26 +156,24 @@ export class FairDispatch implements OnApplicationShutdown {
    * held — with a bound of one, it would see exactly the replicas it has, and never add one.
    */
   private room(p: PoolState): number {
-    const waiting = Math.max(0, p.pending + p.sentSince - p.finishedSince);
+    const waiting = Math.max(0, p.pending + p.sentSince + p.deciding - p.finishedSince);
     return p.bound - waiting;
   }
 
   /**
-   * The bound after a read. A queue with messages not pulled means every executor slot is busy:
-   * `working` is then the pool's capacity, and the bound twice that. An empty queue while steps
-   * are held means the executors could take more than they were given — `working` then counts
-   * only what the bound let through, and twice it would keep the pool as starved as it is (at
-   * fast model calls, most of a step's cycle is spent in the planner, not at the executor) — so
-   * the bound doubles instead, until the queue stays non-empty.
+   * The bound after a read: twice what the executors work on (`num_ack_pending`, the pool's
+   * capacity while its queue holds messages), at least `PLANNER_DISPATCH_BACKLOG`. Measured
+   * alternatives that let more through when the queue reads empty (doubling while steps are
+   * held, or twice what finished since the last read) kept a burst of very fast steps from a
+   * slow lockstep on a loaded machine, but let a newcomer wait behind up to four times as much
+   * of another project's work under the same load (ADR 0014, amendment): fairness first.
    */
-  private nextBound(bound: number, read: { pending: number; working: number }, held: number): number {
-    const saturated = Math.max(this.minBacklog, 2 * read.working);
-    if (read.pending > 0 || held === 0) return saturated;
-    return Math.min(MAX_BOUND, Math.max(saturated, 2 * bound));
+  private nextBound(read: QueueReading): number {
+    return Math.max(this.minBacklog, 2 * read.working);
   }
 
   private newPool(): PoolState {
-    return { pending: 0, working: 0, sentSince: 0, finishedSince: 0, bound: this.minBacklog, lastUsed: Date.now() };
+    return { pending: 0, working: 0, sentSince: 0, finishedSince: 0, bound: this.minBacklog, deciding: 0, lastUsed: Date.now() };
   }
 
   private ensurePolling(): void {
@@ -187,7 +195,7 @@ export class FairDispatch implements OnApplicationShutdown {
           continue;
         }
         const read = await this.readQueue(pool);
-        Object.assign(p, read, { sentSince: 0, finishedSince: 0, bound: this.nextBound(p.bound, read, held) });
+        Object.assign(p, { pending: read.pending, working: read.working, bound: this.nextBound(read), sentSince: 0, finishedSince: 0, deciding: 0 });
         if (held) await this.release(pool, p);
       }
       if (!this.pools.size) this.onApplicationShutdown();
@@ -240,7 +248,7 @@ export class FairDispatch implements OnApplicationShutdown {
   }
 
   /** The pool's consumer: messages not pulled yet, and pulled but not acknowledged (0 while it has none). */
-  private async readQueue(pool: string): Promise<{ pending: number; working: number }> {
+  private async readQueue(pool: string): Promise<QueueReading> {
     this.jsm ??= jetstreamManager(this.nc).catch((err: unknown) => {
       this.jsm = undefined;
       throw err;
