@@ -26,17 +26,14 @@ interface PoolState {
   sentSince: number;
   /** Steps of the pool whose results this planner committed since the last read: each freed a slot. */
   finishedSince: number;
-  /** How many steps the queue may hold (waiting and being worked on), set at each read. */
-  bound: number;
-  /** Steps let through since the last commit was counted: decided, not yet committed (a batch's). */
-  deciding: number;
+  /**
+   * Steps whose results this planner committed in the interval before the last read: what the
+   * pool gets through between two reads. The queue needs about that much to keep the executors
+   * busy until the next release (at fast model calls most of a step's cycle is in the planner,
+   * and `working` alone reads small).
+   */
+  finishedBefore: number;
   lastUsed: number;
-}
-
-/** A read of a pool's consumer: messages not pulled yet, and pulled but not acknowledged. */
-interface QueueReading {
-  pending: number;
-  working: number;
 }
 
 /**
@@ -45,7 +42,8 @@ interface QueueReading {
  * project's burst would delay every other project's steps behind it. The planner keeps that
  * queue short instead. Executors pull only for free slots, so a message not pulled yet means
  * the pool is saturated; the planner lets the queue hold twice what the executors are working on
- * (`num_ack_pending`, read with `num_pending` from the pool's consumer every 100 ms), and at least
+ * (`num_ack_pending`, read with `num_pending` from the pool's consumer every 100 ms) or twice
+ * what the pool finished between the last two reads, whichever is more, and at least
  * `PLANNER_DISPATCH_BACKLOG`. A step that becomes ready while the queue is that
  * long — or while steps of its pool are already held — is held (status `queued`, stored with
  * the change that made it ready) and released as slots free, in deficit-round-robin order across
@@ -96,20 +94,16 @@ export class FairDispatch implements OnApplicationShutdown {
   /** Whether a step of `pool` that becomes ready now waits for a slot. */
   hold(pool: string): boolean {
     if (!this.enabled) return false;
-    let p = this.pools.get(pool);
+    const p = this.pools.get(pool);
     if (!p) {
-      // First use: watch the pool; until its queue is read, the bound is the minimum (a burst
-      // arriving before the first read would otherwise all go to the queue, ahead of anyone).
-      p = this.newPool();
-      this.pools.set(pool, p);
+      // First use: start watching the pool; until its queue is read, do not hold.
+      this.pools.set(pool, { pending: 0, working: 0, sentSince: 0, finishedSince: 0, finishedBefore: 0, lastUsed: Date.now() });
       this.ensurePolling();
+      return false;
     }
     p.lastUsed = Date.now();
     if ((this.queues.get(pool)?.size ?? 0) > 0) return true;
-    if (this.room(p) <= 0) return true;
-    // Counted at once: the steps of one batch are decided before any of them is committed.
-    p.deciding++;
-    return false;
+    return this.room(p) <= 0;
   }
 
   /**
@@ -120,7 +114,6 @@ export class FairDispatch implements OnApplicationShutdown {
     const p = this.pools.get(pool);
     if (!p) return;
     p.sentSince += dispatched;
-    p.deciding = Math.max(0, p.deciding - dispatched);
     p.finishedSince += finished;
     if (finished > 0 && (this.queues.get(pool)?.size ?? 0) > 0) void this.releaseAll();
   }
@@ -131,7 +124,7 @@ export class FairDispatch implements OnApplicationShutdown {
     let queue = this.queues.get(pool);
     if (!queue) this.queues.set(pool, (queue = new FairQueue()));
     for (const step of steps) queue.add({ ...step, seq: this.seq++ });
-    if (!this.pools.has(pool)) this.pools.set(pool, this.newPool());
+    if (!this.pools.has(pool)) this.pools.set(pool, { pending: 0, working: 0, sentSince: 0, finishedSince: 0, finishedBefore: 0, lastUsed: Date.now() });
     this.ensurePolling();
   }
 
@@ -154,26 +147,13 @@ export class FairDispatch implements OnApplicationShutdown {
    * autoscaler reading the queue's lag (KEDA's NATS JetStream scaler, one replica per
    * `EXECUTOR_CONCURRENCY` waiting) still asks for twice the replicas there are while steps are
    * held — with a bound of one, it would see exactly the replicas it has, and never add one.
+   * Or twice what finished in the last read interval, if more: with very fast model calls most of
+   * a step's cycle is spent in the planner, `num_ack_pending` reads small, and a bound of twice it
+   * held a burst in a slow lockstep (ADR 0014, amendment).
    */
   private room(p: PoolState): number {
-    const waiting = Math.max(0, p.pending + p.sentSince + p.deciding - p.finishedSince);
-    return p.bound - waiting;
-  }
-
-  /**
-   * The bound after a read: twice what the executors work on (`num_ack_pending`, the pool's
-   * capacity while its queue holds messages), at least `PLANNER_DISPATCH_BACKLOG`. Measured
-   * alternatives that let more through when the queue reads empty (doubling while steps are
-   * held, or twice what finished since the last read) kept a burst of very fast steps from a
-   * slow lockstep on a loaded machine, but let a newcomer wait behind up to four times as much
-   * of another project's work under the same load (ADR 0014, amendment): fairness first.
-   */
-  private nextBound(read: QueueReading): number {
-    return Math.max(this.minBacklog, 2 * read.working);
-  }
-
-  private newPool(): PoolState {
-    return { pending: 0, working: 0, sentSince: 0, finishedSince: 0, bound: this.minBacklog, deciding: 0, lastUsed: Date.now() };
+    const waiting = Math.max(0, p.pending + p.sentSince - p.finishedSince);
+    return Math.max(this.minBacklog, 2 * p.working, 2 * p.finishedBefore) - waiting;
   }
 
   private ensurePolling(): void {
@@ -195,7 +175,7 @@ export class FairDispatch implements OnApplicationShutdown {
           continue;
         }
         const read = await this.readQueue(pool);
-        Object.assign(p, { pending: read.pending, working: read.working, bound: this.nextBound(read), sentSince: 0, finishedSince: 0, deciding: 0 });
+        Object.assign(p, read, { finishedBefore: p.finishedSince, sentSince: 0, finishedSince: 0 });
         if (held) await this.release(pool, p);
       }
       if (!this.pools.size) this.onApplicationShutdown();
@@ -248,7 +228,7 @@ export class FairDispatch implements OnApplicationShutdown {
   }
 
   /** The pool's consumer: messages not pulled yet, and pulled but not acknowledged (0 while it has none). */
-  private async readQueue(pool: string): Promise<QueueReading> {
+  private async readQueue(pool: string): Promise<{ pending: number; working: number }> {
     this.jsm ??= jetstreamManager(this.nc).catch((err: unknown) => {
       this.jsm = undefined;
       throw err;
