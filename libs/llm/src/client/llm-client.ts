@@ -3,6 +3,7 @@ import { logger, SpanKind, withSpan } from '@trellis/telemetry';
 import OpenAI, { APIError } from 'openai';
 import { LlmError, toLlmError } from './llm.errors';
 import { llmMetrics } from './llm-metrics';
+import { providerFetch } from './provider-fetch';
 
 /** How to reach one OpenAI-compatible endpoint. */
 export interface LlmClientOptions {
@@ -12,7 +13,7 @@ export interface LlmClientOptions {
   baseURL: string;
   /** Sent as a bearer token. Endpoints that need none (Ollama, the simulator) take any placeholder. */
   apiKey: string;
-  /** Per call, for the whole answer. Default 300,000 (five minutes, Node fetch's own header limit). */
+  /** Per call, for the whole answer. Default 300,000 (five minutes). */
   timeoutMs?: number;
   defaultHeaders?: Record<string, string>;
   /**
@@ -119,6 +120,7 @@ export class LlmClient {
     this.sdk = new OpenAI({
       baseURL: options.baseURL,
       apiKey: options.apiKey,
+      fetch: providerFetch,
       maxRetries: 0,
       // Our own deadline (see chat) fires first; the SDK's is only a backstop.
       timeout: this.timeoutMs + 1_000,
