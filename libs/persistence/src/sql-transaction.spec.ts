@@ -1,10 +1,17 @@
-import { sqlLiteral, sqlTable } from './sql-transaction';
+import { escapeLiteral } from 'pg';
+import { quoteLiteral, sqlLiteral, sqlTable } from './sql-transaction';
 
 describe('sqlLiteral', () => {
   it('quotes text, doubling quotes and escaping backslashes', () => {
     expect(sqlLiteral("it's", 'text')).toBe("'it''s'");
     expect(sqlLiteral('a\\b', 'text')).toBe(" E'a\\\\b'");
     expect(sqlLiteral("'); drop table run; --", 'text')).toBe("'''); drop table run; --'");
+  });
+
+  it("quotes exactly as pg's escapeLiteral does", () => {
+    const samples = ['', "'", "''", '\\', "\\'", 'plain', "it's a \\path\\ and 'quotes'", '{"json":"with \\" escapes"}', 'ünïcødé 🚀 \'', 'nul\u0000byte', "e'\\x41'"];
+    for (let i = 0; i < 200; i++) samples.push(Array.from({ length: i % 17 }, (_, j) => "a'\\ \n😀"[(i * 7 + j * 3) % 8]).join(''));
+    for (const text of samples) expect(quoteLiteral(text)).toBe(escapeLiteral(text));
   });
 
   it('writes null for null and undefined of every kind', () => {

@@ -1,4 +1,4 @@
-import { escapeLiteral, type PoolClient, type QueryResult } from 'pg';
+import type { PoolClient, QueryResult } from 'pg';
 import { commitWatchers } from './outbox-commit-watcher';
 import type { OutboxRow } from '@trellis/contracts';
 
@@ -12,13 +12,13 @@ export type SqlKind = 'text' | 'int' | 'float' | 'bool' | 'json' | 'ordered-json
 /**
  * An SQL literal for `value`. Hot paths send their statements with the simple query protocol,
  * several per round trip, which takes no bind parameters: every value goes through here
- * (pg's `escapeLiteral`, which also handles backslashes), never through string concatenation.
+ * ({@link quoteLiteral}), never through string concatenation.
  */
 export function sqlLiteral(value: unknown, kind: SqlKind): string {
   if (value === null || value === undefined) return 'null';
   switch (kind) {
     case 'text':
-      return escapeLiteral(String(value));
+      return quoteLiteral(String(value));
     case 'int':
     case 'float': {
       const n = Number(value);
@@ -28,12 +28,23 @@ export function sqlLiteral(value: unknown, kind: SqlKind): string {
     case 'bool':
       return value ? 'true' : 'false';
     case 'json':
-      return `${escapeLiteral(JSON.stringify(value))}::jsonb`;
+      return `${quoteLiteral(JSON.stringify(value))}::jsonb`;
     case 'ordered-json':
-      return `${escapeLiteral(JSON.stringify(value))}::json`;
+      return `${quoteLiteral(JSON.stringify(value))}::json`;
     case 'time':
-      return `${escapeLiteral((value instanceof Date ? value : new Date(String(value))).toISOString())}::timestamptz`;
+      return `${quoteLiteral((value instanceof Date ? value : new Date(String(value))).toISOString())}::timestamptz`;
   }
+}
+
+/**
+ * `text` as a string literal, exactly as pg's `escapeLiteral` writes it: quotes doubled, and
+ * when it holds a backslash, backslashes doubled in an `E'…'` literal. pg's loop appends one
+ * character at a time; the planner quotes every outbox body and step output of a commit, and
+ * native `replaceAll` does the same for a fraction of the CPU.
+ */
+export function quoteLiteral(text: string): string {
+  const quoted = text.includes("'") ? text.replaceAll("'", "''") : text;
+  return text.includes('\\') ? ` E'${quoted.replaceAll('\\', '\\\\')}'` : `'${quoted}'`;
 }
 
 /** A quoted, schema-qualified table name. */
