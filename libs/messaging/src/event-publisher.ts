@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { headers as createHeaders } from '@nats-io/transport-node';
-import { jetstream, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
+import type { PubAck } from '@nats-io/jetstream';
 import type { EventContract } from '@trellis/contracts';
 import { SpanKind, injectTraceContext, withSpan } from '@trellis/telemetry';
 import { encodeEvent } from './event-encoding';
 import { CLOUDEVENTS_CONTENT_TYPE, headerCarrier, toMsgHdrs } from './headers';
+import { JetStreamPublisher } from './jetstream-publisher';
 
 /** Where one event goes and, optionally, its fixed id and time. */
 export interface PublishEventOptions {
@@ -32,13 +33,13 @@ export interface PublishRawOptions {
  * state, writes {@link encodeEvent} payloads to its outbox instead.
  */
 export class EventPublisher {
-  private readonly js: JetStreamClient;
+  private readonly js: JetStreamPublisher;
 
   constructor(
     nc: NatsConnection,
     private readonly options: { source: string },
   ) {
-    this.js = jetstream(nc);
+    this.js = new JetStreamPublisher(nc);
   }
 
   /**
@@ -59,7 +60,7 @@ export class EventPublisher {
         const h = createHeaders();
         h.set('Content-Type', CLOUDEVENTS_CONTENT_TYPE);
         injectTraceContext(headerCarrier(h)!);
-        return this.js.publish(options.subject, event.body, { msgID: event.id, headers: h });
+        return this.js.publish(options.subject, event.body, { msgId: event.id, headers: h });
       },
     );
   }
@@ -68,9 +69,9 @@ export class EventPublisher {
   async publishRaw(subject: string, body: Uint8Array | string, options: PublishRawOptions): Promise<PubAck> {
     const h = toMsgHdrs(options.headers);
     return this.js.publish(subject, body, {
-      msgID: options.msgId,
+      msgId: options.msgId,
       ...(h ? { headers: h } : {}),
-      ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     });
   }
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { defineEvent, subjects } from '@trellis/contracts';
 import { EventPublisher, NonRetryableError, deleteNamespace, provisionStreams, type NatsConnection } from '@trellis/messaging';
 import { shutdownTelemetry, startTelemetry } from '@trellis/telemetry';
+import { JetStreamPublisher } from '../src/jetstream-publisher';
 import { connect, lastMessage, quietLogs, testNamespace } from './nats-test-kit';
 
 const RunPinged = defineEvent('run', 'pinged', z.object({ runId: z.string(), count: z.number().int() }));
@@ -66,5 +67,38 @@ describe('EventPublisher', () => {
 
     await expect(publisher.publish(RunPinged, { runId: 'run-3', count: 'one' } as never, { subject: s.event('run', 'pinged', 'run-3') })).rejects.toThrow(NonRetryableError);
     expect(await lastMessage(nc, s.streams.events, s.event('run', 'pinged', 'run-3'))).toBeUndefined();
+  });
+
+  describe('its acks (JetStreamPublisher: one reply subscription, no request per publish)', () => {
+    it('settles many publishes at once, each with its own sequence', async () => {
+      const js = new JetStreamPublisher(nc);
+      const acks = await Promise.all(Array.from({ length: 50 }, (_, i) => js.publish(s.event('run', 'pinged', 'run-many'), `{"i":${i}}`, { msgId: `many-${i}` })));
+      expect(new Set(acks.map((a) => a.seq)).size).toBe(50);
+      expect(acks.every((a) => a.stream === s.streams.events && !a.duplicate)).toBe(true);
+    });
+
+    it("rejects with the stream's error when the stream refuses the message", async () => {
+      const js = new JetStreamPublisher(nc);
+      const { headers } = await import('@nats-io/transport-node');
+      const h = headers();
+      h.set('Nats-Expected-Last-Sequence', '999999999');
+      await expect(js.publish(s.event('run', 'pinged', 'run-refused'), '{}', { msgId: 'refused', headers: h })).rejects.toMatchObject({ name: 'JetStreamApiError' });
+    });
+
+    it('rejects when no stream captures the subject', async () => {
+      const js = new JetStreamPublisher(nc);
+      await expect(js.publish(`${ns}-nowhere.subject`, '{}', { msgId: 'nowhere' })).rejects.toThrow(/no stream captures/);
+    });
+
+    it('times out when nothing acknowledges', async () => {
+      const js = new JetStreamPublisher(nc);
+      // A plain subscriber takes the message and never answers: no stream, no "no responders".
+      const silent = nc.subscribe(`${ns}-silent.subject`);
+      try {
+        await expect(js.publish(`${ns}-silent.subject`, '{}', { msgId: 'silent', timeoutMs: 200 })).rejects.toMatchObject({ name: 'TimeoutError' });
+      } finally {
+        silent.unsubscribe();
+      }
+    });
   });
 });

@@ -46,7 +46,7 @@ export const providerFetch = async (input: string | URL | Request, init: Request
   if (headers.get('content-type')?.startsWith('text/event-stream')) {
     return new Response(Readable.toWeb(answer.body) as ReadableStream<Uint8Array>, { status: answer.statusCode, headers });
   }
-  return new Response(await answer.body.bytes(), { status: answer.statusCode, headers });
+  return new Response(await answer.body.arrayBuffer(), { status: answer.statusCode, headers });
 };
 
 /** Statuses whose `Response` may not have a body. */
@@ -60,7 +60,7 @@ function dispatcher(): Agent {
   return agent;
 }
 
-function headersOf(headers: HeadersInit | undefined): Record<string, string> | undefined {
+function headersOf(headers: RequestInit['headers']): Record<string, string> | undefined {
   if (!headers) return undefined;
   if (headers instanceof Headers) return Object.fromEntries(headers);
   if (Array.isArray(headers)) return Object.fromEntries(headers);
