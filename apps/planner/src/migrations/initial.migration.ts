@@ -12,6 +12,7 @@ import { PlannerRunList } from './run-list.migration';
 import { PlannerOrchestration } from './orchestration.migration';
 import { PlannerReplay } from './replay.migration';
 import { PlannerRevisedBest } from './revised-best.migration';
+import { PlannerHotUpdates } from './hot-updates.migration';
 
 export class PlannerInitial extends Migration {
   override name = 'PlannerInitial';
@@ -80,4 +81,5 @@ export const PLANNER_MIGRATIONS = [
   { name: 'PlannerOrchestration', class: PlannerOrchestration },
   { name: 'PlannerReplay', class: PlannerReplay },
   { name: 'PlannerRevisedBest', class: PlannerRevisedBest },
+  { name: 'PlannerHotUpdates', class: PlannerHotUpdates },
 ];
