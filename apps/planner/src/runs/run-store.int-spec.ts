@@ -129,4 +129,20 @@ describe('RunStore', () => {
     await expect(store.transact([run.run.id], () => Promise.resolve({ writes: [], outbox: [], value: 'nothing' }))).resolves.toBe('nothing');
     expect(await store.read('p', run.run.id)).toEqual(run);
   });
+
+  it('writes the same fields of many steps in one statement, nulls and JSON included, each step its own values', async () => {
+    const store = new RunStore(db);
+    const runs = await Promise.all([started(store), started(store), started(store)]);
+    // Three results of `a` with the same fields, one of them with nulls where the others have values.
+    const writes = runs.map((run, i) => {
+      const write = resultOf(run);
+      const a = { ...write.steps.a, output: `A${i} it's \\ "q"`, structured: i === 1 ? null : { i, nested: [i] }, score: i === 2 ? null : i / 4 };
+      return { ...write, steps: { ...write.steps, a }, next: { ...write.next, steps: { ...write.next.steps, a: { ...write.next.steps.a!, ...a } } } };
+    });
+    const statements = store.sql.updateSteps(writes.flatMap((w) => Object.entries(w.steps).map(([stepId, patch]) => ({ runId: w.before.run.id, stepId, patch }))));
+    // Two shapes of patch (a's result, b's dispatch): two statements for six steps.
+    expect(statements).toHaveLength(2);
+    await store.transact(runs.map((r) => r.run.id), () => Promise.resolve({ writes, outbox: [], value: undefined }));
+    for (const write of writes) expect(await store.read('p', write.before.run.id)).toEqual(write.next);
+  });
 });

@@ -171,9 +171,7 @@ export class RunStore {
     const runs = writes.map((w) => ({ id: w.before.run.id, expected: w.before.run.version, patch: w.run }));
     if (guarded) statements.push(this.sql.updateRunsAt(runs));
     else for (const r of runs) if (Object.keys(r.patch).length) statements.push(this.sql.updateRun(r.id, r.patch));
-    for (const w of writes) {
-      for (const [stepId, patch] of Object.entries(w.steps)) if (Object.keys(patch).length) statements.push(this.sql.updateStep(w.before.run.id, stepId, patch));
-    }
+    statements.push(...this.sql.updateSteps(writes.flatMap((w) => Object.entries(w.steps).map(([stepId, patch]) => ({ runId: w.before.run.id, stepId, patch })))));
     statements.push(...this.callStatements(writes));
     return statements;
   }

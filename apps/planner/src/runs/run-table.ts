@@ -101,6 +101,14 @@ export function names<T>(t: Table<T>): string {
   return t.columns.map(([, , column]) => `"${column}"`).join(', ');
 }
 
+/** The SQL type of each kind: a `null` in a `values` list must say it, or the column would be taken for text. */
+const SQL_TYPE: Readonly<Record<SqlKind, string>> = { text: 'text', int: 'int', float: 'float8', bool: 'bool', json: 'jsonb', 'ordered-json': 'json', time: 'timestamptz' };
+
+/** A literal whose type PostgreSQL knows without its column (a cell of a `values` list). */
+function typedLiteral(value: unknown, kind: SqlKind): string {
+  return value === null || value === undefined ? `null::${SQL_TYPE[kind]}` : sqlLiteral(value, kind);
+}
+
 /** `set` clauses of the patched fields. */
 function assignments<T>(t: Table<T>, patch: Partial<T>): string[] {
   const out: string[] = [];
@@ -169,6 +177,38 @@ export class RunSql {
 
   updateStep(runId: string, stepId: string, patch: Partial<StepRecord>): string {
     return `update ${this.steps} set ${assignments(STEP_TABLE, patch).join(', ')} where "run_id" = ${sqlLiteral(runId, 'text')} and "step_id" = ${sqlLiteral(stepId, 'text')}`;
+  }
+
+  /**
+   * The patches of several steps. Steps whose patches set the same fields share one
+   * statement (`update … from (values …)`): a commit that dispatches or records many steps
+   * costs PostgreSQL a few statements to parse and plan, not one per step.
+   */
+  updateSteps(updates: ReadonlyArray<{ runId: string; stepId: string; patch: Partial<StepRecord> }>): string[] {
+    const groups = new Map<string, Array<(typeof updates)[number]>>();
+    for (const update of updates) {
+      const fields = Object.keys(update.patch).sort();
+      if (!fields.length) continue;
+      const key = fields.join(',');
+      const group = groups.get(key);
+      if (group) group.push(update);
+      else groups.set(key, [update]);
+    }
+    return [...groups].map(([key, group]) => {
+      if (group.length === 1) return this.updateStep(group[0]!.runId, group[0]!.stepId, group[0]!.patch);
+      const columns = key.split(',').map((field) => {
+        const column = STEP_TABLE.byField.get(field);
+        if (!column || field === 'runId' || field === 'stepId') throw new Error(`${STEP_TABLE.name}: "${field}" is not a column a patch may set`);
+        return { field, kind: column[0], name: `"${column[1]}"` };
+      });
+      const rows = group.map(({ runId, stepId, patch }) => {
+        const cells = columns.map(({ field, kind }) => typedLiteral((patch as Record<string, unknown>)[field], kind));
+        return `(${[sqlLiteral(runId, 'text'), sqlLiteral(stepId, 'text'), ...cells].join(', ')})`;
+      });
+      return `update ${this.steps} as s set ${columns.map((c) => `${c.name} = v.${c.name}`).join(', ')}
+        from (values ${rows.join(', ')}) as v("run_id", "step_id", ${columns.map((c) => c.name).join(', ')})
+        where s."run_id" = v."run_id" and s."step_id" = v."step_id"`;
+    });
   }
 
   /**
