@@ -60,6 +60,29 @@ describe('planner: admission', () => {
     expect(order).toEqual([urgent.id, normal.id, low.id]);
   });
 
+  it('starts every queued run when many running runs end at once, never more at a time than the limit', async () => {
+    const p = project();
+    const limit = 4;
+    const runs: RunView[] = [];
+    for (let i = 0; i < 16; i++) runs.push(await start(p, one('burst-end'), { maxRunning: limit }));
+    expect(runs.map((r) => r.status)).toEqual([...Array(limit).fill('running'), ...Array(16 - limit).fill('queued')]);
+    // Runs end in waves of four at once: the admission passes they ask for overlap (and are coalesced).
+    let started = runs.slice(0, limit);
+    const done = new Set<string>();
+    while (done.size < runs.length) {
+      await Promise.all(started.map((r) => finish(r)));
+      for (const r of started) done.add(r.id);
+      const running = (await h.call(PlannerRpc.usage, { project: p })).runs.running;
+      expect(running).toBeLessThanOrEqual(limit);
+      const waiting = runs.filter((r) => !done.has(r.id));
+      started = waiting.length ? await waitFor('the next wave to start', () => {
+        const wave = waiting.filter((r) => h.eventsOf(RunStarted, r.id).length || r.status === 'running');
+        return wave.length === Math.min(limit, waiting.length) ? wave : undefined;
+      }) : [];
+    }
+    expect(await h.call(PlannerRpc.usage, { project: p })).toMatchObject({ runs: { running: 0, queued: 0 } });
+  });
+
   it('cancels a queued run: nothing of it runs, and the runs behind it move up', async () => {
     const p = project();
     const first = await start(p, one('cancel-queued'), { maxRunning: 1 });

@@ -10,6 +10,7 @@ import { RunStore, type RunWrite } from '../runs/run-store';
 import type { StoredCall } from '../runs/step-call-table';
 import { snapshotsOf } from '../runs/run-table';
 import { FairDispatch } from './fair-dispatch';
+import { PassTurns } from './pass-turns';
 import { ProjectSettingsService } from './project-settings.service';
 
 /** A new run waiting for its batch, and the recorded calls it starts with (a replay's carried-over steps'). */
@@ -52,6 +53,8 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
    * their projects, reads the counts once and decides each run in order of arrival. A burst of
    * a thousand starts costs a few transactions, not a thousand turns of one project's lock.
    */
+  /** Admission passes, per project: they take turns in this process. */
+  private readonly turns = new PassTurns<number>();
   private readonly arrivals = new GroupCommit<Arrival, RunSnapshot>((batch) => this.admitBatch(batch), { maxBatch: 256, maxInFlight: 1 });
 
   /** A new run: started now if it fits, else queued at its place. Resolves with the run as committed. */
@@ -130,8 +133,19 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
     return changes.map((c) => c.next);
   }
 
-  /** Starts the project's queued runs that fit now; returns how many started. */
+  /**
+   * Starts the project's queued runs that fit now; resolves, with how many started, once a pass
+   * that began after this call has finished. Passes of one project take turns in this process:
+   * a call during a pass asks for one more pass after it and shares its result, so a burst of
+   * runs ending together costs a pass or two, not one each waiting on the project's lock with
+   * a connection held (ADR 0014).
+   */
   async pass(project: string, options: (snapshot: RunSnapshot) => DecideOptions): Promise<number> {
+    const started = await this.turns.run(project, () => this.passOnce(project, options));
+    return started.reduce((n, s) => n + s, 0);
+  }
+
+  private async passOnce(project: string, options: (snapshot: RunSnapshot) => DecideOptions): Promise<number> {
     const { maxRunning } = await this.settings.of(project);
     let started = 0;
     for (;;) {
