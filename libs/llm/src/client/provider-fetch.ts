@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
+import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 
 /**
  * The `fetch` the `openai` SDK calls providers with: undici's `request` API over one
@@ -17,7 +17,9 @@ import { Agent, request, type Dispatcher } from 'undici';
  * - the caller's `signal` aborts the call, the answer's body included;
  * - no redirect is followed (a provider that redirects a `POST` is misconfigured: `fetch`
  *   would resend it as a `GET`), and no timeout of its own applies: every call carries the
- *   client's deadline (`LlmClient`), so undici's five-minute header and body limits are off.
+ *   client's deadline (`LlmClient`), so undici's five-minute header and body limits are off;
+ * - `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` are honoured as curl honours them (undici's
+ *   `EnvHttpProxyAgent` reads them; without them it connects directly).
  *
  * A body the SDK builds as something other than a string or bytes (form uploads, which the
  * chat API never sends) goes through the global `fetch` unchanged.
@@ -52,11 +54,11 @@ export const providerFetch = async (input: string | URL | Request, init: Request
 /** Statuses whose `Response` may not have a body. */
 const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
 
-let agent: Agent | undefined;
+let agent: Dispatcher | undefined;
 
 /** One pool for every provider of the process, created on first use. */
-function dispatcher(): Agent {
-  agent ??= new Agent({ headersTimeout: 0, bodyTimeout: 0 });
+function dispatcher(): Dispatcher {
+  agent ??= new EnvHttpProxyAgent({ headersTimeout: 0, bodyTimeout: 0 });
   return agent;
 }
 
