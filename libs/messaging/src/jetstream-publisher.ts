@@ -49,15 +49,6 @@ export class JetStreamPublisher {
     });
   }
 
-  /** Rejects what still waits and stops listening. */
-  close(): void {
-    this.subscription?.unsubscribe();
-    this.subscription = undefined;
-    clearInterval(this.sweeper);
-    this.sweeper = undefined;
-    this.failAll(new JetStreamError('publisher closed'));
-  }
-
   private listen(): void {
     if (this.subscription && !this.subscription.isClosed()) return;
     this.inbox = `${createInbox()}.`;

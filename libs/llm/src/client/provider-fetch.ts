@@ -52,7 +52,7 @@ export const providerFetch = async (input: string | URL | Request, init: Request
 };
 
 /** Statuses whose `Response` may not have a body. */
-const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
+const NULL_BODY_STATUS = new Set([204, 205, 304]);
 
 let agent: Dispatcher | undefined;
 
