@@ -48,13 +48,13 @@ export class AdmissionService implements OnApplicationBootstrap, OnApplicationSh
     private readonly fair: FairDispatch,
   ) {}
 
+  /** Admission passes, per project: they take turns in this process. */
+  private readonly turns = new PassTurns<number>();
   /**
    * New runs arriving together are admitted together (group commit): one transaction locks
    * their projects, reads the counts once and decides each run in order of arrival. A burst of
    * a thousand starts costs a few transactions, not a thousand turns of one project's lock.
    */
-  /** Admission passes, per project: they take turns in this process. */
-  private readonly turns = new PassTurns<number>();
   private readonly arrivals = new GroupCommit<Arrival, RunSnapshot>((batch) => this.admitBatch(batch), { maxBatch: 256, maxInFlight: 1 });
 
   /** A new run: started now if it fits, else queued at its place. Resolves with the run as committed. */
