@@ -4,6 +4,7 @@ import type { EventContract } from '@trellis/contracts';
 import { SpanKind, extractTraceContext, logger, withSpan, type Logger, type Span } from '@trellis/telemetry';
 import type { ConsumerHandle, ConsumerOptions, MessageContext } from './consumer-options';
 import { publishDeadLetter, type DeadLetterInfo } from './dead-letter';
+import { JetStreamPublisher } from './jetstream-publisher';
 import { decodeEvent } from './event-encoding';
 import { headerCarrier, headersToRecord } from './headers';
 import { DEFAULT_BACKOFF_MS, DEFAULT_MAX_DELIVER, backoffDelay, describeError, settleFailure, type RetryPolicy } from './retry-policy';
@@ -33,6 +34,8 @@ type Settlement = 'ack' | 'term' | { nak: number };
  */
 export class ConsumerRunner<C extends EventContract = EventContract> implements ConsumerHandle {
   private readonly js: JetStreamClient;
+  /** Dead letters' publishes (its reply subscription opens with the first). */
+  private readonly publisher: JetStreamPublisher;
   private readonly log: Logger;
   private readonly name: string;
   private readonly contracts: ReadonlyMap<string, C>;
@@ -89,6 +92,7 @@ export class ConsumerRunner<C extends EventContract = EventContract> implements 
     this.ackWaitMs = options.ackWaitMs ?? 30_000;
     this.heartbeatMs = heartbeatInterval(this.ackWaitMs);
     this.js = jetstream(options.nc);
+    this.publisher = new JetStreamPublisher(options.nc);
     this.log = logger('messaging.consumer').child({ consumer: this.name, stream: options.stream, durable: options.durable });
   }
 
@@ -361,7 +365,7 @@ export class ConsumerRunner<C extends EventContract = EventContract> implements 
   private async deadLetter(job: Job, reason: string, extra: Pick<DeadLetterInfo, 'event' | 'data'>): Promise<void> {
     const { msg } = job;
     try {
-      await publishDeadLetter(this.js, msg, { consumer: this.options.durable, reason, ...(this.options.namespace ? { namespace: this.options.namespace } : {}) });
+      await publishDeadLetter(this.publisher, msg, { consumer: this.options.durable, reason, ...(this.options.namespace ? { namespace: this.options.namespace } : {}) });
       const onDeadLetter = this.options.onDeadLetter;
       if (onDeadLetter) {
         const info: DeadLetterInfo = { subject: msg.subject, reason, deliveryCount: msg.info.deliveryCount, ...extra };

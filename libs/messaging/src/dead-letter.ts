@@ -1,7 +1,8 @@
 import { headers as createHeaders } from '@nats-io/transport-node';
-import type { JetStreamClient, JsMsg, PubAck } from '@nats-io/jetstream';
+import type { JsMsg, PubAck } from '@nats-io/jetstream';
 import { messageIds, Namespace, subjects, type CloudEventEnvelope } from '@trellis/contracts';
 import { DeadLetterHeaders, headerValue } from './headers';
+import type { JetStreamPublisher } from './jetstream-publisher';
 
 /** What `onDeadLetter` learns about a message the consumer gave up on. */
 export interface DeadLetterInfo {
@@ -29,7 +30,7 @@ export function namespaceOfSubject(subject: string): string | undefined {
  * (crash before term, then redelivery) stores it once.
  */
 export async function publishDeadLetter(
-  js: JetStreamClient,
+  js: JetStreamPublisher,
   msg: JsMsg,
   args: { consumer: string; reason: string; namespace?: string },
 ): Promise<PubAck> {
@@ -45,5 +46,5 @@ export async function publishDeadLetter(
   h.set(DeadLetterHeaders.consumer, args.consumer);
   h.set(DeadLetterHeaders.deliveries, String(msg.info.deliveryCount));
   h.set(DeadLetterHeaders.origin, `${msg.info.stream}:${msg.info.streamSequence}`);
-  return js.publish(subjects(ns).deadLetter(msg.subject), msg.data, { msgID: messageIds.deadLetter(args.consumer, msg.info.stream, msg.info.streamSequence), headers: h });
+  return js.publish(subjects(ns).deadLetter(msg.subject), msg.data, { msgId: messageIds.deadLetter(args.consumer, msg.info.stream, msg.info.streamSequence), headers: h });
 }
