@@ -20,8 +20,12 @@ const ExecutorEnv = z.object({
     .default('default')
     .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
     .pipe(z.array(PoolName).min(1)),
-  /** Steps in flight per replica: model calls wait on the network, not the CPU, so this is far above the core count. */
-  EXECUTOR_CONCURRENCY: z.coerce.number().int().min(1).max(4096).default(64),
+  /**
+   * Steps in flight per replica: model calls wait on the network, not the CPU, so this is far
+   * above the core count. In a burst a replica pulls, and its answers reach the planner, in
+   * batches up to this size; fewer and larger batches cost less per step (bench/README.md, row 20).
+   */
+  EXECUTOR_CONCURRENCY: z.coerce.number().int().min(1).max(4096).default(256),
   /** Tries of a step attempt whose job carries no `retry` policy, before it is reported failed. */
   EXECUTOR_MAX_DELIVER: z.coerce.number().int().min(1).max(100).default(5),
   /** Without an in-progress ack for this long, a step is redelivered to another replica (heartbeats keep long calls alive). */

@@ -33,8 +33,8 @@ const PlannerEnv = z.object({
    * 0 turns fair dispatch off (first come, first served).
    */
   PLANNER_DISPATCH_BACKLOG: z.coerce.number().int().min(0).max(100_000).default(8),
-  /** Step results applied concurrently (different runs proceed in parallel; one run is serialised by a row lock). */
-  PLANNER_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(64),
+  /** Step results taken at once: those that arrive together are applied in one transaction (group commit). */
+  PLANNER_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(256),
 });
 export type PlannerConfig = z.infer<typeof PlannerEnv>;
 

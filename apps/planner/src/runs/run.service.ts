@@ -54,8 +54,12 @@ type Outcome = { applied: boolean; reason?: string; early?: true };
 @Injectable()
 export class RunService {
   private readonly log = logger('runs');
-  /** Two batches in flight: one is written while the next gathers; more would only contend for the same rows. */
-  private readonly changes = new GroupCommit<{ runId: string; input: RunInput }, Outcome>((batch) => this.applyBatch(batch), { maxBatch: 64, maxInFlight: 2 });
+  /**
+   * One batch in flight: the next gathers while it is written. A second in flight took results
+   * as soon as they came, in batches half the size, and cost more per step than it saved in
+   * waiting (bench/README.md, row 20); a batch holds whatever a pull delivered meanwhile.
+   */
+  private readonly changes = new GroupCommit<{ runId: string; input: RunInput }, Outcome>((batch) => this.applyBatch(batch), { maxBatch: 256, maxInFlight: 1 });
   /** Early results waiting for their run's next commit (`applyResult`), and commits counted for them. */
   private readonly commitWaiters = new Map<string, Array<() => void>>();
   /** Commits of step results so far. */
