@@ -12,6 +12,7 @@ import {
   StepGenerated,
   StepReady,
   StepVerified,
+  resultQueues,
   subjects,
   VerifyRequested,
   type EventContract,
@@ -20,7 +21,7 @@ import {
   type RunView,
 } from '@trellis/contracts';
 import { freePort, ServiceProcess, serviceScript } from '@trellis/devstack';
-import { connectNats, decodeEvent, deleteNamespace, ensureConsumer, EventPublisher, provisionStreams, RpcClient, type NatsConnection, type PubAck } from '@trellis/messaging';
+import { connectNats, decodeEvent, deleteNamespace, ensureConsumer, EventPublisher, provisionStreams, RpcClient, type HandOffOptions, type NatsConnection } from '@trellis/messaging';
 import { createTestDatabase, createTestNamespace, REPO_ROOT, testEnv, uniqueToken, waitFor } from '@trellis/testing';
 import type { z } from 'zod';
 
@@ -57,8 +58,33 @@ export interface StepRow {
 }
 
 type Job = Pick<StepReady, 'runId' | 'stepId' | 'attempt'>;
+type GeneratedJob = Job & Partial<Pick<StepReady, 'model' | 'prompt'>>;
+/** A result's id (default: the producer's, `resultIds`), and how long its hand-off may wait for a planner. */
+type ResultOptions = { id?: string; handoffTimeoutMs?: number };
 type GeneratedFields = Partial<Omit<z.input<typeof StepGenerated.data>, 'runId' | 'stepId' | 'attempt'>>;
 type VerifiedFields = Omit<z.input<typeof StepVerified.data>, 'runId' | 'stepId' | 'attempt'>;
+
+function generatedData(job: GeneratedJob, fields: GeneratedFields): z.input<typeof StepGenerated.data> {
+  const now = new Date().toISOString();
+  const output = fields.output ?? `output of ${job.stepId}`;
+  return {
+    runId: job.runId,
+    stepId: job.stepId,
+    attempt: job.attempt,
+    output,
+    model: job.model ?? 'gpt-4.1-mini',
+    messages: [
+      { role: 'user', content: job.prompt ?? '' },
+      { role: 'assistant', content: output },
+    ],
+    usage: { inputTokens: 10, outputTokens: 5 },
+    finishReason: 'stop',
+    startedAt: now,
+    finishedAt: now,
+    executor: 'harness-executor',
+    ...fields,
+  };
+}
 
 /** Message ids as the executor and the verifier build them (`messageIds`, libs/contracts). */
 export const resultIds = {
@@ -91,6 +117,10 @@ export class PlannerHarness {
   /** Messages on the bus that did not fit their contract (a planner bug if any). */
   readonly undecodable: Array<{ subject: string; reason: string }> = [];
   readonly project = 'acme';
+  /** How results reach the planner: handed over (as executors do), or queued at once (as when no planner answers). */
+  delivery: 'handoff' | 'queue' = 'handoff';
+  /** Where each kind of result goes besides the events. */
+  private readonly results;
   private readonly pulls: ConsumerMessages[] = [];
 
   private constructor(
@@ -102,7 +132,9 @@ export class PlannerHarness {
     private readonly sql: Client,
     private readonly publisher: EventPublisher,
     private readonly cleanUp: () => Promise<void>,
-  ) {}
+  ) {
+    this.results = resultQueues(subjects(ns));
+  }
 
   static async start(): Promise<PlannerHarness> {
     const ns = createTestNamespace();
@@ -110,6 +142,8 @@ export class PlannerHarness {
     const nc = await connectNats({ servers: testEnv.natsUrl, name: 'planner-test' });
     // The streams exist before the planner does, so that the harness's consumers see every job.
     await provisionStreams(nc, ns);
+    // A durable an older planner read results with (ADR 0017): this planner deletes it at start.
+    await ensureConsumer(nc, { stream: subjects(ns).streams.events, durable: 'planner-step-generated', filterSubject: subjects(ns).eventsOfType('step', 'generated'), ackWaitMs: 30_000, maxAckPending: 1024 });
     // An empty personalities folder: only the built-in ones, whatever the machine's home holds.
     const personalities = mkdtempSync(join(tmpdir(), 'planner-personalities-'));
     const common = { PATH: process.env.PATH, DATABASE_URL: db.url, NATS_URL: testEnv.natsUrl, TRELLIS_NAMESPACE: ns, LOG_LEVEL: testEnv.logLevel };
@@ -170,40 +204,41 @@ export class PlannerHarness {
     return this.stepJobs.filter((j) => j.runId === runId && (stepId === undefined || j.stepId === stepId));
   }
 
-  /** Publishes `step.generated` for a job as an executor would (defaults: the job's model, 10 in / 5 out tokens). */
-  generated(job: Job & Partial<Pick<StepReady, 'model' | 'prompt'>>, fields: GeneratedFields = {}, options: { id?: string } = {}): Promise<PubAck> {
-    const now = new Date().toISOString();
-    const output = fields.output ?? `output of ${job.stepId}`;
-    return this.publisher.publish(
-      StepGenerated,
-      {
-        runId: job.runId,
-        stepId: job.stepId,
-        attempt: job.attempt,
-        output,
-        model: job.model ?? 'gpt-4.1-mini',
-        messages: [
-          { role: 'user', content: job.prompt ?? '' },
-          { role: 'assistant', content: output },
-        ],
-        usage: { inputTokens: 10, outputTokens: 5 },
-        finishReason: 'stop',
-        startedAt: now,
-        finishedAt: now,
-        executor: 'harness-executor',
-        ...fields,
-      },
-      { subject: subjects(this.ns).event('step', 'generated', job.runId), id: options.id ?? resultIds.generated(job) },
-    );
+  /** Reports `step.generated` for a job as an executor would (defaults: the job's model, 10 in / 5 out tokens). */
+  generated(job: GeneratedJob, fields: GeneratedFields = {}, options: ResultOptions = {}): Promise<'handed' | 'queued'> {
+    return this.report(StepGenerated, generatedData(job, fields), {
+      subject: subjects(this.ns).event('step', 'generated', job.runId),
+      id: options.id ?? resultIds.generated(job),
+      ...this.results.generated,
+      ...(options.handoffTimeoutMs ? { handoffTimeoutMs: options.handoffTimeoutMs } : {}),
+    });
+  }
+
+  /** Publishes `step.generated` to the events only: what an executor that died before handing it over left behind. */
+  async publishEventOnly(job: GeneratedJob, fields: GeneratedFields = {}): Promise<void> {
+    await this.publisher.publish(StepGenerated, generatedData(job, fields), { subject: subjects(this.ns).event('step', 'generated', job.runId), id: resultIds.generated(job) });
   }
 
   /** Publishes `step.failed` for a job as an executor would. */
-  failed(job: Job, error: Partial<FailureInfo> = {}, options: { id?: string } = {}): Promise<PubAck> {
-    return this.publisher.publish(
+  failed(job: Job, error: Partial<FailureInfo> = {}, options: { id?: string } = {}): Promise<'handed' | 'queued'> {
+    return this.report(
       StepFailed,
       { runId: job.runId, stepId: job.stepId, attempt: job.attempt, error: { code: 'llm.bad_request', message: `${job.stepId} failed`, retryable: false, ...error }, executor: 'harness-executor' },
-      { subject: subjects(this.ns).event('step', 'failed', job.runId), id: options.id ?? resultIds.failed(job) },
+      { subject: subjects(this.ns).event('step', 'failed', job.runId), id: options.id ?? resultIds.failed(job), ...this.results.failed },
     );
+  }
+
+  /**
+   * A result as the executor and the verifier report it (ADR 0017): the event, then the planner
+   * is handed it and answers once it is committed (`handed`), or, when none takes it, it is
+   * queued. With `delivery` 'queue' the harness queues it at once, as a producer does when no
+   * planner answers: the planner's durable consumer takes it, in batches.
+   */
+  private async report<C extends EventContract>(contract: C, data: z.input<C['data']>, options: HandOffOptions): Promise<'handed' | 'queued'> {
+    if (this.delivery === 'handoff') return this.publisher.publishAndHandOff(contract, data, options);
+    await this.publisher.publish(contract, data, options);
+    await this.publisher.publish(contract, data, { ...options, subject: options.queue });
+    return 'queued';
   }
 
   // ---- the verifier's side: verification work ----
@@ -216,11 +251,11 @@ export class PlannerHarness {
   }
 
   /** Publishes `step.verified` for a verification job as the verifier would. */
-  verified(job: Job, verdict: VerifiedFields, options: { id?: string } = {}): Promise<PubAck> {
-    return this.publisher.publish(
+  verified(job: Job, verdict: VerifiedFields, options: { id?: string } = {}): Promise<'handed' | 'queued'> {
+    return this.report(
       StepVerified,
       { runId: job.runId, stepId: job.stepId, attempt: job.attempt, ...verdict },
-      { subject: subjects(this.ns).event('step', 'verified', job.runId), id: options.id ?? resultIds.verified(job) },
+      { subject: subjects(this.ns).event('step', 'verified', job.runId), id: options.id ?? resultIds.verified(job), ...this.results.verified },
     );
   }
 
@@ -237,22 +272,28 @@ export class PlannerHarness {
   }
 
   /**
-   * Waits until every consumer of the events stream (the planner's: the harness reads events
-   * with a plain subscription) has taken and settled every message: whatever the planner
-   * was going to do with the results published so far, it has committed.
+   * Waits until the planner's result queues hold nothing it has not settled: with the results
+   * handed over already committed (a hand-off answers after the commit), whatever the planner
+   * was going to do with the results reported so far, it has committed.
    */
   async resultsConsumed(): Promise<void> {
-    const jsm = await jetstreamManager(this.nc);
-    await waitFor('the planner to consume every published result', async () => {
-      const consumers = await jsm.consumers.list(subjects(this.ns).streams.events).next();
-      return consumers.length > 0 && consumers.every((c) => c.num_pending === 0 && c.num_ack_pending === 0);
+    await waitFor('the planner to consume every queued result', async () => {
+      const consumers = await this.resultConsumers();
+      return consumers.length === 3 && consumers.every((c) => c.num_pending === 0 && c.num_ack_pending === 0);
     });
   }
 
-  /** How many step results the planner's consumers have been handed again (a failed apply is redelivered). */
-  async redeliveredResults(): Promise<number> {
+  /** The planner's durable consumers of its result queues. */
+  private async resultConsumers() {
     const jsm = await jetstreamManager(this.nc);
-    const consumers = await jsm.consumers.list(subjects(this.ns).streams.events).next();
+    const results = subjects(this.ns).resultWork;
+    const queues = new Set([results('generated'), results('verified'), results('failed')]);
+    return (await jsm.consumers.list(subjects(this.ns).streams.work).next()).filter((c) => queues.has(c.config.filter_subject ?? ''));
+  }
+
+  /** How many queued step results the planner's consumers have been handed again (a failed apply is redelivered). */
+  async redeliveredResults(): Promise<number> {
+    const consumers = await this.resultConsumers();
     return consumers.reduce((sum, c) => sum + c.num_redelivered, 0);
   }
 

@@ -1,12 +1,13 @@
-import { RunCompleted, StepCompleted } from '@trellis/contracts';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { RunCompleted, StepCompleted, StepGenerated, subjects } from '@trellis/contracts';
 import { waitFor } from '@trellis/testing';
 import { PlannerHarness, resultIds } from './planner-harness';
 
 /**
- * How the planner takes step results as JetStream delivers them: the same result again
- * (a redelivery, or a republish after the dedupe window), results of attempts that are no
- * longer current, results for nothing it knows, and many results at once, one of which it
- * cannot apply.
+ * How the planner takes step results, handed over directly or queued (ADR 0017): the same
+ * result again (a redelivery, or a republish after the dedupe window), results of attempts
+ * that are no longer current, results for nothing it knows, and many results at once, one of
+ * which it cannot apply.
  */
 describe('planner: delivery of step results', () => {
   let h: PlannerHarness;
@@ -16,17 +17,71 @@ describe('planner: delivery of step results', () => {
   }, 60_000);
   afterAll(() => h?.stop(), 30_000);
 
-  /** Publishes while the planner is paused: it takes everything in one pull when it wakes, and applies it in one batch. */
+  /**
+   * Queues results while the planner is paused (a paused planner answers no hand-off): it
+   * takes everything in one pull when it wakes, and applies it in one batch.
+   */
   const whilePaused = async (publish: () => Promise<unknown>) => {
     h.planner.signal('SIGSTOP');
+    h.delivery = 'queue';
     try {
       await publish();
     } finally {
+      h.delivery = 'handoff';
       h.planner.signal('SIGCONT');
     }
   };
 
   const chain = { version: 1, name: 'chain', steps: { a: { prompt: 'a' }, b: { prompt: 'b {{ steps.a.output }}', depends_on: ['a'] } } };
+
+  it('answers a hand-off once the result is committed', async () => {
+    const run = await h.startInline(chain);
+    const a = await h.job(run.id, 'a');
+    expect(await h.generated(a, { output: 'handed over' })).toBe('handed');
+    // No waiting: the answer came after the commit, and the next step's job left with it.
+    expect((await h.stepRows(run.id)).a).toMatchObject({ status: 'succeeded', output: 'handed over' });
+    expect(h.eventsOf(StepGenerated, run.id)).toHaveLength(1);
+    expect((await h.job(run.id, 'b')).context.steps).toEqual({ a: { output: 'handed over' } });
+  });
+
+  it('is handed the stored result when a redelivered producer reports another answer under the same id', async () => {
+    const run = await h.startInline(chain);
+    const a = await h.job(run.id, 'a');
+    // The first answer reached the events stream, and its producer died before handing it over.
+    await h.publishEventOnly(a, { output: 'first answer' });
+    // Its job, redelivered, got another answer from the model: the planner applies the one the events show.
+    expect(await h.generated(a, { output: 'second answer' })).toBe('handed');
+    expect((await h.stepRows(run.id)).a).toMatchObject({ status: 'succeeded', output: 'first answer' });
+    // The events stream kept the first (JetStream dropped the second publish of the id).
+    const s = subjects(h.ns);
+    const stored = await (await jetstreamManager(h.nc)).streams.getMessage(s.streams.events, { last_by_subj: s.event('step', 'generated', run.id) });
+    expect(stored?.json<{ id: string; data: StepGenerated }>()).toMatchObject({ id: resultIds.generated(a), data: { output: 'first answer' } });
+  });
+
+  it('queues a result when no planner answers the hand-off, and applies it from the queue', async () => {
+    const run = await h.startInline(chain);
+    const a = await h.job(run.id, 'a');
+    h.planner.signal('SIGSTOP');
+    let outcome: Promise<string>;
+    try {
+      outcome = h.generated(a, { output: 'queued' }, { handoffTimeoutMs: 300 });
+      expect(await outcome).toBe('queued');
+    } finally {
+      h.planner.signal('SIGCONT');
+    }
+    await h.event(StepCompleted, run.id, (e) => e.stepId === 'a');
+    await h.resultsConsumed();
+    expect((await h.stepRows(run.id)).a).toMatchObject({ status: 'succeeded', output: 'queued' });
+    // The hand-off the paused planner read on waking, after its producer had given up, applied nothing twice.
+    expect(await h.runRow(run.id)).toMatchObject({ inputTokens: 10, outputTokens: 5 });
+    expect(h.jobsOf(run.id, 'b')).toHaveLength(1);
+  });
+
+  it('retires the durables that read results on the events stream before ADR 0017', async () => {
+    // The harness created one as an older planner had left it; the planner deleted it at start.
+    const names = (await (await jetstreamManager(h.nc)).consumers.list(subjects(h.ns).streams.events).next()).map((c) => c.name);
+    expect(names).not.toContain('planner-step-generated');
+  });
 
   it('applies a result delivered twice once', async () => {
     const run = await h.startInline(chain);

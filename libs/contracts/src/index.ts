@@ -3,7 +3,7 @@
 // and the failure taxonomy. Depends on zod alone; the console imports it in the browser too.
 // Named exports of what other libs and apps import, nothing else.
 
-export { Namespace, PoolName, DEFAULT_POOL, subjects } from './subjects';
+export { Namespace, PoolName, DEFAULT_POOL, subjects, resultQueues } from './subjects';
 export { nameSchema } from './names';
 export type { Subjects } from './subjects';
 export { CloudEventEnvelope, defineEvent } from './cloudevent';

@@ -37,6 +37,13 @@ export function subjects(ns: string) {
     admissionWork: `${root}.work.admission`,
     /** The template registry's queue: outcomes of runs in experiments. */
     experimentWork: `${root}.work.experiments`,
+    /**
+     * The planner's queue of step results (`step.generated`, `step.verified`, `step.failed`) that
+     * no planner took when they were handed over directly (ADR 0017).
+     */
+    resultWork: (change: 'generated' | 'verified' | 'failed') => `${root}.work.result.${change}`,
+    /** Core-NATS request subject of a work queue's direct hand-off: its consumers answer once they have done the work (ADR 0017). */
+    handoff: (workSubject: string) => `${root}.handoff.${workSubject.slice(root.length + 1)}`,
     allWork: `${root}.work.>`,
     deadLetter: (subject: string) => `${root}.dlq.${subject.slice(root.length + 1)}`,
     allDeadLetters: `${root}.dlq.>`,
@@ -64,3 +71,9 @@ export function subjects(ns: string) {
   };
 }
 export type Subjects = ReturnType<typeof subjects>;
+
+/** Where a step result goes besides the events (ADR 0017): the planner's queue of each kind, and its direct hand-off. */
+export function resultQueues(s: Subjects) {
+  const of = (change: 'generated' | 'verified' | 'failed') => ({ queue: s.resultWork(change), handoff: s.handoff(s.resultWork(change)) });
+  return { generated: of('generated'), verified: of('verified'), failed: of('failed') };
+}

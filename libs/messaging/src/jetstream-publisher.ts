@@ -9,6 +9,8 @@ interface Waiting {
   reject: (err: Error) => void;
   deadline: number;
   subject: string;
+  /** A hand-off request (`offer`): answered with the reply's text, not a PubAck. */
+  offer?: (reply: string | undefined) => void;
 }
 
 /**
@@ -22,6 +24,7 @@ interface Waiting {
  * under that token, and one sweep rejects what waited past its deadline. The result is what
  * `js.publish` gives: the `PubAck`, or a `JetStreamApiError`, a `JetStreamError` or a
  * `TimeoutError`. The subscription lives as long as the connection; the sweep stops with it.
+ * Direct hand-offs (`offer`, ADR 0017) are requests answered on the same subscription.
  */
 export class JetStreamPublisher {
   private readonly waiting = new Map<string, Waiting>();
@@ -49,6 +52,26 @@ export class JetStreamPublisher {
     });
   }
 
+  /**
+   * Offers `body` to the queue group serving `subject` (a direct hand-off, ADR 0017): resolves
+   * with the answer's text, or undefined when nobody serves the subject or nobody answered
+   * within `timeoutMs`. Never rejects: every outcome but an answer means "queue it".
+   */
+  offer(subject: string, body: Uint8Array | string, options: { headers?: MsgHdrs; timeoutMs: number }): Promise<string | undefined> {
+    this.listen();
+    const token = (this.next++).toString(36);
+    return new Promise<string | undefined>((resolve) => {
+      const settle = (reply: string | undefined) => resolve(reply);
+      this.waiting.set(token, { resolve: () => settle(undefined), reject: () => settle(undefined), offer: settle, deadline: performance.now() + options.timeoutMs, subject });
+      try {
+        this.nc.publish(subject, body, { reply: this.inbox + token, ...(options.headers ? { headers: options.headers } : {}) });
+      } catch {
+        this.waiting.delete(token);
+        settle(undefined);
+      }
+    });
+  }
+
   private listen(): void {
     if (this.subscription && !this.subscription.isClosed()) return;
     this.inbox = `${createInbox()}.`;
@@ -63,6 +86,10 @@ export class JetStreamPublisher {
     const waiting = this.waiting.get(token);
     if (!waiting) return;
     this.waiting.delete(token);
+    if (waiting.offer) {
+      waiting.offer(msg.headers?.code === 503 ? undefined : msg.string());
+      return;
+    }
     if (msg.headers?.code === 503) {
       waiting.reject(new JetStreamError(`no stream captures ${waiting.subject} (no responders)`));
       return;

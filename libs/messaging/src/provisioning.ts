@@ -229,3 +229,22 @@ function isApiError(err: unknown, code: number): boolean {
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
+
+/**
+ * Deletes durable consumers that this version no longer reads, so that they stop holding
+ * state on the server (absent ones are skipped). Answers the names it deleted.
+ */
+export async function retireConsumers(nc: NatsConnection, stream: string, durables: readonly string[]): Promise<string[]> {
+  const jsm = await jetstreamManager(nc);
+  const deleted: string[] = [];
+  for (const durable of durables) {
+    try {
+      await jsm.consumers.delete(stream, durable);
+      deleted.push(durable);
+    } catch (err) {
+      if (!(isApiError(err, JetStreamApiCodes.ConsumerNotFound) || isApiError(err, JetStreamApiCodes.StreamNotFound))) throw err;
+    }
+  }
+  if (deleted.length) logger('messaging.provisioning').info({ stream, consumers: deleted }, 'retired consumers deleted');
+  return deleted;
+}

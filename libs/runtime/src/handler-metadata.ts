@@ -23,6 +23,12 @@ export interface OnEventOptions<Config = never> {
   /** The durable consumer's name, `<app>-<handler>`; `@OnDeadLetter` names it too. */
   durable: string;
   /**
+   * A work queue whose producers offer each message directly first (ADR 0017): the handler
+   * also serves `subjects(ns).handoff(queue)`, at most `concurrency` at once, and the queue
+   * holds only what no replica took that way.
+   */
+  handoff?: boolean;
+  /**
    * The settings, or a function of the service's parsed config (the one given to
    * `MessagingModule.forService`) for those that the environment sets, e.g. a concurrency.
    */

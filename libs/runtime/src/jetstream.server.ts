@@ -4,7 +4,10 @@ import {
   AdmissionRequested,
   ExperimentOutcome,
   ProductsRequested,
+  StepFailed,
+  StepGenerated,
   StepReady,
+  StepVerified,
   subjects,
   VerifyRequested,
   type EventContract,
@@ -13,9 +16,11 @@ import {
 import {
   ensureConsumer,
   RpcFailure,
+  serveHandoff,
   serveRpc,
   startConsumer,
   type ConsumerHandle,
+  type HandoffEndpoint,
   type DeadLetterInfo,
   type MessageContext,
   type NatsConnection,
@@ -47,6 +52,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy, 
   override readonly propagatesEventHandlerErrors = true;
   private readonly consumers: ConsumerHandle[] = [];
   private readonly endpoints: RpcEndpoint[] = [];
+  private readonly handoffs: HandoffEndpoint[] = [];
   private readonly log = logger('messaging.transport');
   private stopped: Promise<void> | undefined;
 
@@ -131,6 +137,19 @@ export class JetStreamServer extends Server implements CustomTransportStrategy, 
           ...(onDeadLetter ? { onDeadLetter } : {}),
         }),
       );
+      if (options.handoff) {
+        if (options.stream !== 'work') throw new Error(`${options.durable}: only a work queue is handed off`);
+        this.handoffs.push(
+          serveHandoff({
+            nc: this.nc,
+            subject: s.handoff(filterSubject),
+            queue: durable,
+            contract,
+            concurrency: runnerSettings.concurrency ?? 16,
+            handler: (data: unknown, ctx: MessageContext) => settled(handler(data, ctx)).then(() => undefined),
+          }),
+        );
+      }
     }
   }
 
@@ -142,6 +161,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy, 
 
   close(): Promise<void> {
     this.stopped ??= Promise.all([
+      ...this.handoffs.map((h) => h.stop({ graceMs: this.options.shutdownGraceMs })),
       ...this.consumers.map((c) => c.stop({ graceMs: this.options.shutdownGraceMs })),
       ...this.endpoints.map((e) => e.stop()),
     ]).then(() => this.log.debug('transport stopped'));
@@ -181,4 +201,7 @@ const WORK_QUEUES = new Map<string, (s: Subjects, pool: string) => string>([
   [ProductsRequested.type, (s) => s.productsWork],
   [AdmissionRequested.type, (s) => s.admissionWork],
   [ExperimentOutcome.type, (s) => s.experimentWork],
+  [StepGenerated.type, (s) => s.resultWork('generated')],
+  [StepVerified.type, (s) => s.resultWork('verified')],
+  [StepFailed.type, (s) => s.resultWork('failed')],
 ]);

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { messageIds, StepFailed, StepGenerated, StepProgress, StepReady, subjects, type FailureInfo } from '@trellis/contracts';
+import { messageIds, resultQueues, StepFailed, StepGenerated, StepProgress, StepReady, subjects, type FailureInfo } from '@trellis/contracts';
 import { EventPublisher } from '@trellis/messaging';
 import type { z } from 'zod';
 import { EXECUTOR_CONFIG, type ExecutorConfig } from '../config';
@@ -8,19 +8,24 @@ type StepRef = Pick<StepReady, 'runId' | 'stepId' | 'attempt'>;
 export type GeneratedResult = Omit<z.input<typeof StepGenerated.data>, 'runId' | 'stepId' | 'attempt' | 'executor'>;
 
 /**
- * What the executor says about a step attempt. Ids are deterministic per attempt, so a
- * redelivered attempt that already published is dropped by JetStream's dedupe and ignored by
- * the planner, and a superseded attempt's result never counts.
+ * What the executor says about a step attempt. A result (`step.generated`, `step.failed`) is
+ * published as an event and handed to a planner directly, or queued for the planners when none
+ * takes it (ADR 0017). Ids are deterministic per attempt, so a redelivered attempt that already
+ * published is dropped by JetStream's dedupe (the planner is handed the stored result) and
+ * ignored by the planner once applied, and a superseded attempt's result never counts.
  */
 @Injectable()
 export class StepEventsPublisher {
   private readonly subjects;
+  /** The planner's result queues, and where a planner takes a result directly. */
+  private readonly results;
 
   constructor(
     @Inject(EXECUTOR_CONFIG) private readonly config: ExecutorConfig,
     private readonly publisher: EventPublisher,
   ) {
     this.subjects = subjects(config.TRELLIS_NAMESPACE);
+    this.results = resultQueues(this.subjects);
   }
 
   async generated(job: StepRef & Pick<StepReady, 'then'>, result: GeneratedResult): Promise<void> {
@@ -36,10 +41,10 @@ export class StepEventsPublisher {
       });
     }
     const continued = await this.continue(job, result);
-    await this.publisher.publish(
+    await this.publisher.publishAndHandOff(
       StepGenerated,
       { runId: job.runId, stepId: job.stepId, attempt: job.attempt, ...result, executor: this.config.EXECUTOR_ID, ...(continued.length ? { continued } : {}) },
-      { subject: this.subjects.event('step', 'generated', job.runId), id: messageIds.stepGenerated(job.runId, job.stepId, job.attempt) },
+      { subject: this.subjects.event('step', 'generated', job.runId), id: messageIds.stepGenerated(job.runId, job.stepId, job.attempt), ...this.results.generated },
     );
   }
 
@@ -66,10 +71,10 @@ export class StepEventsPublisher {
 
   /** Reports an attempt that will not succeed, whether now or after its last try. */
   async failed(job: StepRef, error: FailureInfo): Promise<void> {
-    await this.publisher.publish(
+    await this.publisher.publishAndHandOff(
       StepFailed,
       { runId: job.runId, stepId: job.stepId, attempt: job.attempt, error, executor: this.config.EXECUTOR_ID },
-      { subject: this.subjects.event('step', 'failed', job.runId), id: messageIds.stepFailed(job.runId, job.stepId, job.attempt) },
+      { subject: this.subjects.event('step', 'failed', job.runId), id: messageIds.stepFailed(job.runId, job.stepId, job.attempt), ...this.results.failed },
     );
   }
 

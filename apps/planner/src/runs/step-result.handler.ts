@@ -1,10 +1,10 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Inject, type OnApplicationBootstrap } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { StepFailed, StepGenerated, StepVerified } from '@trellis/contracts';
-import type { DeadLetterInfo } from '@trellis/messaging';
-import { OnDeadLetter, OnEvent, type OnEventOptions } from '@trellis/runtime';
+import { StepFailed, StepGenerated, StepVerified, subjects } from '@trellis/contracts';
+import { retireConsumers, type DeadLetterInfo, type NatsConnection } from '@trellis/messaging';
+import { NATS, OnDeadLetter, OnEvent, type OnEventOptions } from '@trellis/runtime';
 import { z } from 'zod';
-import type { PlannerConfig } from '../config';
+import { PLANNER_CONFIG, type PlannerConfig } from '../config';
 import { RunService } from './run.service';
 
 /**
@@ -22,25 +22,38 @@ const settings: OnEventOptions<PlannerConfig>['settings'] = (c) => ({
 const StepRef = z.object({ runId: z.string(), stepId: z.string(), attempt: z.number().int().positive() });
 
 /**
- * Consumes step results from the events stream and applies them to their runs. Idempotent
- * on (runId, stepId, attempt): the engine ignores a result it has already applied. RunService
- * forks a fresh EntityManager for every result it applies.
+ * Applies step results to their runs. The executor and the verifier publish each result as an
+ * event and hand it to a planner directly, which answers once the result is committed; the
+ * planner's result queues hold only those no planner took that way (ADR 0017). Idempotent on
+ * (runId, stepId, attempt): the engine ignores a result it has already applied.
  */
 @Controller()
-export class StepResultHandler {
-  constructor(private readonly runs: RunService) {}
+export class StepResultHandler implements OnApplicationBootstrap {
+  constructor(
+    private readonly runs: RunService,
+    @Inject(NATS) private readonly nc: NatsConnection,
+    @Inject(PLANNER_CONFIG) private readonly config: PlannerConfig,
+  ) {}
 
-  @OnEvent(StepGenerated, { stream: 'events', durable: 'planner-step-generated', settings })
+  /**
+   * Before ADR 0017 these durables read the results on the events stream; nothing reads them
+   * now (executors and verifiers of this version hand results over, or queue them).
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    await retireConsumers(this.nc, subjects(this.config.TRELLIS_NAMESPACE).streams.events, ['planner-step-generated', 'planner-step-verified', 'planner-step-failed']);
+  }
+
+  @OnEvent(StepGenerated, { stream: 'work', durable: 'planner-step-generated', handoff: true, settings })
   generated(@Payload() event: StepGenerated) {
     return this.runs.applyGenerated(event);
   }
 
-  @OnEvent(StepVerified, { stream: 'events', durable: 'planner-step-verified', settings })
+  @OnEvent(StepVerified, { stream: 'work', durable: 'planner-step-verified', handoff: true, settings })
   verified(@Payload() event: StepVerified) {
     return this.runs.applyVerified(event);
   }
 
-  @OnEvent(StepFailed, { stream: 'events', durable: 'planner-step-failed', settings })
+  @OnEvent(StepFailed, { stream: 'work', durable: 'planner-step-failed', handoff: true, settings })
   failed(@Payload() event: StepFailed) {
     return this.runs.applyFailed(event);
   }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { messageIds, StepFailed, StepVerified, subjects, type FailureInfo, type Gate, type GateOutcome, type JudgeCall, type TokenUsage, type VerifyRequested } from '@trellis/contracts';
+import { messageIds, resultQueues, StepFailed, StepVerified, subjects, type FailureInfo, type Gate, type GateOutcome, type JudgeCall, type TokenUsage, type VerifyRequested } from '@trellis/contracts';
 import { combineGates, decideRound, evaluateDeterministicGate, planReuse, RenderError, type LoopDecision } from '@trellis/engine';
 import { EventPublisher, NonRetryableError } from '@trellis/messaging';
 import { logger } from '@trellis/telemetry';
@@ -17,6 +17,8 @@ import { ReplayMissError } from './verification.errors';
 @Injectable()
 export class VerificationService {
   private readonly subjects;
+  /** The planner's result queues, and where a planner takes a result directly (ADR 0017). */
+  private readonly results;
   private readonly log = logger('verification');
 
   constructor(
@@ -26,6 +28,7 @@ export class VerificationService {
     private readonly schema: SchemaGate,
   ) {
     this.subjects = subjects(config.TRELLIS_NAMESPACE);
+    this.results = resultQueues(this.subjects);
   }
 
   async verify(job: VerifyRequested, signal?: AbortSignal): Promise<void> {
@@ -53,7 +56,7 @@ export class VerificationService {
     });
     const judgeUsage = sumUsage(outcomes);
     this.log.debug({ runId: job.runId, stepId: job.stepId, attempt: job.attempt, iteration, verdict: decision.verdict, score: result.score }, 'verified');
-    await this.publisher.publish(
+    await this.publisher.publishAndHandOff(
       StepVerified,
       {
         runId: job.runId,
@@ -76,7 +79,7 @@ export class VerificationService {
         ...(judgeUsage ? { judgeUsage } : {}),
         ...(calls.length ? { calls } : {}),
       },
-      { subject: this.subjects.event('step', 'verified', job.runId), id: messageIds.stepVerified(job.runId, job.stepId, job.attempt) },
+      { subject: this.subjects.event('step', 'verified', job.runId), id: messageIds.stepVerified(job.runId, job.stepId, job.attempt), ...this.results.verified },
     );
   }
 
@@ -86,10 +89,10 @@ export class VerificationService {
   }
 
   private async failWith(job: VerifyRequested, error: FailureInfo): Promise<void> {
-    await this.publisher.publish(
+    await this.publisher.publishAndHandOff(
       StepFailed,
       { runId: job.runId, stepId: job.stepId, attempt: job.attempt, error },
-      { subject: this.subjects.event('step', 'failed', job.runId), id: messageIds.verificationFailed(job.runId, job.stepId, job.attempt) },
+      { subject: this.subjects.event('step', 'failed', job.runId), id: messageIds.verificationFailed(job.runId, job.stepId, job.attempt), ...this.results.failed },
     );
   }
 
