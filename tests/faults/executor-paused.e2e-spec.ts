@@ -70,9 +70,9 @@ describe('fault: an executor paused past the ack wait, then resumed', () => {
     const lateFrom1 = (stepId: string) => published.some((d) => d.stepId === stepId && d.executor === 'executor-1');
     await waitFor('executor-1 to publish its late result', () => lateFrom1('slow'), { timeoutMs: 20_000 });
     sub.unsubscribe();
-    // The planner has consumed the late results (nothing pending) and changed nothing.
+    // The planner has taken the late results (handed over, or queued: nothing pending) and changed nothing.
     await waitFor('the planner to consume every step result', async () => {
-      const info = await (await jetstreamManager(nc)).consumers.info(s.streams.events, 'planner-step-generated');
+      const info = await (await jetstreamManager(nc)).consumers.info(s.streams.work, 'planner-step-generated');
       return info.num_pending === 0 && info.num_ack_pending === 0;
     });
     const after = (await ctx.api.get(`/v1/runs/${runId}`)).body as typeof run;

@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { subjects } from '@trellis/contracts';
-import { connectNats, DeadLetterHeaders, type NatsConnection } from '@trellis/messaging';
+import { connectNats, DeadLetterHeaders, HANDOFF_DECLINED, type NatsConnection } from '@trellis/messaging';
 import { startTestPlatform, streamMessages, testEnv, waitFor, type TestPlatform } from '@trellis/testing';
 
 /**
@@ -25,18 +25,20 @@ describe('fault: a poison message on every consumer', () => {
   it('dead-letters each poison message with its reason on first delivery, and every consumer keeps going', async () => {
     const s = subjects(ctx.namespace);
     const js = jetstream(nc);
-    const poisonRun = 'run_poison';
     // subject → the durables that consume it (several services may share one subject).
     const targets: Array<{ subject: string; durables: string[]; body: string }> = [
       { subject: s.stepWork('default'), durables: ['executor-default'], body: 'not json at all' },
       { subject: s.verifyWork, durables: ['verifier-verify'], body: '{"specversion":"1.0","type":"dev.trellis.verify.requested"}' },
-      { subject: s.event('step', 'generated', poisonRun), durables: ['planner-step-generated'], body: '{"broken": ' },
-      { subject: s.event('step', 'verified', poisonRun), durables: ['planner-step-verified'], body: '{"data":{"runId":42}}' },
-      { subject: s.event('step', 'failed', poisonRun), durables: ['planner-step-failed'], body: '[]' },
+      { subject: s.resultWork('generated'), durables: ['planner-step-generated'], body: '{"broken": ' },
+      { subject: s.resultWork('verified'), durables: ['planner-step-verified'], body: '{"data":{"runId":42}}' },
+      { subject: s.resultWork('failed'), durables: ['planner-step-failed'], body: '[]' },
       { subject: s.productsWork, durables: ['planner-products'], body: 'null' },
       { subject: s.experimentWork, durables: ['registry-experiment-outcomes'], body: '{"id":"x"}' },
     ];
     for (const t of targets) await js.publish(t.subject, t.body);
+    // Handed over directly (ADR 0017), a poison result is declined, not applied: its producer queues it, where it is dead-lettered as above.
+    const declined = await nc.request(s.handoff(s.resultWork('generated')), '{"broken": ', { timeout: 5_000 });
+    expect(declined.string()).toBe(HANDOFF_DECLINED.invalid);
 
     const expected = targets.flatMap((t) => t.durables.map((durable) => ({ durable, subject: t.subject })));
     const letters = await waitFor(

@@ -52,14 +52,15 @@ describe('fault: PostgreSQL unreachable mid-run', () => {
       const p = ctx.platform.get(name);
       await waitFor(`${name} to report not ready`, async () => (await fetch(`${p.url}/readyz`)).status === 503, { timeoutMs: 15_000 });
     }
-    // The executor finishes the first steps meanwhile; the planner cannot record them and
-    // hands them back: the server redelivers them.
+    // The executor finishes the first steps meanwhile; the planner cannot record them: it
+    // declines each hand-off, the executor queues the result (ADR 0017), and the planner hands
+    // those back: the server redelivers them.
     const s = subjects(ctx.namespace);
     const jsm = await jetstreamManager(nc);
     await waitFor(
       'the planner to hand step results back',
       async () => {
-        const info = await jsm.consumers.info(s.streams.events, 'planner-step-generated');
+        const info = await jsm.consumers.info(s.streams.work, 'planner-step-generated');
         return info.delivered.stream_seq > 0 && info.num_redelivered > 0 && info.ack_floor.consumer_seq < info.delivered.consumer_seq;
       },
       { timeoutMs: 30_000 },
