@@ -99,8 +99,9 @@ export const resultIds = {
  * The planner as its own process (from dist/), with a database and a NATS namespace of its
  * own, and the template registry it pins every run's templates with (the real one: it seeds
  * the built-in personality, judge and feedback prompts); the test plays the gateway (runs.* RPCs), the executors
- * (pulls step.ready from the step work queues, publishes step.generated / step.failed) and
- * the verifier (pulls verification jobs, publishes step.verified).
+ * (pulls step.ready from the step work queues, reports step.generated / step.failed as they do:
+ * the event, then the hand-off, ADR 0017) and the verifier (pulls verification jobs, reports
+ * step.verified).
  *
  * It asserts only on what crosses the planner's boundary, so that it survives a redesign of
  * the planner's internals: RPC answers, work items and events decoded with the contracts,
