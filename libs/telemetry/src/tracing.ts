@@ -6,6 +6,7 @@ import {
   trace,
   SpanKind,
   SpanStatusCode,
+  TraceFlags,
   type Attributes,
   type Context,
   type Span,
@@ -15,6 +16,8 @@ export { SpanKind } from '@opentelemetry/api';
 export type { Span, Context, Attributes } from '@opentelemetry/api';
 
 let sdk: NodeSDK | undefined;
+/** Whether a span's parent alone decides its sampling (OpenTelemetry's parent-based samplers): then an unsampled parent's child is never recorded. */
+let parentDecides = false;
 
 /**
  * Starts the OpenTelemetry SDK for one service (`service.name` = the app). Exporters come
@@ -37,6 +40,8 @@ export function startTelemetry(serviceName: string, env: Readonly<Record<string,
   // (OpenTelemetry's parent-based sampling), so a caller's sampled trace still goes through.
   // OTEL_TRACES_SAMPLER, when set, is the user's choice.
   const silent = { spanProcessors: [new NoopSpanProcessor()], ...(env.OTEL_TRACES_SAMPLER ? {} : { sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }) }) };
+  // The SDK's default sampler is parent-based too (`parentbased_always_on`).
+  parentDecides = !env.OTEL_TRACES_SAMPLER || env.OTEL_TRACES_SAMPLER.startsWith('parentbased_');
   sdk = new NodeSDK({ serviceName, ...(exportsTraces ? {} : silent) });
   sdk.start();
 }
@@ -75,12 +80,21 @@ export function extractTraceContext(headers: HeaderCarrier | undefined): Context
 /**
  * Runs `fn` inside a span (child of `parent` or the active context), records an exception
  * and an error status on failure, and always ends the span.
+ *
+ * A span within the process whose parent is not sampled would be a non-recording span under a
+ * parent-based sampler: then `fn` runs in the parent's span instead, at no cost (the trace id,
+ * the logs' ids and what is propagated stay those of the parent). Spans that start from another
+ * process (`parent` given) are always made: each service keeps a span id of its own.
  */
 export async function withSpan<T>(
   name: string,
   options: { kind?: SpanKind; attributes?: Attributes; parent?: Context },
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
+  if (!options.parent && parentDecides) {
+    const current = trace.getActiveSpan();
+    if (current && !current.isRecording() && (current.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return fn(current);
+  }
   const parent = options.parent ?? context.active();
   const span = tracer().startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, parent);
   try {
