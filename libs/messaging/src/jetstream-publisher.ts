@@ -61,13 +61,13 @@ export class JetStreamPublisher {
     this.listen();
     const token = (this.next++).toString(36);
     return new Promise<string | undefined>((resolve) => {
-      const settle = (reply: string | undefined) => resolve(reply);
-      this.waiting.set(token, { resolve: () => settle(undefined), reject: () => settle(undefined), offer: settle, deadline: performance.now() + options.timeoutMs, subject });
+      // The sweep and a closed connection settle it as they settle a publish: no answer.
+      this.waiting.set(token, { resolve: () => resolve(undefined), reject: () => resolve(undefined), offer: resolve, deadline: performance.now() + options.timeoutMs, subject });
       try {
         this.nc.publish(subject, body, { reply: this.inbox + token, ...(options.headers ? { headers: options.headers } : {}) });
       } catch {
         this.waiting.delete(token);
-        settle(undefined);
+        resolve(undefined);
       }
     });
   }
