@@ -46,9 +46,49 @@ export async function connectNats(options: ConnectNatsOptions): Promise<NatsConn
     },
   });
   connected = true;
+  coalesceWrites(nc);
   log.info({ server: nc.getServer() }, 'connected to NATS');
   void watchStatus(nc, log, () => (outageSince = Date.now()));
   return nc;
+}
+
+/** What `coalesceWrites` reaches into: nats.js's protocol handler, which outlives reconnects. */
+interface ProtocolInternals {
+  flushPending(): void;
+  outbound: { size(): number };
+  pendingLimit: number;
+}
+
+/**
+ * Writes what a connection has to send once per turn of the event loop rather than once per
+ * microtask checkpoint.
+ *
+ * nats.js buffers every command and writes the buffer to the socket in a microtask after the
+ * first one. A busy service handles many socket reads per turn (answers of model calls, pulled
+ * messages, acks), each followed by its own checkpoint, so each publish, ack and request went
+ * out in a write of its own: one system call for the service and one read for nats-server per
+ * message. Deferred to `setImmediate` — the check phase, right after the turn's I/O callbacks
+ * — everything a turn produced leaves in one write (bench/README.md, row 24; ADR 0016). On an
+ * idle service a turn is one callback, so nothing waits longer than it did. A buffer past the
+ * client's own threshold (32 KiB) is still written at once.
+ *
+ * This replaces the handler's `flushPending`, which nats.js 3 does not expose as an option;
+ * `connection.int-spec.ts` fails if the client's internals move.
+ */
+export function coalesceWrites(nc: NatsConnection): void {
+  const protocol = (nc as unknown as { protocol: ProtocolInternals }).protocol;
+  const flushNow = protocol.flushPending.bind(protocol);
+  let scheduled = false;
+  const flushScheduled = () => {
+    scheduled = false;
+    flushNow();
+  };
+  protocol.flushPending = () => {
+    if (protocol.outbound.size() >= protocol.pendingLimit) return flushNow();
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(flushScheduled);
+  };
 }
 
 async function watchStatus(nc: NatsConnection, log: Logger, onDisconnect: () => void): Promise<void> {
