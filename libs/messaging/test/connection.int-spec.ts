@@ -29,10 +29,10 @@ function inOneTurn(n: number, each: (i: number) => void): Promise<void> {
   return new Promise((resolve) => {
     let left = n;
     for (let i = 0; i < n; i++) {
-      setTimeout(() => {
+      setImmediate(() => {
         each(i);
         if (--left === 0) resolve();
-      }, 0);
+      });
     }
   });
 }
