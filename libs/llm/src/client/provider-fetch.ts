@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 
 /**
  * The `fetch` the `openai` SDK calls providers with: undici's `request` API over one
@@ -19,7 +19,9 @@ import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
  *   would resend it as a `GET`), and no timeout of its own applies: every call carries the
  *   client's deadline (`LlmClient`), so undici's five-minute header and body limits are off;
  * - `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` are honoured as curl honours them (undici's
- *   `EnvHttpProxyAgent` reads them; without them it connects directly).
+ *   `EnvHttpProxyAgent` reads them). They are read once, by the first call: without a proxy the
+ *   pool is a plain `Agent`, which connects directly without matching every call's host
+ *   against `NO_PROXY` (1% of the executor's CPU per step).
  *
  * A body the SDK builds as something other than a string or bytes (form uploads, which the
  * chat API never sends) goes through the global `fetch` unchanged.
@@ -58,9 +60,13 @@ let agent: Dispatcher | undefined;
 
 /** One pool for every provider of the process, created on first use. */
 function dispatcher(): Dispatcher {
-  agent ??= new EnvHttpProxyAgent({ headersTimeout: 0, bodyTimeout: 0 });
+  agent ??= PROXY_VARIABLES.some((name) => process.env[name]) ? new EnvHttpProxyAgent(POOL) : new Agent(POOL);
   return agent;
 }
+
+const POOL = { headersTimeout: 0, bodyTimeout: 0 };
+/** What `EnvHttpProxyAgent` reads a proxy from (`NO_PROXY` matters only with one of them). */
+const PROXY_VARIABLES = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY'];
 
 function headersOf(headers: RequestInit['headers']): Record<string, string> | undefined {
   if (!headers) return undefined;
