@@ -18,7 +18,11 @@ export interface BenchOptions {
   queueLimit: number;
   /** Model latencies of the throughput cases. */
   throughputLatenciesMs: number[];
-  /** Runs of each workload before measuring (JIT, connection pools, compiled-pipeline cache). */
+  /**
+   * Runs of each workload submitted at once before measuring (JIT, connection pools, heaps,
+   * compiled-pipeline cache); default `runs`, so the pools and heaps are those of the burst
+   * measured (with 20, the first case measured still paid for growing them: bench/README.md).
+   */
   warmupRuns: number;
   cases: Array<'throughput' | 'latency' | 'handoff' | 'scaling' | 'queue'>;
   /** Write a V8 CPU profile of every service (on exit) into this directory. */
@@ -45,7 +49,7 @@ const DEFAULTS: BenchOptions = {
   queueRuns: 2000,
   queueLimit: 50,
   throughputLatenciesMs: [0, 50],
-  warmupRuns: 20,
+  warmupRuns: 0, // as many as `runs` unless --warmup says otherwise (parseOptions)
   cases: ['throughput', 'latency', 'handoff', 'scaling', 'queue'],
   cpuProfDir: undefined,
   serviceEnv: {},
@@ -68,7 +72,7 @@ const USAGE = `npm run bench -- [flags]
   --queue-runs N          runs submitted at once in the queue case (default 2000)
   --queue-limit N         the queue case's limit of running runs (default 50)
   --latencies 0,50        model latencies of the throughput cases
-  --warmup N              warm-up runs per workload (default 20)
+  --warmup N              warm-up runs per workload, submitted at once (default: as --runs)
   --cases a,b             throughput,latency,handoff,scaling,queue (default all)
   --cpu-prof DIR          V8 CPU profile of every service into DIR
   --set KEY=VALUE         a variable for every service (repeatable), e.g. --set PLANNER_CONTINUATIONS=false
@@ -79,6 +83,7 @@ const USAGE = `npm run bench -- [flags]
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const options: BenchOptions = { ...DEFAULTS, serviceEnv: {} };
   if (argv.includes('--quick')) Object.assign(options, QUICK);
+  let warmupGiven = argv.includes('--quick');
   const int = (flag: string, v: string | undefined) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} needs a whole number, got ${v}\n${USAGE}`);
@@ -123,6 +128,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case '--warmup':
         options.warmupRuns = int(flag, value());
+        warmupGiven = true;
         break;
       case '--cases': {
         const cases = (value() ?? '').split(',');
@@ -163,5 +169,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         throw new Error(`unknown flag ${flag}\n${USAGE}`);
     }
   }
+  if (!warmupGiven) options.warmupRuns = options.runs;
   return options;
 }
