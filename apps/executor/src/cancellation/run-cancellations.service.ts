@@ -11,10 +11,18 @@ const contracts = new Map([[RunCompleted.type, RunCompleted]]);
 
 /** A job's membership in its run's cancellation: abort when the run ends unsuccessfully. */
 export interface RunScope {
+  /** Aborts when the run ends cancelled or failed, or when the signal given to `enter` aborts. */
   readonly signal: AbortSignal;
   /** True when the run was cancelled or failed (the job should be acked without a result). */
   readonly ended: boolean;
   release(): void;
+}
+
+/** One job in flight: its signal's controller, when it was dispatched, whether its run ended. */
+interface Member {
+  controller: AbortController;
+  dispatchedAt: number;
+  ended: boolean;
 }
 
 /**
@@ -25,8 +33,8 @@ export interface RunScope {
  */
 @Injectable()
 export class RunCancellationsService implements OnApplicationBootstrap, OnApplicationShutdown {
-  /** Run id → its jobs in flight, each with when it was dispatched (its event's time). */
-  private readonly inFlight = new Map<string, Map<AbortController, number>>();
+  /** Run id → its jobs in flight. */
+  private readonly inFlight = new Map<string, Set<Member>>();
   /** Run id → when it ended (the event's time, epoch ms). */
   private readonly ended = new Map<string, number>();
   private readonly log = logger('executor.cancellation');
@@ -54,24 +62,34 @@ export class RunCancellationsService implements OnApplicationBootstrap, OnApplic
   }
 
   /**
-   * Joins a job to its run; `signal` aborts when the run ends cancelled or failed. A job
-   * dispatched (`dispatchedAt`, its event's time) after the run ended belongs to a resumed
-   * run and runs.
+   * Joins a job to its run; `signal` aborts when the run ends cancelled or failed, and when
+   * `also` (the delivery's own signal) aborts. A job dispatched (`dispatchedAt`, its event's
+   * time) after the run ended belongs to a resumed run and runs.
+   *
+   * One controller per job, linked by a listener: `AbortSignal.any` would tie the two with weak
+   * references the garbage collector must trace, at every step (bench/README.md, row 27).
    */
-  enter(runId: string, dispatchedAt: number): RunScope {
-    const controller = new AbortController();
+  enter(runId: string, dispatchedAt: number, also?: AbortSignal): RunScope {
+    const member: Member = { controller: new AbortController(), dispatchedAt, ended: false };
     const endedAt = this.ended.get(runId);
-    if (endedAt !== undefined && !(dispatchedAt > endedAt)) controller.abort(new Error(`run ${runId} ended`));
+    if (endedAt !== undefined && !(dispatchedAt > endedAt)) {
+      member.ended = true;
+      member.controller.abort(new Error(`run ${runId} ended`));
+    }
+    const follow = () => member.controller.abort(also!.reason);
+    if (also?.aborted) follow();
+    else also?.addEventListener('abort', follow, { once: true });
     let set = this.inFlight.get(runId);
-    if (!set) this.inFlight.set(runId, (set = new Map()));
-    set.set(controller, dispatchedAt);
+    if (!set) this.inFlight.set(runId, (set = new Set()));
+    set.add(member);
     return {
-      signal: controller.signal,
+      signal: member.controller.signal,
       get ended() {
-        return controller.signal.aborted;
+        return member.ended;
       },
       release: () => {
-        set.delete(controller);
+        also?.removeEventListener('abort', follow);
+        set.delete(member);
         if (!set.size) this.inFlight.delete(runId);
       },
     };
@@ -86,9 +104,12 @@ export class RunCancellationsService implements OnApplicationBootstrap, OnApplic
     // Only jobs dispatched before this ending: a late or republished ending of a run that was
     // resumed since must not abort the resumed run's steps.
     const ending = this.ended.get(runId)!;
-    const doomed = [...jobs].filter(([, dispatchedAt]) => !(dispatchedAt > ending)).map(([c]) => c);
+    const doomed = [...jobs].filter((m) => !(m.dispatchedAt > ending));
     if (!doomed.length) return;
     this.log.info({ runId, status, jobs: doomed.length }, 'run ended; aborting its steps in flight');
-    for (const c of doomed) c.abort(new Error(`run ${runId} ${status}`));
+    for (const m of doomed) {
+      m.ended = true;
+      m.controller.abort(new Error(`run ${runId} ${status}`));
+    }
   }
 }

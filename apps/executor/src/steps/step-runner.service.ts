@@ -27,10 +27,10 @@ export class StepRunnerService {
   ) {}
 
   async run(job: StepReady, ctx: Pick<MessageContext, 'signal' | 'deliveryCount' | 'event'>): Promise<void> {
-    const scope = this.cancellations.enter(job.runId, Date.parse(ctx.event.time));
+    const scope = this.cancellations.enter(job.runId, Date.parse(ctx.event.time), ctx.signal);
     try {
       if (scope.ended) return;
-      const signal = AbortSignal.any([ctx.signal, scope.signal]);
+      const { signal } = scope;
       let result;
       try {
         result = job.tool ? await this.tools.run(job, job.tool, signal) : await this.models.run(job, ctx.deliveryCount, signal);
