@@ -1,4 +1,4 @@
-import { compilePipeline, decideRunChange, newRunSnapshot, type CompiledPipeline, type RunSnapshot } from '@trellis/engine';
+import { compilePipeline, decideRunChange, newRunSnapshot, type CompiledPipeline, type RunRecord, type RunSnapshot } from '@trellis/engine';
 import type { Database } from '@trellis/persistence';
 import { createTestDatabase, uniqueToken } from '@trellis/testing';
 import { openPlannerDatabase } from '../planner.schema';
@@ -97,6 +97,45 @@ describe('RunStore', () => {
     // First decided on the cached version 1, refused (40001), then on the stored version 2.
     expect(seen).toEqual([1, 2]);
     expect((await mine.read('p', run.run.id))?.run.version).toBe(3);
+  });
+
+  it('writes the patches of many cached runs, of two shapes, in one guarded statement, and none of them when one run is stale', async () => {
+    const mine = new RunStore(db);
+    const other = new RunStore(db);
+    const runs = await Promise.all([started(mine), started(mine), started(mine), started(mine)]);
+    const ids = runs.map((r) => r.run.id);
+    const change = (run: RunSnapshot, fields: Partial<RunRecord>): RunWrite => {
+      const patch = { version: run.run.version + 1, ...fields };
+      return { before: run, next: { ...run, run: { ...run.run, ...patch } }, run: patch, steps: {} };
+    };
+    const bump = (run: RunSnapshot, priority: number) => change(run, { priority });
+    const statement = mine.sql.updateRunsAt(ids.map((id, i) => ({ id, expected: 1, patch: i % 2 === 0 ? { version: 2, inputTokens: 3 } : { version: 2, priority: 5 } })));
+    expect(statement.match(/update /g)).toHaveLength(2);
+
+    // Another planner moves the last run; this one, its copy stale, decides a batch of two
+    // shapes (results of `a`, priority changes): refused whole, decided again on the stored rows.
+    await other.transact([ids[3]!], (r) => Promise.resolve({ writes: [bump(r.get(ids[3]!)!, 7)], outbox: [], value: undefined }));
+    const seen: number[][] = [];
+    await mine.transact(ids, (current) => {
+      seen.push(ids.map((id) => current.get(id)!.run.version));
+      return Promise.resolve({ writes: ids.map((id, i) => (i % 2 === 0 ? resultOf(current.get(id)!) : bump(current.get(id)!, 5))), outbox: [], value: undefined });
+    });
+    expect(seen).toEqual([
+      [1, 1, 1, 1],
+      [1, 1, 1, 2],
+    ]);
+    const stored = await Promise.all(ids.map((id) => mine.read('p', id)));
+    expect(stored.map((r) => r?.run.version)).toEqual([2, 2, 2, 3]);
+    expect(stored.map((r) => r?.run.priority)).toEqual([3, 5, 3, 5]);
+    expect(stored.map((r) => r?.steps.a?.output ?? null)).toEqual(['A!', null, 'A!', null]);
+
+    // All cached and current now: one guarded round trip writes all four, in two shapes.
+    const shapes = (current: ReadonlyMap<string, RunSnapshot>) => ids.map((id, i) => (i % 2 === 0 ? change(current.get(id)!, { inputTokens: 100 + i }) : bump(current.get(id)!, 1)));
+    await mine.transact(ids, (current) => Promise.resolve({ writes: shapes(current), outbox: [], value: undefined }));
+    const after = await Promise.all(ids.map((id) => mine.read('p', id)));
+    expect(after.map((r) => r?.run.version)).toEqual([3, 3, 3, 4]);
+    expect(after.map((r) => r?.run.priority)).toEqual([3, 1, 3, 1]);
+    expect(after.map((r) => r?.run.inputTokens)).toEqual([100, 0, 102, 0]);
   });
 
   it('decides again on the run as stored when an input was ignored on a cached run another writer moved', async () => {

@@ -120,6 +120,33 @@ function assignments<T>(t: Table<T>, patch: Partial<T>): string[] {
   return out;
 }
 
+/** Patches grouped by the fields they set (sorted names), in the order the groups first appear. */
+function byShape<U extends { patch: object }>(updates: readonly U[]): Array<[string[], U[]]> {
+  const groups = new Map<string, [string[], U[]]>();
+  for (const update of updates) {
+    const fields = Object.keys(update.patch).sort();
+    const key = fields.join(',');
+    const group = groups.get(key);
+    if (group) group[1].push(update);
+    else groups.set(key, [fields, [update]]);
+  }
+  return [...groups.values()];
+}
+
+/** The columns a group of patches sets; `keys` (the fields the rows are matched on) may not be among them. */
+function patchColumns<T>(t: Table<T>, fields: readonly string[], keys: readonly string[]): Array<{ field: string; kind: SqlKind; name: string }> {
+  return fields.map((field) => {
+    const column = t.byField.get(field as keyof T & string);
+    if (!column || keys.includes(field)) throw new Error(`${t.name}: "${field}" is not a column a patch may set`);
+    return { field, kind: column[0], name: `"${column[1]}"` };
+  });
+}
+
+/** A patch's values in `columns` order, typed for a `values` list. */
+function cells(columns: ReadonlyArray<{ field: string; kind: SqlKind }>, patch: object): string[] {
+  return columns.map(({ field, kind }) => typedLiteral((patch as Record<string, unknown>)[field], kind));
+}
+
 /** What a page of runs is filtered by; every field but the project and the page size is optional. */
 export interface RunListQuery {
   project: string;
@@ -160,13 +187,19 @@ export class RunSql {
   /**
    * One statement that writes the patches of several runs, each only if the run is still at
    * the version this process last saw, and fails the transaction (40001) unless all are: the
-   * check of the planner's cache (ADR 0011).
+   * check of the planner's cache (ADR 0011). Runs whose patches set the same fields share one
+   * `update … from (values …)` (a batch is a handful of plans for PostgreSQL, not one per run).
    */
   updateRunsAt(updates: ReadonlyArray<{ id: string; expected: number; patch: Partial<RunRecord> }>): string {
-    const ctes = updates.map(
-      (u, i) => `u${i} as (update ${this.runs} set ${assignments(RUN_TABLE, u.patch).join(', ')} where "id" = ${sqlLiteral(u.id, 'text')} and "version" = ${sqlLiteral(u.expected, 'int')} returning 1)`,
-    );
-    const matched = updates.map((_, i) => `(select count(*) from u${i})`).join(' + ');
+    const ctes = byShape(updates).map(([fields, group], i) => {
+      const columns = patchColumns(RUN_TABLE, fields, ['id', 'version'].filter((f) => !fields.includes(f)));
+      const rows = group.map((u) => `(${[sqlLiteral(u.id, 'text'), sqlLiteral(u.expected, 'int'), ...cells(columns, u.patch)].join(', ')})`);
+      const set = columns.length ? columns.map((c) => `${c.name} = v.${c.name}`).join(', ') : '"version" = r."version"';
+      return `u${i} as (update ${this.runs} as r set ${set}
+        from (values ${rows.join(', ')}) as v("id", "expected"${columns.map((c) => `, ${c.name}`).join('')})
+        where r."id" = v."id" and r."version" = v."expected" returning 1)`;
+    });
+    const matched = ctes.map((_, i) => `(select count(*) from u${i})`).join(' + ');
     return `with ${ctes.join(', ')} select ${sqlTable(this.schema, 'expect_rows')}(${matched}, ${updates.length})`;
   }
 
@@ -185,26 +218,10 @@ export class RunSql {
    * costs PostgreSQL a few statements to parse and plan, not one per step.
    */
   updateSteps(updates: ReadonlyArray<{ runId: string; stepId: string; patch: Partial<StepRecord> }>): string[] {
-    const groups = new Map<string, Array<(typeof updates)[number]>>();
-    for (const update of updates) {
-      const fields = Object.keys(update.patch).sort();
-      if (!fields.length) continue;
-      const key = fields.join(',');
-      const group = groups.get(key);
-      if (group) group.push(update);
-      else groups.set(key, [update]);
-    }
-    return [...groups].map(([key, group]) => {
+    return byShape(updates.filter((u) => Object.keys(u.patch).length)).map(([fields, group]) => {
       if (group.length === 1) return this.updateStep(group[0]!.runId, group[0]!.stepId, group[0]!.patch);
-      const columns = key.split(',').map((field) => {
-        const column = STEP_TABLE.byField.get(field);
-        if (!column || field === 'runId' || field === 'stepId') throw new Error(`${STEP_TABLE.name}: "${field}" is not a column a patch may set`);
-        return { field, kind: column[0], name: `"${column[1]}"` };
-      });
-      const rows = group.map(({ runId, stepId, patch }) => {
-        const cells = columns.map(({ field, kind }) => typedLiteral((patch as Record<string, unknown>)[field], kind));
-        return `(${[sqlLiteral(runId, 'text'), sqlLiteral(stepId, 'text'), ...cells].join(', ')})`;
-      });
+      const columns = patchColumns(STEP_TABLE, fields, ['runId', 'stepId']);
+      const rows = group.map(({ runId, stepId, patch }) => `(${[sqlLiteral(runId, 'text'), sqlLiteral(stepId, 'text'), ...cells(columns, patch)].join(', ')})`);
       return `update ${this.steps} as s set ${columns.map((c) => `${c.name} = v.${c.name}`).join(', ')}
         from (values ${rows.join(', ')}) as v("run_id", "step_id", ${columns.map((c) => c.name).join(', ')})
         where s."run_id" = v."run_id" and s."step_id" = v."step_id"`;
