@@ -114,7 +114,7 @@ export class RunStore {
     return this.db.sqlTransaction(open, async (tx, results) => {
       const decided = await work(results, (statements) => tx.read(statements));
       if (!decided.inserts.length && !decided.writes.length) return decided.value;
-      for (const run of decided.inserts) for (const statement of this.sql.insert(run.next)) tx.write(statement);
+      for (const statement of this.sql.insert(decided.inserts.map((run) => run.next))) tx.write(statement);
       for (const statement of [...this.callStatements(decided.inserts), ...this.statements(decided.writes, false)]) tx.write(statement);
       for (const row of decided.outbox) tx.outbox(row);
       await tx.commit();

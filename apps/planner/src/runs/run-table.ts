@@ -176,10 +176,11 @@ export class RunSql {
     this.steps = sqlTable(schema, STEP_TABLE.name);
   }
 
-  /** A new run and its steps: the run first, which the steps reference. */
-  insert(snapshot: RunSnapshot): string[] {
-    const steps = Object.values(snapshot.steps);
-    const statements = [`insert into ${this.runs} (${names(RUN_TABLE)}) values ${values(RUN_TABLE, snapshot.run)}`];
+  /** New runs and their steps, two statements however many (the runs first, which the steps reference). */
+  insert(snapshots: readonly RunSnapshot[]): string[] {
+    if (!snapshots.length) return [];
+    const steps = snapshots.flatMap((snapshot) => Object.values(snapshot.steps));
+    const statements = [`insert into ${this.runs} (${names(RUN_TABLE)}) values ${snapshots.map((snapshot) => values(RUN_TABLE, snapshot.run)).join(', ')}`];
     if (steps.length) statements.push(`insert into ${this.steps} (${names(STEP_TABLE)}) values ${steps.map((s) => values(STEP_TABLE, s)).join(', ')}`);
     return statements;
   }
