@@ -112,13 +112,19 @@ export class BenchSession {
     }
   }
 
-  /** Runs each workload a few times on both systems, unmeasured. */
-  async warmUp(runs: number): Promise<void> {
+  /**
+   * Runs each workload on both systems, unmeasured, in bursts of `runs` submitted at once,
+   * `rounds` times: one burst of each left the first case measured still paying for the
+   * services' JIT and heaps (bench/README.md, row 29).
+   */
+  async warmUp(runs: number, rounds: number): Promise<void> {
     if (!runs) return;
     await this.sim.setLatency(0);
-    for (const w of Object.values(WORKLOADS)) {
-      await this.trellis.runAll(w, this.tags(runs), this.options.caseTimeoutMs);
-      await this.baseline.runAll(w, this.tags(runs));
+    for (let round = 0; round < rounds; round++) {
+      for (const w of Object.values(WORKLOADS)) {
+        await this.trellis.runAll(w, this.tags(runs), this.options.caseTimeoutMs);
+        await this.baseline.runAll(w, this.tags(runs));
+      }
     }
   }
 

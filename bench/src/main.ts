@@ -20,8 +20,8 @@ async function main(): Promise<number> {
   say('starting PostgreSQL/NATS (found or started), the simulator and every service');
   const session = await BenchSession.start(options);
   try {
-    say(`warming up (${options.warmupRuns} runs of each workload on each system)`);
-    await session.warmUp(options.warmupRuns);
+    say(`warming up (${options.warmupRounds} × ${options.warmupRuns} runs of each workload on each system)`);
+    await session.warmUp(options.warmupRuns, options.warmupRounds);
     const both = async (spec: CaseSpec) => {
       say(`${spec.name}: trellis`);
       cases.push(await session.runTrellis(spec));

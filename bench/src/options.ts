@@ -24,6 +24,8 @@ export interface BenchOptions {
    * measured (with 20, the first case measured still paid for growing them: bench/README.md).
    */
   warmupRuns: number;
+  /** How many times each workload's warm-up burst is run (`--warmup-rounds`, default 2). */
+  warmupRounds: number;
   cases: Array<'throughput' | 'latency' | 'handoff' | 'scaling' | 'queue'>;
   /** Write a V8 CPU profile of every service (on exit) into this directory. */
   cpuProfDir: string | undefined;
@@ -50,6 +52,7 @@ const DEFAULTS: BenchOptions = {
   queueLimit: 50,
   throughputLatenciesMs: [0, 50],
   warmupRuns: 0, // as many as `runs` unless --warmup says otherwise (parseOptions)
+  warmupRounds: 2,
   cases: ['throughput', 'latency', 'handoff', 'scaling', 'queue'],
   cpuProfDir: undefined,
   serviceEnv: {},
@@ -60,7 +63,7 @@ const DEFAULTS: BenchOptions = {
 };
 
 /** Small enough for a smoke test: every case, a handful of runs. */
-const QUICK: Partial<BenchOptions> = { runs: 10, latencyRuns: 4, handoffRuns: 2, scaleRuns: 4, scaleConcurrency: 4, queueRuns: 60, queueLimit: 5, warmupRuns: 2, caseTimeoutMs: 30_000 };
+const QUICK: Partial<BenchOptions> = { runs: 10, latencyRuns: 4, handoffRuns: 2, scaleRuns: 4, scaleConcurrency: 4, queueRuns: 60, queueLimit: 5, warmupRuns: 2, warmupRounds: 1, caseTimeoutMs: 30_000 };
 
 const USAGE = `npm run bench -- [flags]
   --quick                 a few runs per case (smoke test)
@@ -73,6 +76,7 @@ const USAGE = `npm run bench -- [flags]
   --queue-limit N         the queue case's limit of running runs (default 50)
   --latencies 0,50        model latencies of the throughput cases
   --warmup N              warm-up runs per workload, submitted at once (default: as --runs)
+  --warmup-rounds N       how many such bursts of each workload (default 2)
   --cases a,b             throughput,latency,handoff,scaling,queue (default all)
   --cpu-prof DIR          V8 CPU profile of every service into DIR
   --set KEY=VALUE         a variable for every service (repeatable), e.g. --set PLANNER_CONTINUATIONS=false
@@ -129,6 +133,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--warmup':
         options.warmupRuns = int(flag, value());
         warmupGiven = true;
+        break;
+      case '--warmup-rounds':
+        options.warmupRounds = int(flag, value());
         break;
       case '--cases': {
         const cases = (value() ?? '').split(',');
