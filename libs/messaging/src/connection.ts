@@ -75,7 +75,7 @@ interface ProtocolInternals {
  * This replaces the handler's `flushPending`, which nats.js 3 does not expose as an option;
  * `connection.int-spec.ts` fails if the client's internals move.
  */
-export function coalesceWrites(nc: NatsConnection): void {
+function coalesceWrites(nc: NatsConnection): void {
   const protocol = (nc as unknown as { protocol: ProtocolInternals }).protocol;
   const flushNow = protocol.flushPending.bind(protocol);
   let scheduled = false;
