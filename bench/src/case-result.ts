@@ -33,8 +33,40 @@ export interface CaseResult {
   peakRssMiB: Record<string, number>;
   /** The queue case: runs submitted at once to a project with a limit of running runs. */
   queue?: QueueFigures;
+  /**
+   * A case measured more than once (`--repeat`): every measurement's figures, in the order
+   * they ran. The case's own figures are then medians (see {@link medianCase}).
+   */
+  repeats?: Array<Pick<CaseResult, 'stepsPerSecond' | 'cpuTotalPer1000Steps' | 'cpuSecondsPer1000Steps'>>;
   /** Anything lost, duplicated or failed; the bench fails when any case has one. */
   problems: string[];
+}
+
+/**
+ * One case from several measurements of it: wall time, runs/s, steps/s and CPU per step are the
+ * medians of the measurements; what only makes sense together (CPU by process, latencies,
+ * bytes, memory) is the measurement's whose CPU per step is the median (the lower of the two
+ * middle ones for an even count). Every problem of every measurement is kept.
+ */
+export function medianCase(measured: readonly CaseResult[]): CaseResult {
+  if (measured.length === 0) throw new Error('medianCase needs at least one measurement');
+  if (measured.length === 1) return measured[0]!;
+  const byCpu = [...measured].sort((a, b) => a.cpuTotalPer1000Steps - b.cpuTotalPer1000Steps);
+  const middle = byCpu[(byCpu.length - 1) >> 1]!;
+  const median = (pick: (c: CaseResult) => number) => {
+    const sorted = measured.map(pick).sort((a, b) => a - b);
+    const half = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[half]! : (sorted[half - 1]! + sorted[half]!) / 2;
+  };
+  return {
+    ...middle,
+    wallMs: median((c) => c.wallMs),
+    runsPerSecond: median((c) => c.runsPerSecond),
+    stepsPerSecond: median((c) => c.stepsPerSecond),
+    cpuTotalPer1000Steps: median((c) => c.cpuTotalPer1000Steps),
+    repeats: measured.map((c) => ({ stepsPerSecond: c.stepsPerSecond, cpuTotalPer1000Steps: c.cpuTotalPer1000Steps, cpuSecondsPer1000Steps: c.cpuSecondsPer1000Steps })),
+    problems: measured.flatMap((c) => c.problems),
+  };
 }
 
 /** How the queue served its runs. */

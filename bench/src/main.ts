@@ -5,7 +5,7 @@ import { cpus } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { configureLogger } from '@trellis/telemetry';
 import { BenchSession, ROOT_DIR, type CaseSpec } from './bench-session';
-import type { CaseResult } from './case-result';
+import { medianCase, type CaseResult } from './case-result';
 import { parseOptions, type BenchOptions } from './options';
 import { markdown, ratios } from './report';
 import { QUEUE_WORKLOAD, WORKLOADS } from './workloads';
@@ -22,13 +22,21 @@ async function main(): Promise<number> {
   try {
     say(`warming up (${options.warmupRounds} × ${options.warmupRuns} runs of each workload on each system)`);
     await session.warmUp(options.warmupRuns, options.warmupRounds);
-    const both = async (spec: CaseSpec) => {
-      say(`${spec.name}: trellis`);
-      cases.push(await session.runTrellis(spec));
-      say(`${spec.name}: baseline`);
-      cases.push(await session.runBaseline(spec));
+    // Throughput cases take turns, each measured `repeat` times (Trellis, then the baseline):
+    // the host's load moves a single measurement by ±15% within minutes, the median far less.
+    const specs = plan(options);
+    const measured = new Map<string, { trellis: CaseResult[]; baseline: CaseResult[] }>(specs.map((s) => [s.name, { trellis: [], baseline: [] }]));
+    const both = async (spec: CaseSpec, round: string) => {
+      const into = measured.get(spec.name)!;
+      say(`${spec.name}: trellis${round}`);
+      into.trellis.push(await session.runTrellis(spec));
+      say(`${spec.name}: baseline${round}`);
+      into.baseline.push(await session.runBaseline(spec));
     };
-    for (const spec of plan(options)) await both(spec);
+    const repeated = specs.filter((s) => s.kind === 'throughput');
+    for (let i = 1; i <= options.repeat; i++) for (const spec of repeated) await both(spec, options.repeat > 1 ? ` (${i} of ${options.repeat})` : '');
+    for (const spec of specs.filter((s) => s.kind !== 'throughput')) await both(spec, '');
+    for (const spec of specs) cases.push(medianCase(measured.get(spec.name)!.trellis), medianCase(measured.get(spec.name)!.baseline));
     if (options.cases.includes('queue')) {
       const spec: CaseSpec = { name: `W3 ×${options.queueRuns} limit ${options.queueLimit} @20ms (queue)`, kind: 'queue', workload: QUEUE_WORKLOAD, runs: options.queueRuns, modelLatencyMs: 20, limit: options.queueLimit };
       say(`${spec.name}: trellis`);

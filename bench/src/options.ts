@@ -26,6 +26,12 @@ export interface BenchOptions {
   warmupRuns: number;
   /** How many times each workload's warm-up burst is run (`--warmup-rounds`, default 2). */
   warmupRounds: number;
+  /**
+   * How many times each throughput case is measured (`--repeat`, default 3), Trellis then the
+   * baseline each time, the cases taking turns; a case reports the median (bench/README.md,
+   * "Cases"). On a shared machine one burst's figures move by ±15% within minutes.
+   */
+  repeat: number;
   cases: Array<'throughput' | 'latency' | 'handoff' | 'scaling' | 'queue'>;
   /** Write a V8 CPU profile of every service (on exit) into this directory. */
   cpuProfDir: string | undefined;
@@ -53,6 +59,7 @@ const DEFAULTS: BenchOptions = {
   throughputLatenciesMs: [0, 50],
   warmupRuns: 0, // as many as `runs` unless --warmup says otherwise (parseOptions)
   warmupRounds: 2,
+  repeat: 3,
   cases: ['throughput', 'latency', 'handoff', 'scaling', 'queue'],
   cpuProfDir: undefined,
   serviceEnv: {},
@@ -63,7 +70,7 @@ const DEFAULTS: BenchOptions = {
 };
 
 /** Small enough for a smoke test: every case, a handful of runs. */
-const QUICK: Partial<BenchOptions> = { runs: 10, latencyRuns: 4, handoffRuns: 2, scaleRuns: 4, scaleConcurrency: 4, queueRuns: 60, queueLimit: 5, warmupRuns: 2, warmupRounds: 1, caseTimeoutMs: 30_000 };
+const QUICK: Partial<BenchOptions> = { runs: 10, latencyRuns: 4, handoffRuns: 2, scaleRuns: 4, scaleConcurrency: 4, queueRuns: 60, queueLimit: 5, warmupRuns: 2, warmupRounds: 1, repeat: 1, caseTimeoutMs: 30_000 };
 
 const USAGE = `npm run bench -- [flags]
   --quick                 a few runs per case (smoke test)
@@ -77,6 +84,7 @@ const USAGE = `npm run bench -- [flags]
   --latencies 0,50        model latencies of the throughput cases
   --warmup N              warm-up runs per workload, submitted at once (default: as --runs)
   --warmup-rounds N       how many such bursts of each workload (default 2)
+  --repeat N              measurements of each throughput case, taking turns; the median is reported (default 3)
   --cases a,b             throughput,latency,handoff,scaling,queue (default all)
   --cpu-prof DIR          V8 CPU profile of every service into DIR
   --set KEY=VALUE         a variable for every service (repeatable), e.g. --set PLANNER_CONTINUATIONS=false
@@ -136,6 +144,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case '--warmup-rounds':
         options.warmupRounds = int(flag, value());
+        break;
+      case '--repeat':
+        options.repeat = Math.max(1, int(flag, value()));
         break;
       case '--cases': {
         const cases = (value() ?? '').split(',');

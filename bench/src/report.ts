@@ -36,6 +36,11 @@ export function markdown(cases: readonly CaseResult[]): string {
       `| ${c.name}${c.executors ? ` (${c.executors} exec × ${c.executorConcurrency})` : ''} | ${c.system} | ${fmt(c.wallMs / 1000, 2)} | ${fmt(c.runsPerSecond)} | ${fmt(c.stepsPerSecond, 0)} | ${x(c.stepsPerSecond, b?.stepsPerSecond)} | ${fmt(c.runLatencyMs.p50, 0)} | ${fmt(c.runLatencyMs.p99, 0)} | ${x(c.runLatencyMs.p50, b?.runLatencyMs.p50)} | ${fmt(c.handoffMs.p50, 2)} | ${fmt(c.handoffMs.p99, 2)} | ${fmt(c.cpuTotalPer1000Steps, 2)} | ${x(c.cpuTotalPer1000Steps, b?.cpuTotalPer1000Steps)} |`,
     );
   }
+  const repeated = cases.filter((c) => c.repeats && c.repeats.length > 1);
+  if (repeated.length) {
+    lines.push('', '| measured more than once (above: medians) | system | CPU s/1k steps, each time | steps/s, each time |', '|---|---|---|---|');
+    for (const c of repeated) lines.push(`| ${c.name} | ${c.system} | ${c.repeats!.map((r) => fmt(r.cpuTotalPer1000Steps, 2)).join(', ')} | ${c.repeats!.map((r) => fmt(r.stepsPerSecond, 0)).join(', ')} |`);
+  }
   const scaling = cases.filter((c) => c.kind === 'scaling' && c.system === 'trellis');
   const one = scaling.find((c) => c.executors === 1);
   if (one && scaling.length > 1) {
