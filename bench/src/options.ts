@@ -4,7 +4,10 @@ export interface BenchOptions {
   runs: number;
   /** Runs submitted at once in the run-latency cases (model latency 50 ms). */
   latencyRuns: number;
-  /** Single W2 runs, one after another, for hand-off latency. */
+  /**
+   * Single W2 runs, one after another, for hand-off latency: 9 hand-offs each. 50 by default
+   * (450 hand-offs), so that the p99 is not simply the slowest one (with 10 runs it was).
+   */
   handoffRuns: number;
   /** W1 runs per executor count in the scaling cases. */
   scaleRuns: number;
@@ -49,7 +52,7 @@ export interface BenchOptions {
 const DEFAULTS: BenchOptions = {
   runs: 200,
   latencyRuns: 20,
-  handoffRuns: 10,
+  handoffRuns: 50,
   scaleRuns: 60,
   scaleExecutors: [1, 2, 4],
   scaleConcurrency: 8,
@@ -76,7 +79,7 @@ const USAGE = `npm run bench -- [flags]
   --quick                 a few runs per case (smoke test)
   --runs N                runs submitted at once per throughput case (default 200)
   --latency-runs N        runs at 50 ms model latency for run latency (default 20)
-  --handoff-runs N        single W2 runs for hand-off latency (default 10)
+  --handoff-runs N        single W2 runs for hand-off latency (default 50)
   --scale-runs N          W1 runs per executor count (default 60)
   --scale-executors 1,2,4 --scale-concurrency 8 --scale-latency-ms 200
   --queue-runs N          runs submitted at once in the queue case (default 2000)
